@@ -1,0 +1,162 @@
+/**
+ * The ablation runner. `runGrid` expands a grid, skips every run whose result is cached, and runs
+ * the rest — in this process (workers: 0) or in parallel worker processes — writing each result as
+ * it finishes, so an interrupted grid resumes where it stopped and a rerun with nothing changed does
+ * no training at all.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AbortedError, runSignal, startProgress, throwIfAborted, type LongRunOptions, type Progress } from "../runtime.ts";
+import { RunCache, runKey, type RunResult } from "./cache.ts";
+import { codeVersion } from "./hash.ts";
+import { expandGrid, validateGrid, GridError, type GridSpec, type Params, type RunSpec } from "./grid.ts";
+import { RunsTable } from "./table.ts";
+
+export interface RunInfo {
+  seed: number;
+  /** The run's own folder in the cache (checkpoints, logs); it survives interrupts. */
+  dir: string;
+  label: string;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+export interface RunOutput { metrics: Record<string, number>; extra?: Record<string, unknown> }
+export type RunFn = (params: Params, info: RunInfo) => Promise<RunOutput>;
+
+const registry = new Map<string, RunFn>();
+
+/** Make a run function available to grids by name (in this process; workers import `module`). */
+export function registerRun(name: string, fn: RunFn): void { registry.set(name, fn); }
+export function registeredRuns(): string[] { return [...registry.keys()].sort(); }
+export function getRun(name: string): RunFn | undefined { return registry.get(name); }
+
+export async function loadRunModules(modules: string[]): Promise<void> {
+  await import("./runs.ts");
+  for (const m of modules) await import(m.startsWith(".") || m.startsWith("/") ? resolve(m) : m);
+}
+
+export interface GridOptions extends LongRunOptions {
+  cacheDir?: string;
+  /** 0 = run in this process (default when 1 core or custom functions); N = N worker processes. */
+  workers?: number;
+  /** Rerun even when cached. */
+  force?: boolean;
+  /** Called when each run finishes (cached results are reported too, with cached: true). */
+  onRun?: (r: RunResult, cached: boolean) => void;
+}
+
+export function readGridFile(path: string): GridSpec {
+  let text: string;
+  try { text = readFileSync(path, "utf8"); } catch (e) { throw new GridError(`cannot read grid file ${path}: ${(e as Error).message}`); }
+  let json: unknown;
+  try { json = JSON.parse(text); } catch (e) { throw new GridError(`${path} is not valid JSON: ${(e as Error).message}`); }
+  const grid = validateGrid(json, path);
+  if (grid.module && !grid.module.startsWith("/")) grid.module = resolve(path, "..", grid.module);
+  return grid;
+}
+
+/** Run (or fetch from the cache) every run of the grid; returns the runs table of this grid. */
+export async function runGrid(gridOrPath: GridSpec | string, opts: GridOptions = {}): Promise<RunsTable> {
+  const grid = typeof gridOrPath === "string" ? readGridFile(gridOrPath) : validateGrid(gridOrPath);
+  const cache = new RunCache(opts.cacheDir);
+  const signal = runSignal(opts);
+  const version = codeVersion();
+  const specs = expandGrid(grid);
+  const keyed = specs.map((spec) => ({ spec, key: runKey(spec, version) }));
+  const results = new Map<string, RunResult>();
+  const todo: typeof keyed = [];
+  for (const k of keyed) {
+    const cached = opts.force ? undefined : cache.get(k.key);
+    if (cached) { results.set(k.key, cached); opts.onRun?.(cached, true); }
+    else todo.push(k);
+  }
+  const progress = startProgress(`ablation ${grid.name}`, keyed.length, opts);
+  let done = keyed.length - todo.length;
+  progress.update({ step: done, total: keyed.length, message: `${done} cached, ${todo.length} to run` });
+  const modules = grid.module ? [grid.module] : [];
+  await loadRunModules(modules);
+  if (!registry.has(grid.run)) throw new GridError(`grid "${grid.name}": no run function named "${grid.run}" (registered: ${registeredRuns().join(", ") || "none"})`);
+
+  const finish = (spec: RunSpec, key: string, out: RunOutput, started: Date) => {
+    const finished = new Date();
+    const r: RunResult = { key, run: spec.run, label: spec.label, params: spec.params, diff: spec.diff, seed: spec.seed,
+      codeVersion: version, metrics: out.metrics, extra: out.extra, startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(), seconds: (finished.getTime() - started.getTime()) / 1000, grid: grid.name };
+    cache.finish(r);
+    results.set(key, r);
+    opts.onRun?.(r, false);
+    done++;
+    progress.update({ step: done, total: keyed.length, message: `${spec.label} seed ${spec.seed}: ${fmtMetrics(out.metrics)}` });
+  };
+
+  const workers = Math.min(opts.workers ?? 0, todo.length);
+  try {
+    if (workers <= 0) {
+      for (const { spec, key } of todo) {
+        throwIfAborted(signal, "ablation");
+        const started = new Date();
+        const dir = cache.begin(key, spec);
+        const out = await registry.get(grid.run)!(spec.params, { seed: spec.seed, dir, label: spec.label, signal,
+          onProgress: (p) => progress.update({ step: done, total: keyed.length, message: `${spec.label} seed ${spec.seed}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}` }) });
+        finish(spec, key, out, started);
+      }
+    } else {
+      await runInWorkers(todo, workers, modules, cache, signal, finish, (label, p) =>
+        progress.update({ step: done, total: keyed.length, message: `${label}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}` }));
+    }
+  } finally {
+    progress.done(`${done}/${keyed.length} runs done`);
+  }
+  return new RunsTable(keyed.map((k) => results.get(k.key)).filter((r): r is RunResult => !!r), grid.base ?? {});
+}
+
+function fmtMetrics(m: Record<string, number>): string {
+  return Object.entries(m).slice(0, 4).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(", ");
+}
+
+type Finish = (spec: RunSpec, key: string, out: RunOutput, started: Date) => void;
+
+async function runInWorkers(todo: { spec: RunSpec; key: string }[], n: number, modules: string[], cache: RunCache,
+  signal: AbortSignal | undefined, finish: Finish, onProgress: (label: string, p: Progress) => void): Promise<void> {
+  const workerPath = fileURLToPath(new URL("./worker.ts", import.meta.url));
+  const queue = [...todo];
+  const children = new Set<ChildProcess>();
+  let failure: Error | undefined;
+  const onAbort = () => { for (const c of children) c.send?.({ type: "abort" }); };
+  signal?.addEventListener("abort", onAbort);
+  const lane = async () => {
+    while (queue.length && !failure && !signal?.aborted) {
+      const { spec, key } = queue.shift()!;
+      const dir = cache.begin(key, spec);
+      const started = new Date();
+      const child = fork(workerPath, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, SIMVLM_WORKER: "1" } });
+      children.add(child);
+      try {
+        const out = await new Promise<RunOutput>((res, rej) => {
+          child.on("message", (m: { type: string; output?: RunOutput; error?: string; progress?: Progress; aborted?: boolean }) => {
+            if (m.type === "progress" && m.progress) onProgress(`${spec.label} seed ${spec.seed}`, m.progress);
+            else if (m.type === "done") res(m.output!);
+            else if (m.type === "error") rej(m.aborted ? new AbortedError("ablation interrupted") : new Error(`run ${spec.label} seed ${spec.seed} (${key}) failed: ${m.error}`));
+          });
+          child.on("exit", (code) => rej(new Error(`worker for run ${spec.label} seed ${spec.seed} exited with code ${code} before finishing`)));
+          child.send({ type: "run", modules, run: spec.run, params: spec.params, info: { seed: spec.seed, dir, label: spec.label } });
+        });
+        finish(spec, key, out, started);
+      } catch (e) {
+        failure ??= e as Error;
+      } finally {
+        children.delete(child);
+        if (child.connected) child.disconnect();
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: n }, lane));
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  if (failure) throw failure;
+  throwIfAborted(signal, "ablation");
+}
