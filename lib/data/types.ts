@@ -11,6 +11,8 @@ export interface Example {
   id: string;
   image?: RgbImage;
   text: string;
+  /** Extra annotations carried from the source (e.g. a JSONL record's captions/vqa, a COCO image id). */
+  meta?: Record<string, unknown>;
 }
 
 /** An object placed in a built-in world scene. */
@@ -65,5 +67,14 @@ export interface DataSpec {
   /** Image-text examples per text-only example in a mixed stream (paper: 4096:512 → 8). 0 = no text-only. */
   textOnlyEvery?: number;
   format?: string;
+  /** Shuffle-buffer size for file sources (default 256; 0 or 1 keeps file order). */
+  shuffleBuffer?: number;
+  /** File sources: start again (reshuffled) after the last record (default true). false ends the stream. */
+  repeat?: boolean;
+  /** Which text an image example carries: built-in world "alt" (default, weak alt-text) or "caption";
+   *  for JSONL/CSV the record field to read (default: text, caption, alt, …). */
+  text?: string;
+  /** File sources: a text-only source (path or spec) mixed in every `textOnlyEvery` image examples. */
+  textOnly?: string | DataSpec;
   [key: string]: unknown;
 }
