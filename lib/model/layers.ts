@@ -1,0 +1,115 @@
+/**
+ * The small building blocks: a named parameter store with seeded initialisation, and the layer
+ * functions (dense, layer norm, GELU, dropout, multi-head attention).
+ *
+ * Dense layers always see 2-D activations [rows, features]: tfjs's matmul gradient does not handle
+ * 3-D × 2-D products, and the wasm backend's fast path is the plain untransposed 2-D product.
+ */
+import { tf } from "../backend/index.ts";
+import { Rng } from "../util/rng.ts";
+
+/** Creates tf.Variables under stable names (the safetensors tensor names) from one seeded Rng. */
+export class ParamStore {
+  readonly vars = new Map<string, tf.Variable>();
+  constructor(private readonly rng: Rng) {}
+
+  private add(name: string, shape: number[], values: Float32Array): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`ParamStore: duplicate parameter name ${name}`);
+    // No tfjs variable name: tfjs names are process-global and two models would collide.
+    const v = tf.variable(tf.tensor(values, shape, "float32"), true);
+    this.vars.set(name, v);
+    return v;
+  }
+
+  normal(name: string, shape: number[], std: number): tf.Variable {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const vals = new Float32Array(n);
+    for (let i = 0; i < n; i++) vals[i] = this.rng.normal() * std;
+    return this.add(name, shape, vals);
+  }
+
+  constant(name: string, shape: number[], value: number): tf.Variable {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return this.add(name, shape, new Float32Array(n).fill(value));
+  }
+}
+
+export interface Dense { kernel: tf.Variable; bias: tf.Variable }
+export interface LayerNormP { gamma: tf.Variable; beta: tf.Variable }
+
+export function makeDense(p: ParamStore, name: string, din: number, dout: number, std = 0.02): Dense {
+  return { kernel: p.normal(`${name}.kernel`, [din, dout], std), bias: p.constant(`${name}.bias`, [dout], 0) };
+}
+
+export function makeLayerNorm(p: ParamStore, name: string, d: number): LayerNormP {
+  return { gamma: p.constant(`${name}.gamma`, [d], 1), beta: p.constant(`${name}.beta`, [d], 0) };
+}
+
+/** x [N, din] → [N, dout]. */
+export function dense(x: tf.Tensor2D, l: Dense): tf.Tensor2D {
+  return tf.add(tf.matMul(x, l.kernel as tf.Tensor2D), l.bias);
+}
+
+/** Layer norm over the last axis of a 2-D tensor. */
+export function layerNorm(x: tf.Tensor2D, l: LayerNormP, eps: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  return tf.add(tf.mul(xhat, l.gamma), l.beta);
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+/** GELU, tanh approximation (PyTorch's nn.GELU(approximate="tanh")). */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_C);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1)) as T;
+}
+
+/** Deterministic dropout: each call site draws its own seed from the step's DropoutSeeds. */
+export class DropoutSeeds {
+  private counter = 0;
+  constructor(readonly rate: number, readonly training: boolean, readonly seed: number) {}
+  apply<T extends tf.Tensor>(x: T): T {
+    if (!this.training || this.rate === 0) return x;
+    return tf.dropout(x, this.rate, undefined, `${this.seed}:${this.counter++}`) as T;
+  }
+}
+
+export interface AttentionP { q: Dense; kv: Dense; o: Dense }
+
+/**
+ * Self-attention uses one fused q|k|v projection ("qkv"); cross-attention projects the decoder
+ * side with "q" and the encoder memory with a fused "kv".
+ */
+export function makeSelfAttention(p: ParamStore, name: string, d: number, outStd: number): { qkv: Dense; o: Dense } {
+  return { qkv: makeDense(p, `${name}.qkv`, d, 3 * d), o: makeDense(p, `${name}.o`, d, d, outStd) };
+}
+export function makeCrossAttention(p: ParamStore, name: string, d: number, outStd: number): AttentionP {
+  return { q: makeDense(p, `${name}.q`, d, d), kv: makeDense(p, `${name}.kv`, d, 2 * d), o: makeDense(p, `${name}.o`, d, d, outStd) };
+}
+
+/** [B*T, d] → [B*heads, T, dh]. */
+function splitHeads(x: tf.Tensor2D, B: number, T: number, heads: number): tf.Tensor3D {
+  const dh = x.shape[1] / heads;
+  return tf.reshape(tf.transpose(tf.reshape(x, [B, T, heads, dh]), [0, 2, 1, 3]), [B * heads, T, dh]);
+}
+
+/** [B*heads, T, dh] → [B*T, d]. */
+function mergeHeads(x: tf.Tensor3D, B: number, heads: number): tf.Tensor2D {
+  const [, T, dh] = x.shape;
+  return tf.reshape(tf.transpose(tf.reshape(x, [B, heads, T, dh]), [0, 2, 1, 3]), [B * T, heads * dh]);
+}
+
+/**
+ * Scaled dot-product attention. q [B*Tq, d], k and v [B*Tk, d]; `bias` broadcasts to
+ * [B, heads, Tq, Tk] (0 where allowed, −1e9 where masked). Returns the output [B*Tq, d] and, when
+ * `keepProbs`, the attention weights [B, heads, Tq, Tk].
+ */
+export function attend(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, B: number, Tq: number, Tk: number,
+  heads: number, bias: tf.Tensor, keepProbs: boolean): { out: tf.Tensor2D; probs?: tf.Tensor4D } {
+  const dh = q.shape[1] / heads;
+  const qh = splitHeads(q, B, Tq, heads), kh = splitHeads(k, B, Tk, heads), vh = splitHeads(v, B, Tk, heads);
+  const scores = tf.reshape(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(dh)), [B, heads, Tq, Tk]);
+  const probs = tf.softmax(tf.add(scores, bias)) as tf.Tensor4D;
+  const ctx = tf.matMul(tf.reshape(probs, [B * heads, Tq, Tk]) as tf.Tensor3D, vh) as tf.Tensor3D;
+  return { out: mergeHeads(ctx, B, heads), probs: keepProbs ? probs : undefined };
+}
