@@ -1,2 +1,2 @@
-// Public API of lib/eval (re-exported by lib/index.ts). Being written.
-export {};
+// Public API of lib/eval (re-exported by lib/index.ts).
+export * from "./metrics/index.ts";

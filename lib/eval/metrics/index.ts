@@ -1,0 +1,6 @@
+export { captionScores, checkCaptionInputs, type CaptionScores, type CaptionScoreOptions } from "./caption.ts";
+export { corpusBleu, bleuCaptionStats, type BleuStats } from "./bleu.ts";
+export { ciderD, type CiderResult } from "./cider.ts";
+export { cocoTokenize, ptbTokens, COCO_PUNCTUATIONS } from "./ptb-tokenizer.ts";
+export { vqaAccuracy, vqaAnswerAccuracy, vqaNormalizeAnswer, vqaProcessPunctuation, vqaProcessDigitArticle, type VqaAccuracy } from "./vqa.ts";
+export { EvalInputError } from "./errors.ts";
