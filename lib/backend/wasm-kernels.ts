@@ -1,4 +1,35 @@
-/** Kernels missing from tfjs-backend-wasm 4.22, registered for the "wasm" backend. (Being written.) */
-export function registerWasmKernels(_notes: string[]): void {
-  // Filled in by the wasm-kernels work: UnsortedSegmentSum, Conv2DBackpropFilter, Einsum.
+/**
+ * Kernels missing from tfjs-backend-wasm 4.22, registered for the "wasm" backend so it can train:
+ *   UnsortedSegmentSum    — the gradient of gather (embedding lookups)
+ *   Conv2DBackpropFilter  — the filter gradient of conv2d (im2col + wasm BatchMatMul)
+ *   Einsum                — as a batched matmul on wasm's BatchMatMul
+ * Each is checked against the cpu backend in test/backend/. Registration is idempotent; a kernel
+ * that some later tfjs-backend-wasm version ships itself is left alone.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { conv2DBackpropFilterWasm } from "./kernels/conv2d-backprop-filter.ts";
+import { einsumWasm } from "./kernels/einsum.ts";
+import { registerTfGradients } from "./kernels/gradients.ts";
+import { unsortedSegmentSumWasm } from "./kernels/unsorted-segment-sum.ts";
+
+const EXTRA_KERNELS: { name: string; kernelFunc: tf.KernelFunc }[] = [
+  { name: "UnsortedSegmentSum", kernelFunc: unsortedSegmentSumWasm },
+  { name: "Conv2DBackpropFilter", kernelFunc: conv2DBackpropFilterWasm },
+  { name: "Einsum", kernelFunc: einsumWasm as unknown as tf.KernelFunc },
+];
+
+/** Names of the kernels this module registered (for `simvlm info` notes and tests). */
+export const registeredWasmKernels: string[] = [];
+
+export function registerWasmKernels(notes: string[]): void {
+  // Gradients are backend-independent, but training on wasm needs them, so make sure they exist.
+  registerTfGradients();
+  const added: string[] = [];
+  for (const k of EXTRA_KERNELS) {
+    if (tf.getKernel(k.name, "wasm")) continue;
+    tf.registerKernel({ kernelName: k.name, backendName: "wasm", kernelFunc: k.kernelFunc });
+    added.push(k.name);
+  }
+  registeredWasmKernels.push(...added);
+  if (added.length) notes.push(`added wasm kernels: ${added.join(", ")}`);
 }
