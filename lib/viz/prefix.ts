@@ -84,7 +84,7 @@ export async function prefixMaskFigure(opts: PrefixMaskOptions): Promise<PrefixM
 /** The mask as an SVG picture rasterised by sharp: coloured cells, labels, boundary lines and a legend. */
 async function maskPng(mask: number[][], labels: string[], title: { text: string }): Promise<Buffer> {
   const n = mask.length, cell = Math.max(8, Math.min(22, Math.floor(560 / n))), left = 120, top = 40, bottom = 110;
-  const width = left + n * cell + 20, height = top + n * cell + bottom;
+  const width = left + n * cell + 70, height = top + n * cell + bottom;
   const parts: string[] = [`<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="8" y="20" font-family="DejaVu Sans, sans-serif" font-size="13">${escapeXml(truncate(title.text, Math.floor(width / 7.5)))}</text>`];
   for (let q = 0; q < n; q++) for (let k = 0; k < n; k++)

@@ -5,8 +5,8 @@ import { attentionFigure, attentionGridFigure, attentionRollout, attentionHeadMe
   syntheticAttentionCapture, VizError, DISPLAY, PLOTLY_MIME, type AttentionCapture } from "../../lib/index.ts";
 
 const grey = (n: number) => ({ width: n, height: n, data: new Uint8Array(n * n * 3).fill(128) });
-const rowSums = (m: Float64Array | Float32Array, rows: number, cols: number) =>
-  Array.from({ length: rows }, (_, i) => m.subarray(i * cols, (i + 1) * cols).reduce((a, b) => a + b, 0));
+const rowSums = (m: ArrayLike<number>, rows: number, cols: number) =>
+  Array.from({ length: rows }, (_, i) => { let s = 0; for (let k = i * cols; k < (i + 1) * cols; k++) s += m[k]!; return s; });
 const argmax2d = (z: number[][]) => { let best = [0, 0]; z.forEach((r, i) => r.forEach((v, j) => { if (v > z[best[0]!]![best[1]!]!) best = [i, j]; })); return best; };
 
 test("synthetic captures, head means, rollout and cross-attention rows all sum to 1", () => {
