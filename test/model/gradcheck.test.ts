@@ -51,7 +51,7 @@ test("analytic gradients match central finite differences", () => {
   }
   assert.equal(checked, names.length * 3);
   // The text-only example's image gets no gradient at all: its patches are zeroed and masked.
-  const gImg = tf.tidy(() => tf.grad((x: tf.Tensor4D) => tf.sum(tf.mul(m.apply({ images: x, hasImage, encIds, decIn }, { training: false }).logits, R)))(images));
+  const gImg = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(m.apply({ images: x as tf.Tensor4D, hasImage, encIds, decIn }, { training: false }).logits, R)))(images));
   const per = cfg.imageSize * cfg.imageSize * 3, gd = gImg.dataSync();
   assert.ok(gd.slice(per).every((x) => x === 0), "text-only image received gradient");
   assert.ok(gd.slice(0, per).some((x) => x !== 0));
