@@ -6,3 +6,11 @@ export { WORLD_SHAPES, WORLD_COLORS, WORLD_SIZES, HELD_OUT_PAIRS, isHeldOutPair,
 export { openStream, type OpenStreamOptions } from "./open.ts";
 export { resizeImage } from "./resize.ts";
 export { encodePng } from "./png.ts";
+export { detectFormat, recordSourceFor, DATA_FORMATS, type DataFormat } from "./open.ts";
+export { checkData, type DataCheckReport } from "./check.ts";
+export { exportDataset, type ExportOptions, type ExportResult } from "./export.ts";
+export { decodeImageBytes, type RawRecord } from "./decode.ts";
+export { openRecordStream, type RecordSource, type RecordStream } from "./records.ts";
+export { readTar, type TarEntry } from "./tar.ts";
+export { ensureOpenmoji, OPENMOJI_INSTALL } from "./real/openmoji.ts";
+export { ensureTuxpaint, parseStampText, TUXPAINT_DIR, TUXPAINT_INSTALL } from "./real/tuxpaint.ts";
