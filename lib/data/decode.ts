@@ -30,13 +30,15 @@ async function getSharp(): Promise<SharpFn> {
   return (sharpMod ??= (await import("sharp")).default);
 }
 
-/** Decode image bytes to an RGB image of size × size (cover + centre crop). Throws on bad bytes. */
-export async function decodeImageBytes(bytes: Buffer, size: number, nameHint = ""): Promise<RgbImage> {
+export type ImageFit = "cover" | "contain";
+
+/** Decode image bytes to size × size: "cover" centre-crops (default), "contain" pads with white. */
+export async function decodeImageBytes(bytes: Buffer, size: number, nameHint = "", fit: ImageFit = "cover"): Promise<RgbImage> {
   const sharp = await getSharp();
   const isSvg = /\.svg$/i.test(nameHint) || bytes.subarray(0, 256).toString("utf8").includes("<svg");
   const { data, info } = await sharp(bytes, isSvg ? { density: Math.max(72, size * 1.5) } : {})
     .flatten({ background: "#ffffff" })
-    .resize(size, size, { fit: "cover", position: "centre" })
+    .resize(size, size, { fit, position: "centre", background: "#ffffff" })
     .toColourspace("srgb")
     .removeAlpha()
     .raw()
@@ -47,7 +49,7 @@ export async function decodeImageBytes(bytes: Buffer, size: number, nameHint = "
   return { width: size, height: size, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-export async function decodeRecord(r: RawRecord, size: number): Promise<Decoded> {
+export async function decodeRecord(r: RawRecord, size: number, fit: ImageFit = "cover"): Promise<Decoded> {
   if (r.problem) return { ok: false, reason: r.problem };
   let text: string;
   if (r.text === undefined) return { ok: false, reason: "no text" };
@@ -68,7 +70,7 @@ export async function decodeRecord(r: RawRecord, size: number): Promise<Decoded>
     }
   }
   try {
-    const image = await decodeImageBytes(bytes, size, r.imageName ?? r.imagePath ?? "");
+    const image = await decodeImageBytes(bytes, size, r.imageName ?? r.imagePath ?? "", fit);
     return { ok: true, example: { id: r.id, image, text, ...(r.meta ? { meta: r.meta } : {}) } };
   } catch (e) {
     return { ok: false, reason: `cannot decode image${r.imagePath ? ` ${r.imagePath}` : ""}: ${(e as Error).message}` };

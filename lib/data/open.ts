@@ -84,6 +84,7 @@ export async function openStream(spec: DataSpec, opts: OpenStreamOptions): Promi
   const open = async (cursor?: DataCursor) => openRecordStream(await recordSourceFor(spec), {
     seed: opts.seed, imageSize: size, onError: opts.onError ?? "skip",
     shuffleBuffer: spec.shuffleBuffer ?? 256, repeat: spec.repeat !== false, cursor, signal: opts.signal,
+    fit: spec.fit === "contain" || spec.fit === "cover" ? spec.fit : undefined,
   });
   if (!mixed) return open(c);
   const textSpec: DataSpec = typeof spec.textOnly === "string" ? { source: spec.textOnly } : spec.textOnly!;

@@ -6,13 +6,15 @@
  */
 import type { DataCursor, Example, ExampleStream } from "./types.ts";
 import { DataError, type BadRecord, type OnError } from "./errors.ts";
-import { decodeRecord, type RawRecord } from "./decode.ts";
+import { decodeRecord, type RawRecord, type ImageFit } from "./decode.ts";
 import { Rng } from "../util/rng.ts";
 import { hashInts } from "./world/hash.ts";
 
 export interface RecordSource {
   /** Names the data in errors and cursors (a path, "openmoji", …). */
   name: string;
+  /** How images are squared unless the spec says: "cover" (centre crop) or "contain" (pad). */
+  fit?: ImageFit;
   /** One pass over all records in a fixed order. */
   records(): AsyncIterable<RawRecord>;
 }
@@ -23,6 +25,7 @@ export interface RecordStreamOptions {
   onError: OnError;
   shuffleBuffer: number;
   repeat: boolean;
+  fit?: ImageFit;
   cursor?: DataCursor;
   signal?: AbortSignal;
   /** Keep at most this many bad records for reporting (the count is always exact). */
@@ -111,7 +114,7 @@ export async function openRecordStream(src: RecordSource, o: RecordStreamOptions
         if (o.signal?.aborted) throw new DataError("interrupted", { file: src.name });
         const raws = await pull(n - out.length);
         if (raws.length === 0) break;
-        const decoded = await Promise.all(raws.map((r) => decodeRecord(r, o.imageSize)));
+        const decoded = await Promise.all(raws.map((r) => decodeRecord(r, o.imageSize, o.fit ?? src.fit ?? "cover")));
         for (let i = 0; i < raws.length; i++) {
           const d = decoded[i]!, r = raws[i]!;
           if (d.ok) { out.push(d.example); badRun = 0; continue; }

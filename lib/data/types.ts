@@ -74,6 +74,8 @@ export interface DataSpec {
   /** Which text an image example carries: built-in world "alt" (default, weak alt-text) or "caption";
    *  for JSONL/CSV the record field to read (default: text, caption, alt, …). */
   text?: string;
+  /** How file images become square: "cover" (centre crop; default for photos) or "contain" (pad with white; default for openmoji/tuxpaint). */
+  fit?: "cover" | "contain";
   /** File sources: a text-only source (path or spec) mixed in every `textOnlyEvery` image examples. */
   textOnly?: string | DataSpec;
   [key: string]: unknown;

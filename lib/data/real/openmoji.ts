@@ -45,6 +45,7 @@ interface OpenmojiEntry { hexcode: string; annotation: string; tags?: string; op
 export function openmojiSource(opts: { split?: string; text?: string; skintones?: boolean; install?: boolean } = {}): RecordSource {
   return {
     name: "openmoji",
+    fit: "contain", // pictures on a white canvas: padding keeps the whole drawing
     async *records(): AsyncGenerator<RawRecord> {
       const dir = ensureOpenmoji(opts);
       const jsonPath = join(dir, "data", "openmoji.json");

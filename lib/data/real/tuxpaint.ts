@@ -50,6 +50,7 @@ export function tuxpaintSource(opts: { split?: string; lang?: string; dir?: stri
   if (!["en", "de", "fr"].includes(lang)) throw new DataError(`lang must be en, de or fr, got "${lang}"`, { file: "tuxpaint" });
   return {
     name: "tuxpaint",
+    fit: "contain", // pictures on a white canvas: padding keeps the whole drawing
     async *records(): AsyncGenerator<RawRecord> {
       const dir = ensureTuxpaint(opts.dir ?? TUXPAINT_DIR, opts);
       for (const txt of await walk(dir)) {
