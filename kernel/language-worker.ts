@@ -1,0 +1,88 @@
+/**
+ * The language worker: TypeScript lives here (loaded on first use), so the main thread never pays
+ * for it and completion/inspection answer even while a cell is running. Serves the main thread
+ * (convert = type-check + transpile, commit) and the wire worker (complete, inspect, is_complete).
+ */
+import { createRequire } from "node:module";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
+import type * as TS from "typescript";
+import { convertCell } from "./converter.ts";
+import { LanguageService } from "./language.ts";
+import type { LangReply, LangRequest } from "./protocol.ts";
+
+const { cwd, typecheck } = workerData as { cwd: string; typecheck: boolean };
+let ts: typeof TS | undefined;
+let service: LanguageService | undefined;
+const pendingCode = new Map<number, string>();
+
+function loadTs(): typeof TS {
+  ts ??= createRequire(import.meta.url)("typescript") as typeof TS;
+  return ts;
+}
+function languageService(): LanguageService {
+  service ??= new LanguageService(loadTs(), cwd);
+  return service;
+}
+
+/** Code points → UTF-16 offset (Jupyter counts cursor positions in code points). */
+function toUtf16(code: string, cursor: number): number {
+  let i = 0;
+  for (let cp = 0; cp < cursor && i < code.length; cp++) i += (code.codePointAt(i)! > 0xffff ? 2 : 1);
+  return i;
+}
+function toCodePoints(code: string, offset: number): number { return [...code.slice(0, offset)].length; }
+
+function isComplete(code: string): { status: string; indent?: string } {
+  const t = loadTs();
+  if (!code.trim()) return { status: "complete" };
+  const out = t.transpileModule(code, { reportDiagnostics: true, compilerOptions: { moduleDetection: t.ModuleDetectionKind.Force } });
+  const errs = (out.diagnostics ?? []).filter((d) => d.category === t.DiagnosticCategory.Error);
+  if (!errs.length) return { status: "complete" };
+  const end = code.trimEnd().length;
+  // An error at the very end means the code stops mid-construct: the user is still typing.
+  if (errs.every((d) => (d.start ?? 0) >= end || d.code === 1160 /* unterminated template */)) {
+    const lastLine = code.split("\n").pop() ?? "";
+    const indent = (lastLine.match(/^\s*/)?.[0] ?? "") + (/[{([]\s*$/.test(code.trimEnd()) ? "  " : "");
+    return { status: "incomplete", indent };
+  }
+  return { status: "invalid" };
+}
+
+function handle(req: LangRequest): unknown {
+  switch (req.t) {
+    case "warm": languageService().diagnostics("0"); return true;
+    case "convert": {
+      const converted = convertCell(loadTs(), req.code, `cell-${req.cell}.ts`);
+      let diagnostics = converted.syntaxErrors;
+      if (!diagnostics.length && typecheck) diagnostics = languageService().diagnostics(req.code);
+      pendingCode.set(req.cell, req.code);
+      return { ...converted, diagnostics };
+    }
+    case "commit": {
+      const code = pendingCode.get(req.cell);
+      pendingCode.delete(req.cell);
+      if (code !== undefined && typecheck) languageService().commit(code, req.cell);
+      return true;
+    }
+    case "complete": {
+      const cursor = toUtf16(req.code, req.cursor);
+      const r = languageService().complete(req.code, cursor);
+      return { ...r, cursor_start: toCodePoints(req.code, r.cursor_start), cursor_end: toCodePoints(req.code, r.cursor_end) };
+    }
+    case "inspect": return languageService().inspect(req.code, toUtf16(req.code, req.cursor));
+    case "is_complete": return isComplete(req.code);
+  }
+}
+
+function serve(port: MessagePort | typeof parentPort): void {
+  port!.on("message", (req: LangRequest & { port?: MessagePort }) => {
+    if ((req as { t: string }).t === "wire-port" && req.port) { serve(req.port); return; }
+    let reply: LangReply;
+    try { reply = { id: req.id, ok: true, value: handle(req) }; } catch (e) {
+      reply = { id: req.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+    }
+    port!.postMessage(reply);
+  });
+}
+
+serve(parentPort);
