@@ -7,7 +7,7 @@
 import type { AttentionCapture } from "../model/types.ts";
 import type { RgbImage } from "../data/types.ts";
 import { withDisplay, PLOTLY_MIME, type Displayable, type PlotlyFigure } from "../display/index.ts";
-import { checkCapture, crossAttentionFor, roundTo, toRows, VizError, type AttentionView } from "./attention-math.ts";
+import { checkCapture, crossAttentionFor, decoderPositionLabels, roundTo, toRows, VizError, type AttentionView } from "./attention-math.ts";
 import { checkRgbImage, overlayRaw, panelsPng, plotlyColorscale, truncate } from "./raster.ts";
 import { VIZ_FIGURE_BUDGET } from "./attention.ts";
 
@@ -20,6 +20,8 @@ export interface AttentionGridOptions {
   maxTokens?: number;
   /** Token (decoder position) shown in the PNG (default the first offered). */
   pngToken?: number;
+  /** Name each decoder position by the token it predicts (default) or the token it reads. */
+  labels?: "predicted" | "input";
   /** Side of each PNG cell (default 96). */
   pngSize?: number;
   budgetBytes?: number;
@@ -45,6 +47,7 @@ export async function attentionGridFigure(opts: AttentionGridOptions): Promise<A
   if (c.numPatches === 0) throw new VizError("attentionGridFigure: the capture has no image patches (a text-only example)");
   const L = c.decoderCross.length, Hd = c.decoderCross[0]!.heads, T = c.decoderCross[0]!.queries;
   const { h, w } = c.grid;
+  const names = decoderPositionLabels(c, opts.labels);
   const cols = Hd + 1;
   let tokens = (opts.tokens ?? [...Array(T).keys()]).slice(0, opts.maxTokens ?? 16);
   for (const t of tokens) if (!(Number.isInteger(t) && t >= 0 && t < T)) throw new VizError(`attentionGridFigure: token index ${t} out of range 0..${T - 1}`);
@@ -74,9 +77,9 @@ export async function attentionGridFigure(opts: AttentionGridOptions): Promise<A
     if (col === 0) (layout.annotations as unknown[]).push({ text: `layer ${l + 1}`, xref: "paper", yref: "paper", x: -0.01, y: y1 - rh / 2, showarrow: false, xanchor: "right", textangle: -90 });
   }
   layout.sliders = [{
-    active: 0, currentvalue: { prefix: "token " }, pad: { t: 20 },
+    active: 0, currentvalue: { prefix: opts.labels === "input" ? "token " : "predicting " }, pad: { t: 20 },
     steps: tokens.map((t, ti) => ({
-      label: `${t}: ${truncate(c.decoderTokens[t] ?? `#${t}`, 16)}`, method: "restyle",
+      label: `${t}: ${truncate(names[t]!, 16)}`, method: "restyle",
       args: [{ z: maps[ti]!.map((m) => toRows(m, h, w)), zmax: maps[ti]!.map(maxOf) }, data.map((_, i) => i)],
     })),
   }];
@@ -94,12 +97,12 @@ export async function attentionGridFigure(opts: AttentionGridOptions): Promise<A
       image: await overlayRaw(blank, cellMap(pt, Math.floor(i / cols), i % cols), h, w, size, opts.image ? 0.75 : 1),
       label: cellView(Math.floor(i / cols), i % cols).label,
     })));
-    png = (await panelsPng(panels, { columns: cols, title: `token "${c.decoderTokens[pt] ?? pt}": layers × heads` })).toString("base64");
+    png = (await panelsPng(panels, { columns: cols, title: `${opts.labels === "input" ? "token" : "predicting"} "${names[pt]}": layers × heads` })).toString("base64");
     if (figBytes + png.length + 2000 <= total || size <= 24) break;
     size = Math.max(24, Math.floor(size * 0.7));
   }
   const text = `attention grid: ${L} decoder layers × ${Hd} heads (+ mean), patch grid ${h}×${w}, ${tokens.length}/${T} tokens`;
   const out: AttentionGridFigure = { kind: "attention-grid", figure, png, text, layers: L, columns: [...Array(Hd).keys()].map((i) => `head ${i + 1}`).concat("mean"),
-    tokens: tokens.map((t) => ({ index: t, label: c.decoderTokens[t] ?? String(t) })) };
+    tokens: tokens.map((t) => ({ index: t, label: names[t]! })) };
   return withDisplay(out, (o) => ({ [PLOTLY_MIME]: o.figure, "image/png": o.png, "text/plain": o.text }));
 }

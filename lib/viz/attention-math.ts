@@ -169,3 +169,13 @@ export function attentionViews(c: AttentionCapture, opts: { heads?: boolean; lay
   views.push({ label: "all layers · rollout", layer: "all", head: "rollout" });
   return views;
 }
+
+/**
+ * Names for decoder positions. Position t reads token t (bos first) and predicts token t + 1, so
+ * by default a position is named for the token it predicts ("<eos>" after the last one); "input"
+ * names it for the token it reads.
+ */
+export function decoderPositionLabels(c: AttentionCapture, by: "predicted" | "input" = "predicted"): string[] {
+  const n = c.decoderCross[0]?.queries ?? c.decoderTokens.length;
+  return Array.from({ length: n }, (_, t) => (by === "input" ? c.decoderTokens[t] : c.decoderTokens[t + 1] ?? "<eos>") ?? `#${t}`);
+}

@@ -11,7 +11,7 @@
 import type { AttentionCapture } from "../model/types.ts";
 import type { RgbImage } from "../data/types.ts";
 import { withDisplay, PLOTLY_MIME, type Displayable, type PlotlyFigure } from "../display/index.ts";
-import { attentionViews, checkCapture, crossAttentionFor, encoderRollout, roundTo, toRows, VizError, type AttentionView } from "./attention-math.ts";
+import { attentionViews, checkCapture, decoderPositionLabels, crossAttentionFor, encoderRollout, roundTo, toRows, VizError, type AttentionView } from "./attention-math.ts";
 import { checkRgbImage, overlayRaw, panelsPng, plotlyColorscale, resizeRgb, rgbDataUri, truncate } from "./raster.ts";
 
 /** The PNG's colour map for plotly, with opacity growing with the value so the image shows through. */
@@ -32,6 +32,8 @@ export interface AttentionFigureOptions {
   heads?: boolean;
   /** Decoder layers to offer (0-based; default all). */
   layers?: number[];
+  /** Name each decoder position by the token it predicts (default) or the token it reads. */
+  labels?: "predicted" | "input";
   /** Token panels in the static PNG (default 6). */
   pngTokens?: number;
   /** Side of each PNG panel in pixels (default 160). */
@@ -61,8 +63,8 @@ function splitRow(row: Float64Array, numPatches: number): Split {
   return { patches, prefix, max };
 }
 
-function tokenLabel(c: AttentionCapture, t: number): string {
-  return `${t}: ${truncate(c.decoderTokens[t] ?? `#${t}`, 16)}`;
+function tokenLabel(names: string[], t: number): string {
+  return `${t}: ${truncate(names[t]!, 16)}`;
 }
 
 /** Estimated JSON bytes for the interactive part: every (token, view) map once in the slider, once initially. */
@@ -81,6 +83,7 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
   for (const t of tokens) if (!(Number.isInteger(t) && t >= 0 && t < T)) throw new VizError(`attentionFigure: token index ${t} out of range 0..${T - 1}`);
   if (tokens.length === 0) throw new VizError("attentionFigure: no tokens to show");
   const { h, w } = c.grid;
+  const names = decoderPositionLabels(c, opts.labels);
   const P = c.prefixTokens.length, keys = c.numPatches + P;
 
   // The embedded image: at most 256 px a side, PNG or JPEG, whichever is smaller.
@@ -125,7 +128,7 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
       z.push(toRows(m.patches, h, w)); zmax.push(roundTo(m.max, 4));
       if (P > 0) { z.push([Array.from(m.prefix, (x) => roundTo(x))]); zmax.push(roundTo(m.max, 4)); }
     });
-    return { label: tokenLabel(c, t), method: "restyle", args: [{ z, zmax }, viewTraces] };
+    return { label: tokenLabel(names, t), method: "restyle", args: [{ z, zmax }, viewTraces] };
   });
   const buttons = views.map((v, vi) => ({
     label: v.label, method: "restyle",
@@ -138,7 +141,7 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
     xaxis: { ...axis, domain: [0, 0.8], range: [0, W] },
     yaxis: { ...axis, domain: P > 0 ? [0.16, 1] : [0, 1], range: [H, 0], scaleanchor: "x" },
     updatemenus: [{ type: "dropdown", buttons, active: 0, x: 0, xanchor: "left", y: 1.02, yanchor: "bottom", showactive: true }],
-    sliders: [{ active: 0, steps, currentvalue: { prefix: "token ", font: { size: 13 } }, pad: { t: 40 }, x: 0, len: 1 }],
+    sliders: [{ active: 0, steps, currentvalue: { prefix: opts.labels === "input" ? "token " : "predicting ", font: { size: 13 } }, pad: { t: 40 }, x: 0, len: 1 }],
   };
   if (P > 0) {
     layout.xaxis2 = { domain: [0, 0.8], anchor: "y2", tickvals: [...Array(P).keys()], ticktext: c.prefixTokens.map((s) => truncate(s, 10)), tickangle: -45, showgrid: false };
@@ -157,7 +160,7 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
     const panels = await Promise.all(tokens.slice(0, pngCount).map(async (t, ti) => {
       const m = maps[ti]![meanView]!;
       const prefixShare = m.prefix.reduce((a, b) => a + b, 0);
-      return { image: await overlayRaw(opts.image, m.patches, h, w, size), label: `"${c.decoderTokens[t] ?? t}"` + (P > 0 ? ` · prefix ${Math.round(prefixShare * 100)}%` : "") };
+      return { image: await overlayRaw(opts.image, m.patches, h, w, size), label: `"${names[t]}"` + (P > 0 ? ` · prefix ${Math.round(prefixShare * 100)}%` : "") };
     }));
     png = (await panelsPng(panels, { columns: Math.min(pngCount, 4), title: "cross-attention, mean over layers and heads" })).toString("base64");
     if (figBytes + png.length + 4000 <= budget || (pngCount === 1 && size <= 64)) break;
@@ -169,9 +172,9 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
     const m = maps[ti]![meanView]!;
     let best = 0;
     m.patches.forEach((v, i) => { if (v > m.patches[best]!) best = i; });
-    lines.push(`  ${tokenLabel(c, t).padEnd(20)} top patch (row ${Math.floor(best / w)}, col ${best % w}) ${roundTo(m.patches[best]!, 3)}` +
+    lines.push(`  ${tokenLabel(names, t).padEnd(20)} top patch (row ${Math.floor(best / w)}, col ${best % w}) ${roundTo(m.patches[best]!, 3)}` +
       (P > 0 ? `, prefix ${roundTo(m.prefix.reduce((a, b) => a + b, 0), 3)}` : ""));
   });
-  const out: AttentionFigure = { kind: "attention", figure, png, text: lines.join("\n"), tokens: tokens.map((t) => ({ index: t, label: c.decoderTokens[t] ?? String(t) })), views: views.map((v) => v.label) };
+  const out: AttentionFigure = { kind: "attention", figure, png, text: lines.join("\n"), tokens: tokens.map((t) => ({ index: t, label: names[t]! })), views: views.map((v) => v.label) };
   return withDisplay(out, (o) => ({ [PLOTLY_MIME]: o.figure, "image/png": o.png, "text/plain": o.text }));
 }

@@ -5,7 +5,7 @@ export { attentionGridFigure } from "./attention-grid.ts";
 export type { AttentionGridFigure, AttentionGridOptions } from "./attention-grid.ts";
 export {
   VizError, encoderRollout as attentionRollout, headMean as attentionHeadMean, crossAttentionFor, attentionViews,
-  upsampleBilinear as upsampleAttention, checkCapture as checkAttentionCapture,
+  upsampleBilinear as upsampleAttention, checkCapture as checkAttentionCapture, decoderPositionLabels,
 } from "./attention-math.ts";
 export type { AttentionView } from "./attention-math.ts";
 export { prefixMaskFigure, prefixMask as prefixAttentionMask, MASK_KINDS as PREFIX_MASK_KINDS, lossByPrefixFigure, ablationCurveFigure, summariseAblation as summariseAblationRows } from "./prefix.ts";

@@ -77,13 +77,13 @@ test("attentionFigure: plotly data, selectors, peak on the focused patch in figu
   }
   assert.ok(bx >= 100 && bx < 120 && by >= 40 && by < 60, `PNG peak at ${bx},${by}`);
   assert.ok(JSON.stringify(bundle).length < 300_000);
-  assert.match(f.text, /1: circle\s+top patch \(row 2, col 5\)/);
+  assert.match(f.text, /1: on\s+top patch \(row 2, col 5\)/);
 });
 
 test("attentionFigure stays under 300 KB for a base-sized capture by dropping heads and tokens", async () => {
   const c = syntheticAttentionCapture({ grid: { h: 16, w: 16 }, heads: 8, encoderLayers: 6, decoderLayers: 6,
     prefixTokens: Array.from({ length: 8 }, (_, i) => `p${i}`), decoderTokens: Array.from({ length: 20 }, (_, i) => `t${i}`) });
-  const img = { width: 224, height: 224, data: new Uint8Array(224 * 224 * 3).map((_, i) => (i * 7919) % 251) }; // noisy
+  const img = { width: 128, height: 128, data: new Uint8Array(128 * 128 * 3).map((_, i) => (i * 7919) % 251) }; // noisy
   const f = await attentionFigure({ image: img, capture: c });
   const size = JSON.stringify(f[DISPLAY]()).length;
   assert.ok(size < 300_000, `bundle ${size} bytes`);
