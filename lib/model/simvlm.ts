@@ -45,6 +45,8 @@ export interface EncoderState {
   batch: number;
   keys: number;
   numPatches: number;
+  /** Per decoder layer, the cross-attention keys|values of the memory [B * Tk, 2 * dModel], computed once for decoding. */
+  crossKV?: tf.Tensor2D[];
 }
 
 interface MlpP { fc: Dense; proj: Dense }
@@ -139,7 +141,8 @@ export class SimVLM {
     const drop = new DropoutSeeds(0, false, 0);
     return tf.tidy(() => {
       const s = this.encodeInner(inputs, drop, undefined);
-      return { memory: s.memory, keyBias: s.keyBias, batch: s.batch, keys: s.keys, numPatches: s.numPatches } as unknown as tf.TensorContainer;
+      const crossKV = this.dec.map((L) => dense(s.memory, L.cross.kv));
+      return { memory: s.memory, keyBias: s.keyBias, batch: s.batch, keys: s.keys, numPatches: s.numPatches, crossKV } as unknown as tf.TensorContainer;
     }) as unknown as EncoderState;
   }
 
@@ -217,13 +220,13 @@ export class SimVLM {
     const causal = causalBias(Td);
     const selfBias = tf.add(padBias, causal);
     let x = drop.apply(tf.reshape(this.embedText(decIn, this.decPos), [B * Td, d]) as tf.Tensor2D);
-    for (const L of this.dec) {
+    for (const [i, L] of this.dec.entries()) {
       const h = layerNorm(x, L.ln1, c.layerNormEps);
       const [q, k, v] = tf.split(dense(h, L.self.qkv), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
       const a = attend(q, k, v, B, Td, Td, c.heads, selfBias, probs !== undefined);
       x = tf.add(x, drop.apply(dense(a.out, L.self.o)));
       const qc = dense(layerNorm(x, L.ln2, c.layerNormEps), L.cross.q);
-      const [kc, vc] = tf.split(dense(s.memory, L.cross.kv), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+      const [kc, vc] = tf.split(s.crossKV?.[i] ?? dense(s.memory, L.cross.kv), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
       const ac = attend(qc, kc, vc, B, Td, s.keys, c.heads, s.keyBias, probs !== undefined);
       if (probs) { probs.self.push(a.probs!); probs.cross.push(ac.probs!); }
       x = tf.add(x, drop.apply(dense(ac.out, L.cross.o)));
@@ -260,14 +263,17 @@ function causalBias(T: number): tf.Tensor4D {
 }
 
 /** Dispose what `encode` returned. */
-export function disposeEncoderState(s: EncoderState): void { tf.dispose([s.memory, s.keyBias]); }
+export function disposeEncoderState(s: EncoderState): void { tf.dispose([s.memory, s.keyBias, ...(s.crossKV ?? [])]); }
 
 /** Repeat/select rows of an encoder state (beam search: row b*K+j reads example b). */
 function selectRows(s: EncoderState, rows: tf.Tensor1D): EncoderState {
-  const n = rows.shape[0], d = s.memory.shape[1];
-  const mem = tf.reshape(tf.gather(tf.reshape(s.memory, [s.batch, s.keys, d]), rows), [n * s.keys, d]) as tf.Tensor2D;
+  const n = rows.shape[0];
+  const pick = (t: tf.Tensor2D) => {
+    const w = t.shape[1];
+    return tf.reshape(tf.gather(tf.reshape(t, [s.batch, s.keys, w]), rows), [n * s.keys, w]) as tf.Tensor2D;
+  };
   const bias = tf.gather(s.keyBias, rows) as tf.Tensor4D;
-  return { memory: mem, keyBias: bias, batch: n, keys: s.keys, numPatches: s.numPatches };
+  return { memory: pick(s.memory), keyBias: bias, batch: n, keys: s.keys, numPatches: s.numPatches, crossKV: s.crossKV?.map(pick) };
 }
 
 /** Ids outside [0, vocabSize) would silently read garbage rows; reject them with the input's name. */

@@ -1,0 +1,199 @@
+/**
+ * Text generation from a SimVLM: greedy or beam search, batched.
+ *
+ * The encoder runs once per batch (its output and every decoder layer's cross-attention keys/values
+ * are cached); the decoder is re-run over the whole sequence at each step (no self-attention cache:
+ * captions are short, and it keeps the model code single-path), reading logits only at the last
+ * position. The decoder input starts as [bos, prompt…]; the prompt is not part of the returned ids
+ * or texts. pad, bos and unk are never generated, nor ids the tokenizer does not have.
+ *
+ * Beam search keeps `beam` hypotheses per example; a hypothesis that emits eos is finished with the
+ * length-normalised score logP / length^lengthPenalty (length counts generated tokens incl. eos); an
+ * example stops when it has `beam` finished hypotheses (or at maxLen, where unfinished ones are
+ * scored as they stand). beam = 1 is exactly greedy decoding.
+ */
+import { tf } from "../backend/index.ts";
+import type { RgbImage } from "../data/types.ts";
+import { SimVLM, disposeEncoderState, imagesToTensor } from "../model/index.ts";
+import type { AttentionCapture, EncoderState } from "../model/index.ts";
+import { SimTokenizer, SPECIAL_IDS } from "../tokenizer/index.ts";
+import { runSignal, throwIfAborted } from "../runtime.ts";
+import type { LongRunOptions } from "../runtime.ts";
+
+export interface GenerateOptions extends LongRunOptions {
+  /** One image per example (omit for text-only generation). */
+  images?: RgbImage[];
+  /** Encoder text prefix per example (e.g. a VQA question), read after the image patches. */
+  prefixTexts?: string[];
+  /** Text forced at the start of the decoder side (e.g. "a picture of"); stripped from the results. */
+  prompt?: string;
+  /** Most tokens to generate after the prompt (default 24; capped by config.maxTextLen). */
+  maxLen?: number;
+  /** Beam width; 1 (default) = greedy. */
+  beam?: number;
+  /** Exponent of the length normalisation in beam search (default 1: mean log-probability). */
+  lengthPenalty?: number;
+  /** Also return attention, from one teacher-forced pass over [bos, prompt, generated tokens]. */
+  captureAttention?: boolean;
+}
+
+export interface GenerateResult {
+  /** Generated token ids per example (no bos, prompt or eos). */
+  ids: number[][];
+  texts: string[];
+  /** Sum of log-probabilities of the generated tokens (incl. eos when emitted). */
+  logProbs: number[];
+  attention?: AttentionCapture[];
+}
+
+export class DecodeError extends Error {
+  constructor(message: string) { super(message); this.name = "DecodeError"; }
+}
+
+/** Log-softmax of one row with banned ids at −Infinity. */
+function logSoftmaxRow(row: Float32Array, allowed: Uint8Array): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (allowed[i] && row[i]! > max) max = row[i]!;
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) if (allowed[i]) sum += Math.exp(row[i]! - max);
+  const lse = max + Math.log(sum);
+  const out = new Float64Array(row.length);
+  for (let i = 0; i < row.length; i++) out[i] = allowed[i] ? row[i]! - lse : -Infinity;
+  return out;
+}
+
+interface Hyp { tokens: number[]; logp: number }
+
+export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: GenerateOptions): Promise<GenerateResult> {
+  const cfg = model.config;
+  const images = opts.images, prefixTexts = opts.prefixTexts;
+  if (!images?.length && !prefixTexts?.length) throw new DecodeError("generate needs images or prefixTexts (at least one example)");
+  if (images && prefixTexts && images.length !== prefixTexts.length) {
+    throw new DecodeError(`generate: ${images.length} images but ${prefixTexts.length} prefixTexts; give one of each per example`);
+  }
+  if (tokenizer.vocabSize > cfg.vocabSize) {
+    throw new DecodeError(`tokenizer has ${tokenizer.vocabSize} ids but the model's vocabSize is ${cfg.vocabSize}: they do not belong together`);
+  }
+  const B = images?.length ?? prefixTexts!.length;
+  const K = opts.beam ?? 1;
+  if (!Number.isInteger(K) || K < 1) throw new DecodeError(`beam must be a positive integer, got ${opts.beam}`);
+  const alpha = opts.lengthPenalty ?? 1;
+  const promptIds = opts.prompt ? tokenizer.encode(opts.prompt) : [];
+  const start = [SPECIAL_IDS.BOS, ...promptIds];
+  if (start.length >= cfg.maxTextLen) throw new DecodeError(`prompt is ${promptIds.length} tokens; the model reads at most ${cfg.maxTextLen - 1} after bos`);
+  const maxLen = Math.min(opts.maxLen ?? 24, cfg.maxTextLen - start.length);
+  const signal = runSignal(opts);
+
+  const allowed = new Uint8Array(cfg.vocabSize);
+  for (let i = 0; i < tokenizer.vocabSize; i++) allowed[i] = 1;
+  allowed[SPECIAL_IDS.PAD] = 0; allowed[SPECIAL_IDS.BOS] = 0; allowed[SPECIAL_IDS.UNK] = 0;
+
+  // Encoder inputs: image patches and/or the tokenised prefix, right-padded.
+  const prefixIds = (prefixTexts ?? []).map((t) => tokenizer.encode(t).slice(0, cfg.maxTextLen));
+  const Te = prefixIds.reduce((m, p) => Math.max(m, p.length), 0);
+  const encRows = Array.from({ length: B }, (_, b) => { const p = prefixIds[b] ?? []; return [...p, ...new Array(Te - p.length).fill(0)]; });
+  const encIds = tf.tensor2d(encRows.flat(), [B, Te], "int32");
+  const imgT = images ? imagesToTensor(images, cfg) : null;
+  let state: EncoderState | undefined;
+  try {
+    state = model.encode({ images: imgT, encIds });
+    const step = (seqs: number[][], rows: number[]): Float32Array => {
+      const L = seqs[0]!.length;
+      const decIn = tf.tensor2d(seqs.flat(), [seqs.length, L], "int32");
+      const rowT = tf.tensor1d(rows, "int32");
+      try {
+        const logits = model.decodeLast(state!, decIn, rowT);
+        const v = logits.dataSync() as Float32Array;
+        logits.dispose();
+        return v;
+      } finally { tf.dispose([decIn, rowT]); }
+    };
+    const best = K === 1 ? greedy(step, B, start, maxLen, allowed, signal) : beamSearch(step, B, K, start, maxLen, alpha, allowed, signal);
+    const ids = best.map((h) => h.tokens.filter((t) => t !== SPECIAL_IDS.EOS));
+    const result: GenerateResult = { ids, texts: ids.map((x) => tokenizer.decode(x)), logProbs: best.map((h) => h.logp) };
+    if (opts.captureAttention) {
+      const L = Math.max(...ids.map((x) => x.length)) + start.length;
+      const dec = ids.map((x) => { const r = [...start, ...x]; return [...r, ...new Array(L - r.length).fill(0)]; });
+      const decIn = tf.tensor2d(dec.flat(), [B, L], "int32");
+      try {
+        const out = model.apply({ images: imgT, encIds, decIn }, { training: false, capture: true, tokenString: (id) => tokenizer.tokenString(id) });
+        out.logits.dispose();
+        result.attention = out.attention;
+      } finally { decIn.dispose(); }
+    }
+    return result;
+  } finally {
+    if (state) disposeEncoderState(state);
+    tf.dispose([encIds, ...(imgT ? [imgT] : [])]);
+  }
+}
+
+type StepFn = (seqs: number[][], rows: number[]) => Float32Array;
+
+function greedy(step: StepFn, B: number, start: number[], maxLen: number, allowed: Uint8Array, signal?: AbortSignal): Hyp[] {
+  const hyps: Hyp[] = Array.from({ length: B }, () => ({ tokens: [], logp: 0 }));
+  const done = new Array<boolean>(B).fill(false);
+  const rows = Array.from({ length: B }, (_, b) => b);
+  for (let t = 0; t < maxLen && done.includes(false); t++) {
+    throwIfAborted(signal, "decoding");
+    // Finished rows keep stepping with padding: cheaper than re-batching for short captions.
+    const seqs = hyps.map((h) => [...start, ...h.tokens, ...new Array<number>(t - h.tokens.length).fill(SPECIAL_IDS.PAD)]);
+    const logits = step(seqs, rows);
+    const V = logits.length / B;
+    for (let b = 0; b < B; b++) {
+      if (done[b]) continue;
+      const lp = logSoftmaxRow(logits.subarray(b * V, (b + 1) * V), allowed);
+      let arg = 0;
+      for (let i = 1; i < V; i++) if (lp[i]! > lp[arg]!) arg = i;
+      hyps[b]!.tokens.push(arg); hyps[b]!.logp += lp[arg]!;
+      if (arg === SPECIAL_IDS.EOS) done[b] = true;
+    }
+  }
+  return hyps;
+}
+
+function beamSearch(step: StepFn, B: number, K: number, start: number[], maxLen: number, alpha: number, allowed: Uint8Array, signal?: AbortSignal): Hyp[] {
+  const norm = (h: Hyp) => h.logp / Math.pow(Math.max(h.tokens.length, 1), alpha);
+  let alive: Hyp[][] = Array.from({ length: B }, () => [{ tokens: [], logp: 0 }]);
+  const finished: Hyp[][] = Array.from({ length: B }, () => []);
+  for (let t = 0; t < maxLen; t++) {
+    throwIfAborted(signal, "decoding");
+    const seqs: number[][] = [], rows: number[] = [];
+    alive.forEach((hs, b) => { if (finished[b]!.length < K) for (const h of hs) { seqs.push([...start, ...h.tokens]); rows.push(b); } });
+    if (!seqs.length) break;
+    const logits = step(seqs, rows);
+    const V = logits.length / seqs.length;
+    const next: Hyp[][] = Array.from({ length: B }, () => []);
+    const cands: { b: number; h: Hyp; tok: number; logp: number }[][] = Array.from({ length: B }, () => []);
+    let r = 0;
+    alive.forEach((hs, b) => {
+      if (finished[b]!.length >= K) return;
+      for (const h of hs) {
+        const lp = logSoftmaxRow(logits.subarray(r * V, (r + 1) * V), allowed); r++;
+        // Only this beam's top K tokens can survive the example-wide top K.
+        const top: number[] = [];
+        for (let i = 0; i < V; i++) {
+          if (lp[i] === -Infinity) continue;
+          if (top.length < K) { top.push(i); top.sort((a, c) => lp[c]! - lp[a]! || a - c); }
+          else if (lp[i]! > lp[top[K - 1]!]!) { top[K - 1] = i; top.sort((a, c) => lp[c]! - lp[a]! || a - c); }
+        }
+        for (const tok of top) cands[b]!.push({ b, h, tok, logp: h.logp + lp[tok]! });
+      }
+    });
+    for (let b = 0; b < B; b++) {
+      const cs = cands[b]!.sort((x, y) => y.logp - x.logp);
+      for (const c of cs) {
+        const h: Hyp = { tokens: [...c.h.tokens, c.tok], logp: c.logp };
+        if (c.tok === SPECIAL_IDS.EOS) { if (finished[b]!.length < K) finished[b]!.push(h); }
+        else if (next[b]!.length < K) next[b]!.push(h);
+        if (next[b]!.length >= K || finished[b]!.length >= K) break;
+      }
+    }
+    alive = next;
+  }
+  return alive.map((hs, b) => {
+    const pool = finished[b]!.length ? [...finished[b]!] : [];
+    if (finished[b]!.length < K) pool.push(...hs);
+    return pool.reduce((best, h) => (norm(h) > norm(best) ? h : best));
+  });
+}
