@@ -111,6 +111,12 @@ test("COCO tokenizer: PTB rules for caption text, lower-cased, punctuation token
     ["mr. smith on st. patrick's day", "mr. smith on st. patrick 's day"],
     ["50% off, $5 and/or more", "50 % off $ 5 and\\/or more"],
     ["a 10-year-old boy's toys", "a 10-year-old boy 's toys"],
+    ["a man\u2019s hat, the dogs' bowls", "a man 's hat the dogs bowls"], // curly apostrophe normalised
+    ["a [red] {hat} <b>bold</b> and 3 > 2", "a -lrb- red -rrb- -lcb- hat -rcb- <b> bold </b> and 3 -rrb- 2"], // 2014 lexer: [ ] < > are -LRB- -RRB-; tags stay whole
+    ["I'm sure we're fine, y'all", "i 'm sure we 're fine y' all"],
+    ["a sign reading no. 5 and #1 #hashtag", "a sign reading no. 5 and # 1 #hashtag"],
+    ["AT&T and at&t", "at&t and at & t"],
+    ["wow!! really?! ok.. fine....", "wow !! really ?! ok fine"],
     ["   ", ""],
   ];
   for (const [input, want] of cases) assert.equal(cocoTokenize(input), want, `tokenize(${JSON.stringify(input)})`);
