@@ -2,8 +2,8 @@
  * VQA accuracy with the official VQA evaluation rules (vqaEval.py of the VQA API):
  * - the predicted answer: newlines/tabs -> spaces, trimmed, then punctuation processing and
  *   digit/article processing;
- * - the ground-truth answers: punctuation processing only, and only when they are not all identical
- *   (the official code leaves a unanimous set untouched);
+ * - the ground-truth answers: used as stored, with punctuation processing only, and only when they
+ *   are not all identical (the official code leaves a unanimous set untouched);
  * - accuracy = mean over the 10 leave-one-out subsets of 9 answers of min(1, #matches / 3).
  * Values are in [0, 1] (the official script reports 100x, rounded to 2 decimals).
  */
@@ -50,8 +50,8 @@ export function vqaNormalizeAnswer(answer: string): string {
 /** Accuracy of one prediction against its ground-truth answers (normally 10). */
 export function vqaAnswerAccuracy(gtAnswers: string[], pred: string): number {
   const res = vqaNormalizeAnswer(pred);
-  let gts = gtAnswers.map((a) => a.replace(/\n/g, " ").replace(/\t/g, " ").trim());
-  if (new Set(gtAnswers).size > 1) gts = gts.map(vqaProcessPunctuation);
+  // Ground truth is used as stored (no trimming), punctuation-processed only when not unanimous.
+  const gts = new Set(gtAnswers).size > 1 ? gtAnswers.map(vqaProcessPunctuation) : gtAnswers;
   let sum = 0;
   for (let i = 0; i < gts.length; i++) {
     let matches = 0;
