@@ -6,12 +6,15 @@ import { readFileSync } from "node:fs";
 import { parseArgs, str, bool, UsageError } from "../args.ts";
 import { captionScores } from "../../lib/eval/index.ts";
 
-const USAGE = `usage: simvlm score --refs REFS.json --cands CANDS.json [--pretokenized]
+const USAGE = `usage: simvlm score --refs REFS.json --cands CANDS.json [--pretokenized] [--only-cands]
 Prints {"bleu":[b1,b2,b3,b4],"cider":c,"ciderPerImage":{id:score}} as pycocoevalcap computes them
 (COCO PTB tokenization, corpus BLEU with closest reference length, CIDEr-D with sigma 6).
 REFS:  {"<id>": ["ref caption", ...], ...}  or a COCO annotations file {"annotations":[{"image_id":..,"caption":".."}]}
 CANDS: {"<id>": "candidate caption", ...}  or a COCO results list [{"image_id":..,"caption":".."}]
---pretokenized  captions are already tokenized (space-separated); skip the COCO tokenizer.`;
+--pretokenized  captions are already tokenized (space-separated); skip the COCO tokenizer.
+--only-cands    score only the images that have a candidate (what COCOEvalCap does with a results
+                file covering part of an annotations file); without it, refs ids lacking a
+                candidate are an error, as in pycocoevalcap's scorers.`;
 
 function readJson(path: string, what: string): unknown {
   let text: string;
@@ -70,15 +73,19 @@ export function parseCands(data: unknown, path: string): Record<string, string> 
 }
 
 export default async function score(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: { refs: "string", cands: "string" }, booleans: ["help", "pretokenized"] });
+  const args = parseArgs(argv, { values: { refs: "string", cands: "string" }, booleans: ["help", "pretokenized", "only-cands"] });
   if (bool(args, "help")) { console.log(USAGE); return 0; }
   if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n${USAGE}`);
   const refsPath = str(args, "refs"), candsPath = str(args, "cands");
   const refs = parseRefs(readJson(refsPath, "refs"), refsPath);
   const cands = parseCands(readJson(candsPath, "cands"), candsPath);
+  if (bool(args, "only-cands")) for (const id of Object.keys(refs)) if (!(id in cands)) delete refs[id];
   let result;
   try { result = captionScores(refs, cands, { pretokenized: bool(args, "pretokenized") }); } catch (e) {
-    if ((e as Error).name === "EvalInputError") throw new UsageError(`${(e as Error).message} (refs: ${refsPath}, cands: ${candsPath})`);
+    if ((e as Error).name === "EvalInputError") {
+      const hint = /without a candidate/.test((e as Error).message) && !bool(args, "only-cands") ? "; --only-cands scores just the images that have a candidate" : "";
+      throw new UsageError(`${(e as Error).message} (refs: ${refsPath}, cands: ${candsPath})${hint}`);
+    }
     throw e;
   }
   console.log(JSON.stringify(result, null, 2));

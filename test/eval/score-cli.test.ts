@@ -36,5 +36,9 @@ test("score CLI: plain maps and COCO files give the same captionScores JSON", ()
     assert.notEqual(mismatch.status, 0);
     assert.match(mismatch.stderr, /refs ids without a candidate: "2", "3"/);
     assert.doesNotMatch(mismatch.stderr, /\n\s+at /); // a message, not a stack trace
+    assert.match(mismatch.stderr, /--only-cands/);
+    const subset = run("--refs", join(dir, "ann.json"), "--cands", w("part.json", cocoCands.slice(0, 2)), "--only-cands");
+    assert.equal(subset.status, 0, subset.stderr);
+    assert.deepEqual(JSON.parse(subset.stdout), captionScores({ "1": refs["1"], "2": refs["2"] }, { "1": cands["1"], "2": cands["2"] }));
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
