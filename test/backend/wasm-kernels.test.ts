@@ -3,11 +3,13 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { assertParity, relErr, runOn, seeded, setupBackends, tf } from "./helpers.ts";
 import { conv2DBackpropFilterTuning } from "../../lib/backend/kernels/conv2d-backprop-filter.ts";
+import { conv2DBackpropInputTuning } from "../../lib/backend/kernels/conv2d-backprop-input.ts";
+import { stockConv2DBackpropInput } from "../../lib/backend/wasm-kernels.ts";
 
 before(setupBackends);
 
 test("the kernels stock wasm lacks are now registered for wasm", () => {
-  for (const k of ["UnsortedSegmentSum", "Conv2DBackpropFilter", "Einsum"]) assert.ok(tf.getKernel(k, "wasm"), `${k} missing`);
+  for (const k of ["UnsortedSegmentSum", "Conv2DBackpropFilter", "Einsum", "Conv2DBackpropInput"]) assert.ok(tf.getKernel(k, "wasm"), `${k} missing`);
 });
 
 test("UnsortedSegmentSum: float and int data, 1-D and 2-D ids, out-of-range ids dropped", async () => {
@@ -56,13 +58,44 @@ test("Conv2DBackpropFilter matches cpu: strides 1/2, same/valid/explicit, 1x1, p
   for (const c of convCases) await assertParity(`dW ${c.name}`, filterGrad(c));
 });
 
-test("Conv2DBackpropFilter in chunks (large images) gives the same result", async () => {
-  const saved = conv2DBackpropFilterTuning.maxColsFloats;
+function inputGrad(c: (typeof convCases)[number]) {
+  return () => tf.engine().runKernel("Conv2DBackpropInput",
+    { dy: seeded(convOutShape(c), 13), filter: seeded(c.w, 14) },
+    { strides: c.stride, pad: c.pad, dataFormat: "NHWC", inputShape: c.x } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+test("Conv2DBackpropInput (replacement) matches cpu on the same cases", async () => {
+  for (const c of convCases) await assertParity(`dX ${c.name}`, inputGrad(c));
+});
+
+test("Conv2DBackpropInput replacement matches the stock wasm kernel", async () => {
+  await tf.setBackend("wasm");
+  const stock = stockConv2DBackpropInput!;
+  assert.ok(stock, "the stock kernel was kept");
+  stock.setupFunc?.(tf.backend());
+  for (const c of convCases.slice(0, 3)) {
+    const ours = await runOn("wasm", inputGrad(c));
+    const theirs = await runOn("wasm", () => tf.tidy(() => {
+      const dy = seeded(convOutShape(c), 13), filter = seeded(c.w, 14);
+      const info = stock.kernelFunc({ inputs: { dy, filter }, backend: tf.backend(),
+        attrs: { strides: c.stride, pad: c.pad, dataFormat: "NHWC", inputShape: c.x } as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
+      return tf.engine().makeTensorFromTensorInfo(info);
+    }));
+    assert.ok(relErr(ours.values[0]!, theirs.values[0]!) < 1e-5, c.name);
+  }
+});
+
+test("conv gradients in chunks (large images) give the same result", async () => {
+  const saved = [conv2DBackpropFilterTuning.maxColsFloats, conv2DBackpropInputTuning.maxColsFloats];
   try {
     conv2DBackpropFilterTuning.maxColsFloats = 64; // a few output pixels per chunk
-    for (const c of convCases) await assertParity(`chunked dW ${c.name}`, filterGrad(c));
+    conv2DBackpropInputTuning.maxColsFloats = 64;
+    for (const c of convCases) {
+      await assertParity(`chunked dW ${c.name}`, filterGrad(c));
+      await assertParity(`chunked dX ${c.name}`, inputGrad(c));
+    }
   } finally {
-    conv2DBackpropFilterTuning.maxColsFloats = saved;
+    [conv2DBackpropFilterTuning.maxColsFloats, conv2DBackpropInputTuning.maxColsFloats] = saved as [number, number];
   }
 });
 
@@ -96,6 +129,6 @@ test("kernel scratch memory is released (wasm heap tensors)", async () => {
   const backend = tf.backend() as unknown as { numDataIds(): number };
   const before = backend.numDataIds();
   const c = convCases[0]!;
-  tf.tidy(() => { filterGrad(c)(); tf.einsum("bhqd,bhkd->bhqk", tf.ones([1, 2, 3, 4]), tf.ones([1, 2, 5, 4])); tf.unsortedSegmentSum(tf.ones([3, 2]), tf.tensor1d([0, 1, 0], "int32"), 2); });
+  tf.tidy(() => { filterGrad(c)(); inputGrad(c)(); tf.einsum("bhqd,bhkd->bhqk", tf.ones([1, 2, 3, 4]), tf.ones([1, 2, 5, 4])); tf.unsortedSegmentSum(tf.ones([3, 2]), tf.tensor1d([0, 1, 0], "int32"), 2); });
   assert.equal(backend.numDataIds(), before);
 });

@@ -13,6 +13,7 @@
  * Gradients of conv2d with dilation > 1 are refused by tfjs itself, so dilation is always 1 here.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { chunkRows, convGeometry, fillCols, transposeInto } from "./conv-util.ts";
 import { heapF32, release, runWasmKernel, type TensorInfo, type WasmBackend } from "./wasm-util.ts";
 
 /** Upper bound on the im2col scratch per chunk, in floats (4M floats = 16 MB); tests lower it to exercise chunking. */
@@ -23,19 +24,11 @@ export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (x.dtype !== "float32" || dy.dtype !== "float32") throw new Error(`Conv2DBackpropFilter: x and dy must be float32, got ${x.dtype} and ${dy.dtype}`);
-  const dataFormat = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? "NHWC");
-  if (dataFormat !== "channelsLast") {
-    throw new Error(`wasm backend Conv2DBackpropFilter does not support dataFormat '${attrs.dataFormat}'; use 'NHWC' (as wasm's Conv2D requires).`);
-  }
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape,
-    attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, dataFormat);
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, outChannels: Co,
-    filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const padTop = info.padInfo.top, padLeft = info.padInfo.left;
+  const g = convGeometry("Conv2DBackpropFilter", x.shape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode, attrs.dataFormat);
+  const { N, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, padTop, padLeft } = g;
   if (dy.shape.join() !== [N, Ho, Wo, Co].join()) {
     throw new Error(`Conv2DBackpropFilter: dy shape [${dy.shape}] does not match the conv output [${[N, Ho, Wo, Co]}]`);
   }
-  const g: Geometry = { H, W, C, Ho, Wo, kh, kw, sh, sw, padTop, padLeft };
   const K = kh * kw * C;
   const M = N * Ho * Wo;
   const out = backend.makeOutput(attrs.filterShape, "float32");
@@ -44,7 +37,7 @@ export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
   const colsIsX = kh === 1 && kw === 1 && sh === 1 && sw === 1 && padTop === 0 && padLeft === 0 && Ho === H && Wo === W;
   const dyFirst = Co <= K; // true: compute dWᵀ = dyᵀ·cols (transpose dy); false: dW = colsᵀ·dy (transpose cols)
 
-  const rowsPerChunk = Math.max(1, Math.min(M, Math.floor(conv2DBackpropFilterTuning.maxColsFloats / Math.max(K, Co))));
+  const rowsPerChunk = chunkRows(M, Math.max(K, Co), conv2DBackpropFilterTuning.maxColsFloats);
   const acc = new Float32Array(K * Co); // dWᵀ [Co, K] when dyFirst, else dW [K, Co]
   const scratch = !dyFirst && !colsIsX ? new Float32Array(rowsPerChunk * K) : undefined;
   for (let m0 = 0; m0 < M; m0 += rowsPerChunk) {
@@ -82,51 +75,4 @@ export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
   if (dyFirst) transposeInto(o, acc, 0, Co, K);
   else o.set(acc);
   return out;
-}
-
-/** dst[c, r] = src[offset + r*cols + c] for r < rows, c < cols, in 16x16 blocks (cache-friendly both ways). */
-function transposeInto(dst: Float32Array, src: Float32Array, offset: number, rows: number, cols: number): void {
-  const B = 16;
-  for (let r0 = 0; r0 < rows; r0 += B) {
-    const r1 = Math.min(rows, r0 + B);
-    for (let c0 = 0; c0 < cols; c0 += B) {
-      const c1 = Math.min(cols, c0 + B);
-      for (let r = r0; r < r1; r++) {
-        let s = offset + r * cols + c0;
-        let d = c0 * rows + r;
-        for (let c = c0; c < c1; c++, s++, d += rows) dst[d] = src[s]!;
-      }
-    }
-  }
-}
-
-interface Geometry { H: number; W: number; C: number; Ho: number; Wo: number; kh: number; kw: number; sh: number; sw: number; padTop: number; padLeft: number }
-
-/** cols[r, (i*kw + j)*C + c] = x at the window of output pixel m0 + r, or 0 in the padding. */
-function fillCols(cols: Float32Array, x: Float32Array, m0: number, rows: number, g: Geometry): void {
-  const { H, W, C, Ho, Wo, kh, kw, sh, sw, padTop, padLeft } = g;
-  const K = kh * kw * C;
-  const rowRun = kw * C;
-  for (let r = 0; r < rows; r++) {
-    const m = m0 + r;
-    const ow = m % Wo;
-    const t = (m - ow) / Wo;
-    const oh = t % Ho;
-    const n = (t - oh) / Ho;
-    const ih0 = oh * sh - padTop;
-    const iw0 = ow * sw - padLeft;
-    const rowBase = r * K;
-    // Columns of the window that fall inside the image: [jLo, jHi).
-    const jLo = Math.max(0, -iw0);
-    const jHi = Math.min(kw, W - iw0);
-    for (let i = 0; i < kh; i++) {
-      const ih = ih0 + i;
-      const dst = rowBase + i * rowRun;
-      if (ih < 0 || ih >= H || jHi <= jLo) { cols.fill(0, dst, dst + rowRun); continue; }
-      if (jLo > 0) cols.fill(0, dst, dst + jLo * C);
-      const src = ((n * H + ih) * W + iw0 + jLo) * C;
-      cols.set(x.subarray(src, src + (jHi - jLo) * C), dst + jLo * C);
-      if (jHi < kw) cols.fill(0, dst + jHi * C, dst + rowRun);
-    }
-  }
 }
