@@ -7,7 +7,7 @@
 import type { AttentionCapture } from "../model/types.ts";
 import type { RgbImage } from "../data/types.ts";
 import { withDisplay, PLOTLY_MIME, type Displayable, type PlotlyFigure } from "../display/index.ts";
-import { checkCapture, crossAttentionFor, decoderPositionLabels, roundTo, toRows, VizError, type AttentionView } from "./attention-math.ts";
+import { checkCapture, crossAttentionFor, decoderPositionLabels, toRows, VizError, type AttentionView } from "./attention-math.ts";
 import { checkRgbImage, overlayRaw, panelsPng, plotlyColorscale, truncate } from "./raster.ts";
 import { VIZ_FIGURE_BUDGET } from "./attention.ts";
 
@@ -22,6 +22,8 @@ export interface AttentionGridOptions {
   pngToken?: number;
   /** Name each decoder position by the token it predicts (default) or the token it reads. */
   labels?: "predicted" | "input";
+  /** Cells show at most this many patches a side; finer grids are pooled by summing blocks (default 8). */
+  maxCellGrid?: number;
   /** Side of each PNG cell (default 96). */
   pngSize?: number;
   budgetBytes?: number;
@@ -51,13 +53,23 @@ export async function attentionGridFigure(opts: AttentionGridOptions): Promise<A
   const cols = Hd + 1;
   let tokens = (opts.tokens ?? [...Array(T).keys()]).slice(0, opts.maxTokens ?? 16);
   for (const t of tokens) if (!(Number.isInteger(t) && t >= 0 && t < T)) throw new VizError(`attentionGridFigure: token index ${t} out of range 0..${T - 1}`);
-  const budget = (opts.budgetBytes ?? VIZ_FIGURE_BUDGET) * 0.7;
-  while (tokens.length > 1 && (tokens.length + 1) * L * cols * (c.numPatches * 6 + 30) > budget) tokens = tokens.slice(0, -1);
+  const budget = (opts.budgetBytes ?? VIZ_FIGURE_BUDGET) * 0.35; // the JSON is stored twice in a notebook
 
   const cellView = (l: number, col: number): AttentionView => ({ label: col < Hd ? `L${l + 1} H${col + 1}` : `L${l + 1} mean`, layer: l, head: col < Hd ? col : "mean" });
   const cellMap = (t: number, l: number, col: number) => crossAttentionFor(c, t, cellView(l, col)).subarray(0, c.numPatches);
-  const maps = tokens.map((t) => Array.from({ length: L * cols }, (_, i) => cellMap(t, Math.floor(i / cols), i % cols)));
-  const maxOf = (a: ArrayLike<number>) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, a[i]!); return roundTo(m, 4); };
+  // Small multiples need shape, not precision: blocks of patches are summed down to at most
+  // maxCellGrid a side and each cell is stored as whole percent of its own maximum.
+  const f = Math.max(1, Math.ceil(Math.max(h, w) / (opts.maxCellGrid ?? 8)));
+  const ph = Math.ceil(h / f), pw = Math.ceil(w / f);
+  const cellZ = (t: number, l: number, col: number): number[][] => {
+    const m = cellMap(t, l, col), pooled = new Float64Array(ph * pw);
+    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) pooled[Math.floor(i / f) * pw + Math.floor(j / f)]! += m[i * w + j]!;
+    const max = Math.max(...pooled) || 1;
+    return toRows(pooled.map((v) => Math.round((100 * v) / max)), ph, pw, 0);
+  };
+  const perToken = L * cols * (ph * pw * 3 + 12);
+  while (tokens.length > 1 && (tokens.length + 1) * perToken > budget) tokens = tokens.slice(0, -1);
+  const maps = tokens.map((t) => Array.from({ length: L * cols }, (_, i) => cellZ(t, Math.floor(i / cols), i % cols)));
 
   const gap = 0.02, cw = (1 - gap * (cols - 1)) / cols, rh = (1 - gap * 2 * (L - 1)) / L;
   const data: Record<string, unknown>[] = [];
@@ -71,8 +83,8 @@ export async function attentionGridFigure(opts: AttentionGridOptions): Promise<A
     layout[`xaxis${n === 1 ? "" : n}`] = { domain: [x0, x0 + cw], showticklabels: false, showgrid: false, zeroline: false, anchor: axisName("y", n) };
     layout[`yaxis${n === 1 ? "" : n}`] = { domain: [y1 - rh, y1], showticklabels: false, showgrid: false, zeroline: false, autorange: "reversed", scaleanchor: axisName("x", n), anchor: axisName("x", n) };
     const m = maps[0]![n - 1]!;
-    data.push({ type: "heatmap", z: toRows(m, h, w), zmin: 0, zmax: maxOf(m), colorscale: plotlyColorscale(), showscale: false, xaxis: axisName("x", n), yaxis: axisName("y", n),
-      name: cellView(l, col).label, hovertemplate: `${cellView(l, col).label} row %{y} col %{x}: %{z:.3f}<extra></extra>` });
+    data.push({ type: "heatmap", z: m, zmin: 0, zmax: 100, colorscale: plotlyColorscale(), showscale: false, xaxis: axisName("x", n), yaxis: axisName("y", n),
+      name: cellView(l, col).label, hovertemplate: `${cellView(l, col).label} block (%{y}, %{x}): %{z}% of the cell's max<extra></extra>` });
     if (l === 0) (layout.annotations as unknown[]).push({ text: col < Hd ? `head ${col + 1}` : "mean", xref: "paper", yref: "paper", x: x0 + cw / 2, y: 1.02, showarrow: false, yanchor: "bottom" });
     if (col === 0) (layout.annotations as unknown[]).push({ text: `layer ${l + 1}`, xref: "paper", yref: "paper", x: -0.01, y: y1 - rh / 2, showarrow: false, xanchor: "right", textangle: -90 });
   }
@@ -80,7 +92,7 @@ export async function attentionGridFigure(opts: AttentionGridOptions): Promise<A
     active: 0, currentvalue: { prefix: opts.labels === "input" ? "token " : "predicting " }, pad: { t: 20 },
     steps: tokens.map((t, ti) => ({
       label: `${t}: ${truncate(names[t]!, 16)}`, method: "restyle",
-      args: [{ z: maps[ti]!.map((m) => toRows(m, h, w)), zmax: maps[ti]!.map(maxOf) }, data.map((_, i) => i)],
+      args: [{ z: maps[ti]! }, data.map((_, i) => i)],
     })),
   }];
   const figure: PlotlyFigure = { data, layout, config: { responsive: true } };
@@ -98,10 +110,11 @@ export async function attentionGridFigure(opts: AttentionGridOptions): Promise<A
       label: cellView(Math.floor(i / cols), i % cols).label,
     })));
     png = (await panelsPng(panels, { columns: cols, title: `${opts.labels === "input" ? "token" : "predicting"} "${names[pt]}": layers × heads` })).toString("base64");
-    if (figBytes + png.length + 2000 <= total || size <= 24) break;
+    if (2 * figBytes + png.length + 8000 <= total || size <= 24) break;
     size = Math.max(24, Math.floor(size * 0.7));
   }
-  const text = `attention grid: ${L} decoder layers × ${Hd} heads (+ mean), patch grid ${h}×${w}, ${tokens.length}/${T} tokens`;
+  const text = `attention grid: ${L} decoder layers × ${Hd} heads (+ mean), patch grid ${h}×${w}` + (f > 1 ? ` pooled ${f}×${f} to ${ph}×${pw}` : "") +
+    `, ${tokens.length}/${T} tokens; each cell in % of its own maximum`;
   const out: AttentionGridFigure = { kind: "attention-grid", figure, png, text, layers: L, columns: [...Array(Hd).keys()].map((i) => `head ${i + 1}`).concat("mean"),
     tokens: tokens.map((t) => ({ index: t, label: names[t]! })) };
   return withDisplay(out, (o) => ({ [PLOTLY_MIME]: o.figure, "image/png": o.png, "text/plain": o.text }));

@@ -17,7 +17,10 @@ import { checkRgbImage, overlayRaw, panelsPng, plotlyColorscale, resizeRgb, rgbD
 /** The PNG's colour map for plotly, with opacity growing with the value so the image shows through. */
 const OVERLAY_COLORSCALE = plotlyColorscale(true);
 
-/** Default size budget for one figure's whole mime bundle (the saved-notebook limit is 300 KB). */
+/**
+ * Default size budget for one figure in a saved notebook (the limit is 300 KB): the Plotly JSON
+ * counted twice (the kernel adds an HTML fragment holding it again), the PNG and the text.
+ */
 export const VIZ_FIGURE_BUDGET = 280_000;
 
 export interface AttentionFigureOptions {
@@ -90,7 +93,9 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
   const img = Math.max(opts.image.width, opts.image.height) > 256 ? await resizeRgb(opts.image, 256) : opts.image;
   const [pngUri, jpgUri] = await Promise.all([rgbDataUri(img, "png"), rgbDataUri(img, "jpeg")]);
   const source = pngUri.length <= jpgUri.length ? pngUri : jpgUri;
-  const interactiveBudget = budget * 0.75 - source.length - 40_000; // room for the PNG and layout
+  // A notebook stores the Plotly JSON twice (the mime bundle and the kernel's text/html fragment),
+  // plus the PNG: keep room for both copies.
+  const interactiveBudget = (budget * 0.8) / 2 - source.length - 12_000;
 
   // Fit the budget: drop per-head views first, then tokens.
   let views: AttentionView[] = attentionViews(c, { heads: opts.heads ?? true, layers: opts.layers });
@@ -163,7 +168,7 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
       return { image: await overlayRaw(opts.image, m.patches, h, w, size), label: `"${names[t]}"` + (P > 0 ? ` · prefix ${Math.round(prefixShare * 100)}%` : "") };
     }));
     png = (await panelsPng(panels, { columns: Math.min(pngCount, 4), title: "cross-attention, mean over layers and heads" })).toString("base64");
-    if (figBytes + png.length + 4000 <= budget || (pngCount === 1 && size <= 64)) break;
+    if (2 * figBytes + png.length + 8000 <= budget || (pngCount === 1 && size <= 64)) break;
     if (pngCount > 1) pngCount = Math.max(1, Math.floor(pngCount / 2)); else size = Math.max(64, Math.floor(size * 0.7));
   }
 
