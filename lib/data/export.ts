@@ -3,11 +3,10 @@
  * path, text, captions and annotations), readable back by the JSONL loader. Pure encoders and no
  * timestamps, so the same seed gives byte-identical files.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile, open } from "node:fs/promises";
 import { join } from "node:path";
-import type { AnnotatedImage } from "./types.ts";
 import { DataError } from "./errors.ts";
-import { makeWorld } from "./world/index.ts";
+import { worldRecord, worldSplitOf } from "./world/index.ts";
 import { HELD_OUT_PAIRS, WORLD_COLORS, WORLD_SHAPES, WORLD_SIZES } from "./world/vocab.ts";
 import { encodePng } from "./png.ts";
 import { openRecordStream } from "./records.ts";
@@ -32,9 +31,12 @@ function safeName(id: string): string { return id.replace(/[^A-Za-z0-9._-]+/g, "
 
 export async function exportDataset(o: ExportOptions): Promise<ExportResult> {
   if (!Number.isInteger(o.n) || o.n < 1) throw new DataError(`n must be a positive integer, got ${o.n}`, { file: o.source });
+  if (!["shapes", "openmoji", "tuxpaint"].includes(o.source)) throw new DataError(`export supports --source shapes, openmoji or tuxpaint, got "${o.source}"`, { file: o.source });
   const signal = runSignal(o);
   await mkdir(join(o.out, "images"), { recursive: true });
-  const lines: string[] = [];
+  // Records go straight to disk one by one, so exports larger than memory work.
+  const jsonl = await open(join(o.out, "data.jsonl"), "w");
+  let records = 0;
   const files: string[] = [];
   let skipped = 0;
   const progress = startProgress(`export ${o.source}`, o.n, o);
@@ -42,35 +44,38 @@ export async function exportDataset(o: ExportOptions): Promise<ExportResult> {
     const rel = `images/${safeName(id)}.png`;
     await writeFile(join(o.out, rel), png);
     files.push(rel);
-    lines.push(JSON.stringify({ id, image: rel, ...record }));
-    progress.update({ step: lines.length });
+    await jsonl.write(JSON.stringify({ id, image: rel, ...record }) + "\n");
+    progress.update({ step: ++records });
   };
-  if (o.source === "shapes") {
-    const world: AnnotatedImage[] = makeWorld({ seed: o.seed, split: o.split, n: o.n, size: o.imageSize ?? 64 });
-    for (const r of world) {
-      throwIfAborted(signal, "data export");
-      await write(r.id, encodePng(r.image), { text: r.altText, captions: r.captions, vqa: r.vqa, entailment: r.entailment, objects: r.objects, split: r.split, heldOut: r.heldOut ?? false });
+  try {
+    if (o.source === "shapes") {
+      for (let j = 0; records < o.n; j++) {
+        if (worldSplitOf(o.seed, j) !== o.split) continue;
+        throwIfAborted(signal, "data export");
+        const r = worldRecord(o.seed, j, o.imageSize ?? 64);
+        await write(r.id, encodePng(r.image), { text: r.altText, captions: r.captions, vqa: r.vqa, entailment: r.entailment, objects: r.objects, split: r.split, heldOut: r.heldOut ?? false });
+      }
+      await writeFile(join(o.out, "world.json"), JSON.stringify({
+        source: "shapes", seed: o.seed, split: o.split, n: o.n, imageSize: o.imageSize ?? 64,
+        vocabulary: { shapes: WORLD_SHAPES, colors: WORLD_COLORS, sizes: WORLD_SIZES }, heldOutPairs: HELD_OUT_PAIRS,
+      }, null, 2) + "\n");
+      files.push("world.json");
+    } else if (o.source === "openmoji" || o.source === "tuxpaint") {
+      const src = await recordSourceFor({ source: o.source, split: o.split, ...o.spec });
+      const stream = await openRecordStream(src, { seed: o.seed, imageSize: o.imageSize ?? 64, onError: "skip", shuffleBuffer: 100000, repeat: false });
+      while (records < o.n) {
+        throwIfAborted(signal, "data export");
+        const xs = await stream.next(Math.min(64, o.n - records));
+        if (!xs.length) break;
+        for (const x of xs) await write(x.id, encodePng(x.image!), { text: x.text, ...x.meta });
+      }
+      skipped = stream.skipped();
+      await stream.close?.();
     }
-    await writeFile(join(o.out, "world.json"), JSON.stringify({
-      source: "shapes", seed: o.seed, split: o.split, n: o.n, imageSize: o.imageSize ?? 64,
-      vocabulary: { shapes: WORLD_SHAPES, colors: WORLD_COLORS, sizes: WORLD_SIZES }, heldOutPairs: HELD_OUT_PAIRS,
-    }, null, 2) + "\n");
-    files.push("world.json");
-  } else if (o.source === "openmoji" || o.source === "tuxpaint") {
-    const src = await recordSourceFor({ source: o.source, split: o.split, ...o.spec });
-    const stream = await openRecordStream(src, { seed: o.seed, imageSize: o.imageSize ?? 64, onError: "skip", shuffleBuffer: 100000, repeat: false });
-    while (lines.length < o.n) {
-      throwIfAborted(signal, "data export");
-      const xs = await stream.next(Math.min(64, o.n - lines.length));
-      if (!xs.length) break;
-      for (const x of xs) await write(x.id, encodePng(x.image!), { text: x.text, ...x.meta });
-    }
-    skipped = stream.skipped();
-  } else {
-    throw new DataError(`export supports --source shapes, openmoji or tuxpaint, got "${o.source}"`, { file: o.source });
+  } finally {
+    await jsonl.close();
   }
-  await writeFile(join(o.out, "data.jsonl"), lines.map((l) => l + "\n").join(""));
   files.push("data.jsonl");
   progress.done();
-  return { out: o.out, records: lines.length, skipped, files };
+  return { out: o.out, records, skipped, files };
 }
