@@ -24,6 +24,9 @@ const commands: Record<string, Command> = {
   bench: { summary: "benchmarks: train-step, decode, ...", load: () => load("bench") },
 };
 
+/** Errors about the user's input: printed as one line, without a stack trace. */
+const USER_ERRORS = new Set(["BackendError", "DataError", "CheckpointError", "ConfigError", "EvalInputError", "GridError", "AbortedError"]);
+
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
   return ["usage: simvlm <command> [flags]", "", ...Object.entries(commands).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`),
@@ -51,8 +54,7 @@ main(process.argv.slice(2)).then(
   (rc) => { process.exitCode = rc; },
   (e: unknown) => {
     if (e instanceof UsageError) console.error(`simvlm: ${e.message}`);
-    else if (e instanceof Error && (e.name === "BackendError" || e.name === "DataError" || e.name === "CheckpointError" || e.name === "ConfigError"))
-      console.error(`simvlm: ${e.message}`);
+    else if (e instanceof Error && USER_ERRORS.has(e.name)) console.error(`simvlm: ${e.message}`);
     else console.error(e instanceof Error ? (e.stack ?? e.message) : e);
     process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
   },
