@@ -142,3 +142,24 @@ test("export writes PNG + data.jsonl that the JSONL loader reads back with capti
   const { makeWorld } = await import("../../lib/data/index.ts");
   assert.deepEqual([...xs[0]!.image!.data], [...makeWorld({ seed: 9, split: "val", n: 1 })[0]!.image.data], "PNG round trip is lossless");
 });
+
+test("tar reader handles GNU long names and pax path headers (as written by GNU tar)", async (t) => {
+  const { spawnSync } = await import("node:child_process");
+  if (spawnSync("tar", ["--version"]).status !== 0) { t.skip("no tar command"); return; }
+  const dir = tmp();
+  const deep = join("d".repeat(60), "e".repeat(60));
+  mkdirSync(join(dir, "src", deep), { recursive: true });
+  const [png] = pngs(1, 6, 16);
+  writeFileSync(join(dir, "src", deep, "sample-with-a-long-key.png"), png!);
+  writeFileSync(join(dir, "src", deep, "sample-with-a-long-key.txt"), "long name caption");
+  for (const format of ["gnu", "pax"]) {
+    const shard = join(dir, `${format}.tar`);
+    const r = spawnSync("tar", [`--format=${format}`, "-cf", shard, "-C", join(dir, "src"), join(deep, "sample-with-a-long-key.png"), join(deep, "sample-with-a-long-key.txt")]);
+    assert.equal(r.status, 0, String(r.stderr));
+    const s = await openStream({ source: shard, format: "webdataset", repeat: false }, { seed: 0, imageSize: 8, onError: "fail" });
+    const xs = await s.next(5);
+    assert.equal(xs.length, 1, format);
+    assert.equal(xs[0]!.text, "long name caption");
+    assert.ok(xs[0]!.id.endsWith(`${deep}/sample-with-a-long-key`), xs[0]!.id);
+  }
+});
