@@ -24,7 +24,14 @@ export class ParamStore {
   normal(name: string, shape: number[], std: number): tf.Variable {
     const n = shape.reduce((a, b) => a * b, 1);
     const vals = new Float32Array(n);
-    for (let i = 0; i < n; i++) vals[i] = this.rng.normal() * std;
+    // Box–Muller using both outputs of each pair (twice as fast as Rng.normal(); matters for "base").
+    for (let i = 0; i < n; i += 2) {
+      let u = this.rng.next();
+      while (u === 0) u = this.rng.next();
+      const r = Math.sqrt(-2 * Math.log(u)) * std, a = 2 * Math.PI * this.rng.next();
+      vals[i] = r * Math.cos(a);
+      if (i + 1 < n) vals[i + 1] = r * Math.sin(a);
+    }
     return this.add(name, shape, vals);
   }
 
