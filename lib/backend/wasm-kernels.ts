@@ -33,7 +33,10 @@ export const registeredWasmKernels: string[] = [];
 
 export function registerWasmKernels(notes: string[]): void {
   // Gradients are backend-independent, but training on wasm needs them, so make sure they exist.
-  registerTfGradients();
+  // A failure here must not cost the backend itself (inference still works): say so in the notes.
+  try { registerTfGradients(); } catch (e) {
+    notes.push(`tfjs gradients could not be registered (training will fail): ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+  }
   const added: string[] = [];
   for (const k of EXTRA_KERNELS) {
     if (tf.getKernel(k.name, "wasm")) continue;

@@ -6,10 +6,11 @@
  * `@tensorflow/tfjs-core/dist/register_all_gradients`. Without it every tf.grad / optimizer.minimize
  * fails with "gradient function not found for Sum" (or whichever op comes last).
  *
- * That file is ES-module syntax inside a CommonJS package with directory imports, which Node's own
- * loaders refuse; tsx (which runs this project) transforms it when it is `require`d. It loads a
- * second copy of the core's op modules, which is harmless: the gradient registry, the engine and the
- * Tensor instanceof checks all live on the global tfjs namespace shared by both copies.
+ * That file is ES-module syntax inside a CommonJS package, with extensionless and directory imports
+ * that Node's own loaders refuse (require(esm) and import() both fail). tsx's CommonJS loader
+ * (`tsx/cjs/api`'s scoped require, independent of how the process registered tsx) transforms it.
+ * It loads a second copy of the core's op modules, which is harmless: the gradient registry, the
+ * engine and the Tensor instanceof checks all live on the global tfjs namespace shared by both copies.
  *
  * It also replaces tfjs's BatchMatMul gradient, which returns the gradient in the *broadcast* shape
  * when the batch dims differ (e.g. [B,T,D] x [D,E] — a 3-D activation times a 2-D weight — or a
@@ -18,15 +19,14 @@
  * dims. (Folding [B,T,D] to [B*T,D] first is still faster on wasm: one plain matmul.)
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { createRequire } from "node:module";
+import { require as tsxRequire } from "tsx/cjs/api";
 
 let done = false;
 
 /** Register tfjs-core's gradient functions once per process (idempotent; about 0.3 s the first time). */
 export function registerTfGradients(): void {
   if (done) return;
-  const require = createRequire(import.meta.url);
-  require("@tensorflow/tfjs-core/dist/register_all_gradients");
+  tsxRequire("@tensorflow/tfjs-core/dist/register_all_gradients", import.meta.url);
   tf.registerGradient(batchMatMulGrad);
   done = true;
 }
