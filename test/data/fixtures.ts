@@ -1,10 +1,18 @@
 /** Small data sets written at test time (good and deliberately broken records). */
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeWorld, encodePng } from "../../lib/data/index.ts";
 
-export function tmp(prefix = "simvlm-data-"): string { return mkdtempSync(join(tmpdir(), prefix)); }
+const made: string[] = [];
+// Temp folders go when the test process ends (pass or fail).
+process.on("exit", () => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
+
+export function tmp(prefix = "simvlm-data-"): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
 
 export function pngs(n: number, seed = 1, size = 24): Buffer[] {
   return makeWorld({ seed, split: "train", n, size }).map((r) => encodePng(r.image));
