@@ -1,7 +1,8 @@
 // Finite-difference gradient check of the whole model (conv stage, encoder, decoder, tied output)
-// on the reference cpu backend. float32 only, so: central differences with a step of 1e-2 on a
-// tiny model, checked on the coordinates with the largest analytic gradient in each tensor (where
-// the float32 round-off of the loss, ~1e-6 relative, is small against the signal).
+// on the reference cpu backend, on the 3 coordinates with the largest analytic gradient in each of
+// 12 tensors. tfjs has no float64, so central differences with step 5e-3 carry two errors:
+// truncation (measured ≤ ~0.5% of the gradient) and float32 round-off of the loss divided by 2·step
+// (measured ≤ ~3e-5 absolute). Tolerance: 1% relative + 1e-4 absolute.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { tf, initBackend } from "../../lib/backend/index.ts";
@@ -27,7 +28,7 @@ test("analytic gradients match central finite differences", () => {
   const vars = names.map((n) => m.weights().get(n)!);
   const { grads, value } = tf.variableGrads(loss, vars);
   value.dispose();
-  const eps = 1e-2;
+  const eps = 5e-3;
   let checked = 0, worst = 0;
   for (const name of names) {
     const v = m.weights().get(name)!;
@@ -43,9 +44,9 @@ test("analytic gradients match central finite differences", () => {
       const num = (at(eps) - at(-eps)) / (2 * eps);
       v.assign(tf.tensor(orig, v.shape));
       const ana = g[i]!;
-      const err = Math.abs(num - ana) / Math.max(Math.abs(ana), 1e-3);
-      worst = Math.max(worst, err);
-      assert.ok(err < 0.03, `${name}[${i}]: analytic ${ana}, numeric ${num} (relative error ${err.toFixed(4)})`);
+      const err = Math.abs(num - ana);
+      worst = Math.max(worst, err / (0.01 * Math.abs(ana) + 1e-4));
+      assert.ok(err <= 0.01 * Math.abs(ana) + 1e-4, `${name}[${i}]: analytic ${ana}, numeric ${num} (|diff| ${err.toExponential(2)})`);
       checked++;
     }
   }
@@ -56,5 +57,5 @@ test("analytic gradients match central finite differences", () => {
   assert.ok(gd.slice(per).every((x) => x === 0), "text-only image received gradient");
   assert.ok(gd.slice(0, per).some((x) => x !== 0));
   tf.dispose([gImg, images, hasImage, encIds, decIn, R]); tf.dispose(grads); m.dispose();
-  console.log(`# gradcheck: ${checked} coordinates, worst relative error ${worst.toExponential(2)}`);
+  console.log(`# gradcheck: ${checked} coordinates, worst error ${(worst * 100).toFixed(0)}% of the tolerance`);
 });
