@@ -4,6 +4,7 @@
  * registers them.
  */
 import { registerWasmKernels } from "./wasm-kernels.ts";
+import { registerWasmFastMatMul } from "./wasm-fast.ts";
 
 export async function initWasm(activate: (name: string) => Promise<void>, notes: string[]) {
   // Emscripten's Node glue installs process-wide handlers that rethrow every uncaught exception and
@@ -14,6 +15,7 @@ export async function initWasm(activate: (name: string) => Promise<void>, notes:
   };
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
   registerWasmKernels(notes);
+  registerWasmFastMatMul(notes);
   await activate("wasm");
   for (const l of process.listeners("uncaughtException")) {
     if (!before.uncaughtException.includes(l)) process.removeListener("uncaughtException", l);

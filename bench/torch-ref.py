@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""The reference PrefixLM training step of bench/ref-model.ts in PyTorch, same shapes and FLOPs.
+
+Usage: /usr/bin/python3 bench/torch-ref.py [--steps N] [--warmup N] [--threads N] [--json]
+torch.set_num_threads(1) by default: OpenBLAS still uses both cores for matmuls, and more
+OpenMP threads oversubscribe this 2-core machine (measured slower).
+"""
+import argparse, json, math, resource, statistics, time
+import torch
+import torch.nn.functional as F
+
+C = dict(d=256, heads=4, enc=4, dec=4, ffn=1024, image=128, patch=16, text=32, vocab=4000, batch=16)
+
+
+def step_flops(c):
+    P = (c["image"] // c["patch"]) ** 2; T = c["text"]; B = c["batch"]; d = c["d"]
+    mm = lambda m, k, n: 2 * m * k * n
+    f = mm(B * P, c["patch"] ** 2 * 3, d)
+    enc = 4 * mm(B * P, d, d) + mm(B * P, d, c["ffn"]) + mm(B * P, c["ffn"], d) + 2 * B * mm(P, d, P)
+    dec = (4 * mm(B * T, d, d) + 2 * B * mm(T, d, T) + 2 * mm(B * T, d, d) + 2 * mm(B * P, d, d)
+           + 2 * B * mm(T, d, P) + mm(B * T, d, c["ffn"]) + mm(B * T, c["ffn"], d))
+    f += c["enc"] * enc + c["dec"] * dec + mm(B * T, d, c["vocab"])
+    return 3 * f
+
+
+class Attn(torch.nn.Module):
+    def __init__(s, d, h):
+        super().__init__(); s.h = h
+        s.q, s.k, s.v, s.o = (torch.nn.Linear(d, d) for _ in range(4))
+
+    def forward(s, xq, xkv, mask=None):
+        B, Tq, d = xq.shape; Tk = xkv.shape[1]; dh = d // s.h
+        q = s.q(xq).view(B, Tq, s.h, dh).transpose(1, 2)
+        k = s.k(xkv).view(B, Tk, s.h, dh).transpose(1, 2)
+        v = s.v(xkv).view(B, Tk, s.h, dh).transpose(1, 2)
+        a = (q @ k.transpose(-1, -2)) / math.sqrt(dh)
+        if mask is not None: a = a + mask
+        y = (a.softmax(-1) @ v).transpose(1, 2).reshape(B, Tq, d)
+        return s.o(y)
+
+
+class Block(torch.nn.Module):
+    def __init__(s, c, cross):
+        super().__init__(); d = c["d"]
+        s.ln1, s.ln2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
+        s.self_attn = Attn(d, c["heads"])
+        s.cross = Attn(d, c["heads"]) if cross else None
+        s.ln3 = torch.nn.LayerNorm(d) if cross else None
+        s.ff1, s.ff2 = torch.nn.Linear(d, c["ffn"]), torch.nn.Linear(c["ffn"], d)
+
+    def forward(s, x, mem=None, mask=None):
+        h = s.ln1(x); x = x + s.self_attn(h, h, mask)
+        if s.cross is not None:
+            x = x + s.cross(s.ln2(x), mem); last = s.ln3
+        else:
+            last = s.ln2
+        return x + s.ff2(F.gelu(s.ff1(last(x)), approximate="tanh"))
+
+
+class Ref(torch.nn.Module):
+    def __init__(s, c):
+        super().__init__(); d = c["d"]; P = (c["image"] // c["patch"]) ** 2; s.c = c
+        s.patch = torch.nn.Linear(c["patch"] ** 2 * 3, d)
+        s.pos_img = torch.nn.Parameter(torch.randn(P, d) * 0.02)
+        s.pos_txt = torch.nn.Parameter(torch.randn(c["text"], d) * 0.02)
+        s.tok = torch.nn.Embedding(c["vocab"], d)
+        s.enc = torch.nn.ModuleList(Block(c, False) for _ in range(c["enc"]))
+        s.dec = torch.nn.ModuleList(Block(c, True) for _ in range(c["dec"]))
+        s.lnf = torch.nn.LayerNorm(d); s.out = torch.nn.Linear(d, c["vocab"])
+        T = c["text"]
+        s.register_buffer("causal", torch.triu(torch.full((T, T), -1e9), 1))
+
+    def forward(s, images, ids):
+        c = s.c; B = images.shape[0]; g = c["image"] // c["patch"]; p = c["patch"]
+        x = images.view(B, g, p, g, p, 3).permute(0, 1, 3, 2, 4, 5).reshape(B, g * g, p * p * 3)
+        x = s.patch(x) + s.pos_img
+        for b in s.enc: x = b(x)
+        y = s.tok(ids) + s.pos_txt
+        for b in s.dec: y = b(y, x, s.causal)
+        return s.out(s.lnf(y))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=10); ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1); ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads); torch.manual_seed(0)
+    c = C; model = Ref(c)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    images = torch.rand(c["batch"], c["image"], c["image"], 3)
+    ids = torch.randint(4, c["vocab"], (c["batch"], c["text"] + 1))
+    times, losses = [], []
+    for i in range(a.warmup + a.steps):
+        t0 = time.perf_counter()
+        logits = model(images, ids[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, c["vocab"]), ids[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True); loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+        lv = loss.item(); ms = (time.perf_counter() - t0) * 1000
+        losses.append(lv)
+        if i >= a.warmup: times.append(ms)
+        if not a.json: print(f"{'warm-up' if i < a.warmup else 'step'} {i + 1}: {ms:.0f} ms, loss {lv:.4f}", flush=True)
+    ms = statistics.median(times); fl = step_flops(c)
+    r = dict(bench="train-step", backend=f"pytorch-{torch.__version__}-cpu", threads=a.threads,
+             ms_per_step=round(ms, 2), ms_min=round(min(times), 2), examples_per_s=round(c["batch"] / (ms / 1000), 2),
+             gflop_per_step=round(fl / 1e9, 2), gflops=round(fl / 1e9 / (ms / 1000), 2),
+             peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, losses=[round(l, 6) for l in losses])
+    if a.json: print(json.dumps(r))
+    else: print(f"pytorch {r['ms_per_step']} ms/step, {r['examples_per_s']} examples/s, {r['gflops']} GFLOP/s ({r['gflop_per_step']} GFLOP/step)")
+
+
+if __name__ == "__main__":
+    main()
