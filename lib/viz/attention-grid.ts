@@ -58,13 +58,13 @@ export async function attentionGridFigure(opts: AttentionGridOptions): Promise<A
   const cellView = (l: number, col: number): AttentionView => ({ label: col < Hd ? `L${l + 1} H${col + 1}` : `L${l + 1} mean`, layer: l, head: col < Hd ? col : "mean" });
   const cellMap = (t: number, l: number, col: number) => crossAttentionFor(c, t, cellView(l, col)).subarray(0, c.numPatches);
   // Small multiples need shape, not precision: blocks of patches are summed down to at most
-  // maxCellGrid a side and each cell is stored as whole percent of its own maximum.
+  // maxCellGrid a side and each cell is stored as whole percent of its own maximum (at least 4× uniform, so flat cells stay dim).
   const f = Math.max(1, Math.ceil(Math.max(h, w) / (opts.maxCellGrid ?? 8)));
   const ph = Math.ceil(h / f), pw = Math.ceil(w / f);
   const cellZ = (t: number, l: number, col: number): number[][] => {
     const m = cellMap(t, l, col), pooled = new Float64Array(ph * pw);
     for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) pooled[Math.floor(i / f) * pw + Math.floor(j / f)]! += m[i * w + j]!;
-    const max = Math.max(...pooled) || 1;
+    const max = Math.max(...pooled, (4 * f * f) / (h * w)); // near-uniform cells stay dim
     return toRows(pooled.map((v) => Math.round((100 * v) / max)), ph, pw, 0);
   };
   const perToken = L * cols * (ph * pw * 3 + 12);
@@ -106,7 +106,7 @@ export async function attentionGridFigure(opts: AttentionGridOptions): Promise<A
   const figBytes = JSON.stringify(figure).length, total = opts.budgetBytes ?? VIZ_FIGURE_BUDGET;
   for (;;) {
     const panels = await Promise.all(Array.from({ length: L * cols }, async (_, i) => ({
-      image: await overlayRaw(blank, cellMap(pt, Math.floor(i / cols), i % cols), h, w, size, opts.image ? 0.75 : 1),
+      image: await overlayRaw(blank, cellMap(pt, Math.floor(i / cols), i % cols), h, w, size, opts.image ? 0.75 : 1, 4 / (h * w)),
       label: cellView(Math.floor(i / cols), i % cols).label,
     })));
     png = (await panelsPng(panels, { columns: cols, title: `${opts.labels === "input" ? "token" : "predicting"} "${names[pt]}": layers × heads` })).toString("base64");

@@ -59,9 +59,12 @@ export interface AttentionFigure {
 /** Attention from token t under view v, split into the patch grid and the prefix part. */
 interface Split { patches: Float64Array; prefix: Float64Array; max: number }
 
+/** Colour scales top out at the row's maximum, but never below this many times uniform attention. */
+const UNIFORM_FLOOR = 4;
+
 function splitRow(row: Float64Array, numPatches: number): Split {
   const patches = row.subarray(0, numPatches), prefix = row.subarray(numPatches);
-  let max = 0;
+  let max = UNIFORM_FLOOR / row.length;
   for (const v of row) max = Math.max(max, v);
   return { patches, prefix, max };
 }
@@ -165,7 +168,7 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
     const panels = await Promise.all(tokens.slice(0, pngCount).map(async (t, ti) => {
       const m = maps[ti]![meanView]!;
       const prefixShare = m.prefix.reduce((a, b) => a + b, 0);
-      return { image: await overlayRaw(opts.image, m.patches, h, w, size), label: `"${names[t]}"` + (P > 0 ? ` · prefix ${Math.round(prefixShare * 100)}%` : "") };
+      return { image: await overlayRaw(opts.image, m.patches, h, w, size, 0.75, UNIFORM_FLOOR / keys), label: `"${names[t]}"` + (P > 0 ? ` · prefix ${Math.round(prefixShare * 100)}%` : "") };
     }));
     png = (await panelsPng(panels, { columns: Math.min(pngCount, 4), title: "cross-attention, mean over layers and heads" })).toString("base64");
     if (2 * figBytes + png.length + 8000 <= budget || (pngCount === 1 && size <= 64)) break;

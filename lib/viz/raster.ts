@@ -48,13 +48,14 @@ export function plotlyColorscale(alpha = false): [number, string][] {
 
 /**
  * Blend an attention grid over an image of the same square extent: the grid is upsampled
- * bilinearly, scaled to its maximum, coloured, and mixed in with opacity growing with the value
+ * bilinearly, scaled to its maximum (at least `floorMax`, so near-uniform attention stays dim instead of
+ * being stretched to full colour), coloured, and mixed in with opacity growing with the value
  * (low attention leaves the image visible). Returns raw RGB of size×size.
  */
-export async function overlayRaw(image: RgbImage, grid: ArrayLike<number>, h: number, w: number, size: number, maxAlpha = 0.75): Promise<RgbImage> {
+export async function overlayRaw(image: RgbImage, grid: ArrayLike<number>, h: number, w: number, size: number, maxAlpha = 0.75, floorMax = 0): Promise<RgbImage> {
   const base = await resizeRgb(image, size);
   const heat = upsampleBilinear(grid, h, w, size, size);
-  let max = 0;
+  let max = floorMax;
   for (const v of heat) max = Math.max(max, v);
   const out = new Uint8Array(size * size * 3);
   for (let p = 0; p < size * size; p++) {
