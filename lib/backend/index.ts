@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { createRequire } from "node:module";
 import os from "node:os";
+import { registerTfGradients } from "./kernels/gradients.ts";
 
 export { tf };
 
@@ -124,6 +125,8 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
     const notes: string[] = [];
     try {
       const { tfBackend, threads } = await attempts[name](notes);
+      // tfjs-core alone registers no gradients (the umbrella package normally does); every backend needs them.
+      registerTfGradients();
       if (!forced) for (const other of BACKEND_NAMES) {
         if (!AUTO_ORDER.includes(other)) skipped.push({ name: other, reason: `only used when SIMVLM_BACKEND=${other}` });
       }
