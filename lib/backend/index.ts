@@ -87,6 +87,8 @@ const attempts: Record<BackendName, Attempt> = {
     return initWasm(activate, notes);
   },
   async cpu() {
+    // Production mode: skips tfjs's debug-time checks and its "install tfjs-node" banner (info shows the choice).
+    tf.enableProdMode();
     await import("@tensorflow/tfjs-backend-cpu");
     await activate("cpu");
     return { tfBackend: "cpu", threads: 1 };
