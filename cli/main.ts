@@ -50,6 +50,9 @@ async function main(argv: string[]): Promise<number> {
   return typeof rc === "number" ? rc : 0;
 }
 
+// `simvlm … | head` closes the pipe early: that is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => { if (e.code === "EPIPE") process.exit(0); else throw e; });
+
 main(process.argv.slice(2)).then(
   (rc) => { process.exitCode = rc; },
   (e: unknown) => {
