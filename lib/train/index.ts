@@ -1,2 +1,19 @@
-// Public API of lib/train (re-exported by lib/index.ts). Being written.
-export {};
+// Public API of lib/train (re-exported by lib/index.ts). See docs/train.md.
+export { pretrain } from "./loop.ts";
+export type { PretrainOptions, TrainLogRow, TrainResult } from "./loop.ts";
+export { trainStep, batchLoss, exampleLosses, maskedCrossEntropy, tokenLosses, TrainDivergedError } from "./step.ts";
+export type { TrainableModel, TrainStepOptions, TrainStepResult } from "./step.ts";
+export { makeBatch, disposeBatch, imageBatchTensor, spanSentinelIds, SPAN_SENTINELS, TRAIN_SPECIALS } from "./batch.ts";
+export type { TrainBatch, BatchInfo, BatchExampleInfo, MakeBatchOptions, BatchTokenizer, BatchModelConfig } from "./batch.ts";
+export { arrangeExample, corruptSpans, drawPrefixLength, TRAIN_OBJECTIVES } from "./objectives.ts";
+export type { TrainObjective, PrefixOptions, SpanOptions, Arranged } from "./objectives.ts";
+export { AdamW, learningRate, globalGradNorm, defaultDecayFilter } from "./optimizer.ts";
+export type { AdamWOptions, LrSchedule, DecayKind } from "./optimizer.ts";
+export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, hasCheckpoint, CHECKPOINT_FILES, CHECKPOINT_FORMAT } from "./checkpoint.ts";
+export type { CheckpointMeta, CheckpointContent } from "./checkpoint.ts";
+export { loadModel, weightsToArrays, assignWeights, trainCodeVersion } from "./model-io.ts";
+export type { LoadedModel } from "./model-io.ts";
+export { encodeSafetensors, decodeSafetensors } from "./safetensors.ts";
+export type { NamedArray, SafetensorDtype, SafetensorsContent } from "./safetensors.ts";
+export { memoryExampleStream, examplesFingerprint } from "./stream.ts";
+export { CheckpointError, TrainConfigError } from "./errors.ts";

@@ -1,0 +1,124 @@
+/**
+ * `simvlm pretrain`: PrefixLM pretraining with resumable checkpoints (see docs/train.md).
+ * Ctrl-C stops at the next step boundary and saves a checkpoint (exit 130); a second Ctrl-C quits at once.
+ */
+import { parseArgs, str, num, bool, UsageError, type ParsedArgs } from "../args.ts";
+import { pretrain, type PretrainOptions } from "../../lib/train/loop.ts";
+import { TRAIN_OBJECTIVES, type TrainObjective, type PrefixOptions } from "../../lib/train/objectives.ts";
+import type { DecayKind } from "../../lib/train/optimizer.ts";
+import { SimTokenizer } from "../../lib/tokenizer/tokenizer.ts";
+
+const USAGE = `usage: simvlm pretrain --config tiny|small|base|FILE.json --data shapes|NAME|PATH --steps N --out DIR
+                        [--seed S] [--until K] [--resume] [options]
+  --config C          model preset (tiny, small, base, reference) or a JSON config file (default tiny)
+  --data D            shapes (the built-in world, default), openmoji, tuxpaint, or a data file/folder
+  --steps N           the schedule's total length in updates (required)
+  --out DIR           writes DIR/train.jsonl and the checkpoint (config.json, tokenizer.json,
+                      weights.safetensors, optimizer.safetensors, state.json)
+  --seed S            fixes init, data order, prefix lengths and dropout (default 0)
+  --until K           stop after step K and save (continue later with --resume)
+  --resume            continue the checkpoint in --out up to --steps (same settings, bit-exact)
+  --batch B           examples per step (default 16)
+  --lr LR             peak learning rate (default 1e-3)
+  --warmup W          warmup updates (default 2% of --steps, at least 1)
+  --decay KIND        linear (default), cosine or constant after warmup
+  --weight-decay WD   AdamW decoupled weight decay (default 0.01)
+  --clip C            global gradient-norm clip (default 1.0; 0 = off)
+  --objective O       prefixlm (default), lm (plain left-to-right) or span (T5 span corruption)
+  --prefix MODE       prefixlm prefix length: random (default), fixed (with --k) or none (k = 0)
+  --k K               the fixed prefix length
+  --kmax K            random mode: largest prefix for image-text pairs (default half the text)
+  --text-only-every N image-text pairs per text-only document (default 8 = the paper's 4,096 : 512; 0 = none)
+  --tokenizer FILE    use this tokenizer.json instead of training one on the data
+  --save-every N      also save a checkpoint every N steps
+  --quiet             no per-run summary`;
+
+function choice<T extends string>(a: ParsedArgs, name: string, options: readonly T[]): T | undefined {
+  const v = a.flags[name];
+  if (v === undefined) return undefined;
+  if (!options.includes(String(v) as T)) throw new UsageError(`--${name} must be one of ${options.join(", ")}, got "${v}"`);
+  return String(v) as T;
+}
+
+function optInt(a: ParsedArgs, name: string, min: number): number | undefined {
+  if (a.flags[name] === undefined) return undefined;
+  const v = num(a, name);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+function optNum(a: ParsedArgs, name: string): number | undefined {
+  return a.flags[name] === undefined ? undefined : num(a, name);
+}
+
+function loadTokenizer(file: string): SimTokenizer {
+  try { return SimTokenizer.load(file); } catch (e) { throw new UsageError(`--tokenizer: ${(e as Error).message}`); }
+}
+
+export default async function pretrainCommand(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, {
+    values: {
+      config: "string", data: "string", steps: "number", out: "string", seed: "number", until: "number",
+      batch: "number", lr: "number", warmup: "number", decay: "string", "weight-decay": "number", clip: "number",
+      objective: "string", prefix: "string", k: "number", kmax: "number", "text-only-every": "number",
+      tokenizer: "string", "save-every": "number",
+    },
+    booleans: ["resume", "help", "quiet"],
+  });
+  if (bool(a, "help")) { console.log(USAGE); return 0; }
+  const steps = optInt(a, "steps", 1);
+  if (steps === undefined) throw new UsageError("--steps is required");
+  const outDir = str(a, "out");
+  const resume = bool(a, "resume");
+  const mode = choice(a, "prefix", ["random", "fixed", "none"] as const);
+  let prefix: PrefixOptions | undefined;
+  if (mode || a.flags.k !== undefined || a.flags.kmax !== undefined) {
+    const m = mode ?? (a.flags.k !== undefined ? "fixed" : "random");
+    if (m === "fixed" && a.flags.k === undefined) throw new UsageError("--prefix fixed needs --k");
+    prefix = { mode: m, ...(a.flags.k !== undefined ? { k: optInt(a, "k", 0) } : {}), ...(a.flags.kmax !== undefined ? { kMax: optInt(a, "kmax", 0) } : {}) };
+  }
+  const tokFile = a.flags.tokenizer === undefined ? undefined : str(a, "tokenizer");
+  const opts: PretrainOptions = {
+    config: resume ? undefined : str(a, "config", "tiny"),
+    data: resume ? undefined : str(a, "data", "shapes"),
+    steps, outDir, resume,
+    until: optInt(a, "until", 1),
+    seed: optInt(a, "seed", 0),
+    batchSize: optInt(a, "batch", 1),
+    lr: optNum(a, "lr"),
+    warmupSteps: optInt(a, "warmup", 0),
+    decay: choice(a, "decay", ["linear", "cosine", "constant"] as const) as DecayKind | undefined,
+    weightDecay: optNum(a, "weight-decay"),
+    clipNorm: optNum(a, "clip"),
+    objective: choice(a, "objective", TRAIN_OBJECTIVES) as TrainObjective | undefined,
+    prefix,
+    textOnlyEvery: optInt(a, "text-only-every", 0),
+    tokenizer: tokFile ? loadTokenizer(tokFile) : undefined,
+    saveEvery: optInt(a, "save-every", 1),
+  };
+  if (resume && (a.flags.config !== undefined || a.flags.data !== undefined || tokFile)) {
+    throw new UsageError("--resume continues the checkpoint's config, data and tokenizer: leave out --config, --data and --tokenizer");
+  }
+
+  // Ctrl-C: stop at the next step boundary and save; a second Ctrl-C quits now.
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (ac.signal.aborted) process.exit(130);
+    process.stderr.write("\nsimvlm pretrain: stopping after this step and saving (Ctrl-C again to quit now)\n");
+    ac.abort();
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const r = await pretrain({ ...opts, signal: ac.signal });
+    r.model.dispose();
+    if (!bool(a, "quiet")) {
+      const first = r.rows[0], last = r.rows[r.rows.length - 1];
+      const losses = first && last ? `, loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)}` : "";
+      const what = r.stopped === "done" ? "done" : r.stopped === "until" ? "stopped (--until)" : "interrupted";
+      console.log(`pretrain ${what} at step ${r.step}/${steps}${losses}; checkpoint in ${outDir}${r.stopped !== "done" ? " (continue with --resume)" : ""}`);
+    }
+    return r.stopped === "aborted" ? 130 : 0;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
