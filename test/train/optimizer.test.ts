@@ -48,7 +48,7 @@ test("AdamW with clipping matches torch.optim.AdamW + clip_grad_norm_ step for s
   }));
   const lrs = [1e-2, 2e-2, 2e-2, 1.5e-2, 5e-3];
   const hp = { beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.1, clipNorm: 1.0 };
-  const params = new Map([["w", tf.variable(tf.tensor2d(init.w, [2, 3]))], ["b", tf.variable(tf.tensor1d(init.b))]]);
+  const params = new Map<string, tf.Variable>([["w", tf.variable(tf.tensor2d(init.w, [2, 3]))], ["b", tf.variable(tf.tensor1d(init.b))]]);
   const opt = new AdamW(params, hp);
   const before = tf.memory().numTensors;
   const norms: number[] = [];
