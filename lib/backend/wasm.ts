@@ -5,6 +5,7 @@
  */
 import { registerWasmKernels } from "./wasm-kernels.ts";
 import { registerWasmFastMatMul } from "./wasm-fast.ts";
+import { registerNativeMatMul } from "./wasm-fast-native.ts";
 
 export async function initWasm(activate: (name: string) => Promise<void>, notes: string[]) {
   // Emscripten's Node glue installs process-wide handlers that rethrow every uncaught exception and
@@ -16,6 +17,8 @@ export async function initWasm(activate: (name: string) => Promise<void>, notes:
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
   registerWasmKernels(notes);
   registerWasmFastMatMul(notes);
+  // OpenBLAS on the wasm heap when the addon builds/loads; else the wasm fast path stays.
+  await registerNativeMatMul(notes);
   await activate("wasm");
   for (const l of process.listeners("uncaughtException")) {
     if (!before.uncaughtException.includes(l)) process.removeListener("uncaughtException", l);

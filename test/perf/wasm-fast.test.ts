@@ -35,10 +35,13 @@ async function both(inputs: { shape: number[] }[], fn: (...xs: tf.Tensor[]) => t
   return { cpu: out[0]!, wasm: out[1]! };
 }
 
-test("wasm fast matmul routing is active", async () => {
+test("wasm matmul routing is active (native BLAS when built, else the wasm fast path)", async () => {
   const info = await initBackend();
   if (info.name !== "wasm") return; // another backend was forced
   assert.ok(info.notes.some((n) => n.startsWith("fast matmul routing")), info.notes.join("; "));
+  const native = info.notes.find((n) => n.startsWith("native BLAS matmul"));
+  assert.ok(native, "a note says whether the native path is used and, if not, why");
+  if (process.env.SIMVLM_NATIVE === "0") assert.match(native, /off \(SIMVLM_NATIVE=0\)/);
 });
 
 const cases: { name: string; a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [

@@ -1,0 +1,130 @@
+/**
+ * The native matmul path for the wasm backend: BatchMatMul and _FusedMatMul computed by OpenBLAS
+ * (native/blas.c, a small N-API addon) directly on the wasm heap — the addon receives the heap as
+ * a Uint8Array and byte offsets, so no tensor is copied. OpenBLAS uses every core and AVX2/AVX-512
+ * FMA, which 128-bit wasm SIMD cannot. Everything else stays on wasm.
+ *
+ * The addon is built by `node native/build.mjs` (npm's prepare step) or, when missing, on first use;
+ * if it cannot be built or loaded (no compiler, no libopenblas-dev) the wasm fast path
+ * (./wasm-fast.ts) is used and `simvlm info` says why in one line. SIMVLM_NATIVE=0 turns it off.
+ */
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { tf } from "./index.ts";
+
+interface BlasAddon {
+  sgemm(heap: Uint8Array, batch: number, M: number, N: number, K: number, tA: number, tB: number,
+    aOff: number, bOff: number, cOff: number, strideA: number, strideB: number): void;
+  biasAct(heap: Uint8Array, cOff: number, rows: number, N: number, biasOff: number, act: number): void;
+  threads(): number;
+}
+type TensorInfo = tf.TensorInfo;
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+}
+type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
+type KernelFn = (args: KernelArgs) => TensorInfo;
+
+const require = createRequire(import.meta.url);
+const root = fileURLToPath(new URL("../../", import.meta.url));
+export const NATIVE_ADDON_PATH = `${root}native/build/simvlm_blas.node`;
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+let addon: BlasAddon | undefined;
+let fallback: { bmm: KernelFn; fused: KernelFn } | undefined;
+
+/** Load (building first if needed) the addon; returns it or a one-line reason it is unavailable. */
+export async function loadBlasAddon(): Promise<BlasAddon | string> {
+  if (process.env.SIMVLM_NATIVE === "0") return "off (SIMVLM_NATIVE=0)";
+  if (!existsSync(NATIVE_ADDON_PATH)) {
+    const { buildNativeAddon } = await import("../../native/build.mjs" as string) as { buildNativeAddon(quiet: boolean): { ok: boolean; reason?: string } };
+    const r = buildNativeAddon(true);
+    if (!r.ok) return `not built: ${r.reason}`;
+  }
+  try { return require(NATIVE_ADDON_PATH) as BlasAddon; } catch (e) {
+    return `did not load: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`;
+  }
+}
+
+function offset(backend: WasmBackend, t: TensorInfo): number { return backend.dataIdMap.get(t.dataId).memoryOffset; }
+
+/** Shapes a product reduces to, or undefined when the batch shapes need real broadcasting. */
+function plan(a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean) {
+  const ra = a.shape.length, rb = b.shape.length;
+  const M = tA ? a.shape[ra - 1]! : a.shape[ra - 2]!, K = tA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const Kb = tB ? b.shape[rb - 1]! : b.shape[rb - 2]!, N = tB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const dA = a.shape.slice(0, -2), dB = b.shape.slice(0, -2), batchA = prod(dA), batchB = prod(dB);
+  if (!(batchA === 1 || batchB === 1 || sameShape(dA, dB))) return undefined;
+  if (K !== Kb) throw new Error(`Error in matMul: inner shapes (${K}) and (${Kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${tA} and transposeB=${tB} must match.`);
+  return { M, N, K, batchA, batchB, outBatch: tf.backend_util.assertAndGetBroadcastShape(dA, dB) };
+}
+
+/** C = op(A)·op(B) into a fresh output of shape [...outBatch, M, N]. */
+function product(backend: WasmBackend, a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean, p: NonNullable<ReturnType<typeof plan>>, outShape: number[]): TensorInfo {
+  const { M, N, K, batchA, batchB } = p;
+  const out = backend.makeOutput(outShape, "float32");
+  // Read the heap after makeOutput: an allocation can grow (and replace) the wasm memory.
+  const heap = backend.wasm.HEAPU8;
+  const aOff = offset(backend, a), bOff = offset(backend, b), cOff = offset(backend, out);
+  if (batchB === 1 && !tA) {
+    // Rows of every batch entry of A are contiguous: one [batchA*M, K]·[K, N] product.
+    addon!.sgemm(heap, 1, batchA * M, N, K, 0, tB ? 1 : 0, aOff, bOff, cOff, 0, 0);
+  } else {
+    const batch = Math.max(batchA, batchB);
+    addon!.sgemm(heap, batch, M, N, K, tA ? 1 : 0, tB ? 1 : 0, aOff, bOff, cOff, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N);
+  }
+  return out;
+}
+
+function nativeBatchMatMul(args: KernelArgs): TensorInfo {
+  const { backend } = args;
+  const a = args.inputs.a!, b = args.inputs.b!;
+  const tA = Boolean(args.attrs.transposeA), tB = Boolean(args.attrs.transposeB);
+  if (a.dtype !== "float32" || b.dtype !== "float32") return fallback!.bmm(args);
+  const p = plan(a, b, tA, tB);
+  if (!p) return fallback!.bmm(args);
+  return product(backend, a, b, tA, tB, p, [...p.outBatch, p.M, p.N]);
+}
+
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1 };
+
+function nativeFusedMatMul(args: KernelArgs): TensorInfo {
+  const { backend } = args;
+  const a = args.inputs.a!, b = args.inputs.b!, bias = args.inputs.bias;
+  const tA = Boolean(args.attrs.transposeA), tB = Boolean(args.attrs.transposeB);
+  const act = ACTIVATIONS[String(args.attrs.activation ?? "linear")];
+  if (a.dtype !== "float32" || b.dtype !== "float32" || act === undefined || args.inputs.preluActivationWeights) return fallback!.fused(args);
+  const p = plan(a, b, tA, tB);
+  if (!p || (bias && (bias.shape.length !== 1 || (bias.shape[0] !== p.N && bias.shape[0] !== 1)))) return fallback!.fused(args);
+  if (bias && bias.shape[0] === 1 && p.N !== 1) return fallback!.fused(args);
+  const out = product(backend, a, b, tA, tB, p, [...p.outBatch, p.M, p.N]);
+  if (bias || act !== 0) {
+    addon!.biasAct(backend.wasm.HEAPU8, offset(backend, out), prod(out.shape) / p.N, p.N, bias ? offset(backend, bias) : -1, act);
+  }
+  return out;
+}
+
+/**
+ * Route wasm BatchMatMul/_FusedMatMul through OpenBLAS; the kernels registered before (the wasm fast
+ * path) handle what the native path does not (non-float32, broadcast batches, prelu and other activations).
+ */
+export async function registerNativeMatMul(notes: string[]): Promise<boolean> {
+  if (addon) return true;
+  const got = await loadBlasAddon();
+  if (typeof got === "string") { notes.push(`native BLAS matmul ${got}; using the wasm fast path`); return false; }
+  const bmmK = tf.getKernel("BatchMatMul", "wasm"), fusedK = tf.getKernel("_FusedMatMul", "wasm");
+  if (!bmmK || !fusedK) return false;
+  addon = got;
+  fallback = { bmm: bmmK.kernelFunc as unknown as KernelFn, fused: fusedK.kernelFunc as unknown as KernelFn };
+  for (const [k, fn] of [[bmmK, nativeBatchMatMul], [fusedK, nativeFusedMatMul]] as const) {
+    tf.unregisterKernel(k.kernelName, "wasm");
+    tf.registerKernel({ ...k, kernelFunc: fn as unknown as tf.KernelFunc });
+  }
+  notes.push(`native BLAS matmul: OpenBLAS on the wasm heap, ${got.threads()} thread(s) (SIMVLM_NATIVE=0 turns off)`);
+  return true;
+}

@@ -1,0 +1,96 @@
+/*
+ * simvlm native BLAS kernels: single-precision matrix products (OpenBLAS cblas_sgemm) computed in
+ * place on the tfjs wasm backend's heap. JS passes the heap as a Uint8Array plus byte offsets, so
+ * nothing is copied; every offset and extent is checked against the heap's length first, so a
+ * wrong call is a JS exception, never a stray write.
+ */
+#include <node_api.h>
+#include <cblas.h>
+#include <stdint.h>
+#include <string.h>
+
+#define THROW(env, msg) do { napi_throw_error(env, "SIMVLM_NATIVE", msg); return NULL; } while (0)
+
+static int get_i64(napi_env env, napi_value v, int64_t *out) {
+  return napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+/* Byte range [off, off + 4*count) inside a heap of `len` bytes, 4-byte aligned. */
+static int in_heap(int64_t off, int64_t count, size_t len) {
+  return off >= 0 && count >= 0 && (off & 3) == 0 && (uint64_t)off + 4u * (uint64_t)count <= len;
+}
+
+/*
+ * sgemm(heap: Uint8Array, batch, M, N, K, transA, transB, aOff, bOff, cOff, strideA, strideB)
+ * For i < batch: C_i[M,N] = op(A_i) · op(B_i), row-major; A_i at aOff + 4*i*strideA (a stride of 0
+ * broadcasts), likewise B; C_i is dense at cOff + 4*i*M*N.
+ */
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 12) THROW(env, "sgemm: expected 12 arguments");
+  napi_typedarray_type type; size_t length; void *data; napi_value ab; size_t byte_offset;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array)
+    THROW(env, "sgemm: heap must be a Uint8Array");
+  int64_t v[11];
+  for (int i = 0; i < 11; i++) if (!get_i64(env, argv[i + 1], &v[i])) THROW(env, "sgemm: arguments 2-12 must be integers");
+  int64_t batch = v[0], M = v[1], N = v[2], K = v[3], tA = v[4], tB = v[5];
+  int64_t aOff = v[6], bOff = v[7], cOff = v[8], sA = v[9], sB = v[10];
+  if (batch < 1 || M < 1 || N < 1 || K < 1 || M > INT32_MAX || N > INT32_MAX || K > INT32_MAX) THROW(env, "sgemm: bad sizes");
+  if (sA < 0 || sB < 0) THROW(env, "sgemm: negative stride");
+  if (!in_heap(aOff, (batch - 1) * sA + M * K, length) || !in_heap(bOff, (batch - 1) * sB + K * N, length) ||
+      !in_heap(cOff, batch * M * N, length))
+    THROW(env, "sgemm: operand outside the heap");
+  float *base = (float *)data;
+  for (int64_t i = 0; i < batch; i++) {
+    const float *A = base + aOff / 4 + i * sA, *B = base + bOff / 4 + i * sB;
+    float *C = base + cOff / 4 + i * M * N;
+    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans,
+                (int)M, (int)N, (int)K, 1.0f, A, tA ? (int)M : (int)K, B, tB ? (int)K : (int)N, 0.0f, C, (int)N);
+  }
+  return NULL;
+}
+
+/* biasAct(heap, cOff, rows, N, biasOff (-1: none), act (0 linear, 1 relu)): C[r, n] = act(C[r, n] + bias[n]). */
+static napi_value bias_act(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 6) THROW(env, "biasAct: expected 6 arguments");
+  napi_typedarray_type type; size_t length; void *data; napi_value ab; size_t byte_offset;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array)
+    THROW(env, "biasAct: heap must be a Uint8Array");
+  int64_t v[5];
+  for (int i = 0; i < 5; i++) if (!get_i64(env, argv[i + 1], &v[i])) THROW(env, "biasAct: arguments 2-6 must be integers");
+  int64_t cOff = v[0], rows = v[1], N = v[2], bOff = v[3], act = v[4];
+  if (rows < 0 || N < 1 || !in_heap(cOff, rows * N, length) || (bOff != -1 && !in_heap(bOff, N, length)))
+    THROW(env, "biasAct: operand outside the heap");
+  float *C = (float *)data + cOff / 4;
+  const float *b = bOff == -1 ? NULL : (const float *)data + bOff / 4;
+  for (int64_t r = 0; r < rows; r++) {
+    float *row = C + r * N;
+    if (b) for (int64_t n = 0; n < N; n++) row[n] += b[n];
+    if (act == 1) for (int64_t n = 0; n < N; n++) row[n] = row[n] > 0.0f ? row[n] : 0.0f;
+  }
+  return NULL;
+}
+
+static napi_value threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  napi_create_int32(env, openblas_get_num_threads(), &out);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL },
+    { "biasAct", NULL, bias_act, NULL, NULL, NULL, napi_default, NULL },
+    { "threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL },
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
