@@ -10,8 +10,8 @@
  * on real target positions.
  */
 import { tf } from "../backend/index.ts";
-import type { Example, RgbImage } from "../data/types.ts";
-import { resizeImage } from "../data/resize.ts";
+import type { Example } from "../data/types.ts";
+import { imagesToTensor, blankImage } from "../model/image.ts";
 import type { ModelInputs } from "../model/types.ts";
 import type { Rng } from "../util/rng.ts";
 import { arrangeExample, validateSpanOptions, resolvePrefix, type Arranged, type PrefixOptions, type SpanOptions, type SpecialIds, type TrainObjective } from "./objectives.ts";
@@ -86,18 +86,6 @@ export function disposeBatch(b: TrainBatch): void {
   for (const t of ts) t?.dispose();
 }
 
-/** Images as [B, S, S, 3] float32 in [0, 1]; undefined entries become black placeholders. */
-export function imageBatchTensor(images: (RgbImage | undefined)[], size: number): tf.Tensor4D {
-  const px = size * size * 3;
-  const buf = new Float32Array(images.length * px);
-  images.forEach((img, b) => {
-    if (!img) return;
-    const r = resizeImage(img, size).data;
-    for (let i = 0; i < px; i++) buf[b * px + i] = r[i]! / 255;
-  });
-  return tf.tensor4d(buf, [images.length, size, size, 3], "float32");
-}
-
 function padRows(rows: number[][], width: number): Int32Array {
   const out = new Int32Array(rows.length * width); // zeros = PAD
   rows.forEach((r, i) => out.set(r, i * width));
@@ -134,7 +122,8 @@ export function makeBatch(examples: Example[], tokenizer: BatchTokenizer, config
   arranged.forEach((a, i) => mask.fill(1, i * Td, i * Td + a.target.length));
   // Each tensor is made directly from host arrays (no intermediates to tidy).
   const inputs: ModelInputs = {
-    images: anyImage ? imageBatchTensor(examples.map((e) => e.image), config.imageSize) : null,
+    // Text-only rows get a black placeholder (hasImage = 0 makes the model mask its patches).
+    images: anyImage ? imagesToTensor(examples.map((e) => e.image ?? blankImage(config.imageSize)), config) : null,
     hasImage: tf.tensor1d(examples.map((e) => (e.image ? 1 : 0)), "float32"),
     encIds: tf.tensor2d(padRows(arranged.map((a) => a.enc), Te), [B, Te], "int32"),
     decIn: tf.tensor2d(padRows(arranged.map((a) => a.decIn), Td), [B, Td], "int32"),

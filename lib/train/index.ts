@@ -3,7 +3,7 @@ export { pretrain } from "./loop.ts";
 export type { PretrainOptions, TrainLogRow, TrainResult } from "./loop.ts";
 export { trainStep, batchLoss, exampleLosses, maskedCrossEntropy, tokenLosses, TrainDivergedError } from "./step.ts";
 export type { TrainableModel, TrainStepOptions, TrainStepResult } from "./step.ts";
-export { makeBatch, disposeBatch, imageBatchTensor, spanSentinelIds, SPAN_SENTINELS, TRAIN_SPECIALS } from "./batch.ts";
+export { makeBatch, disposeBatch, spanSentinelIds, SPAN_SENTINELS, TRAIN_SPECIALS } from "./batch.ts";
 export type { TrainBatch, BatchInfo, BatchExampleInfo, MakeBatchOptions, BatchTokenizer, BatchModelConfig } from "./batch.ts";
 export { arrangeExample, corruptSpans, drawPrefixLength, TRAIN_OBJECTIVES } from "./objectives.ts";
 export type { TrainObjective, PrefixOptions, SpanOptions, Arranged } from "./objectives.ts";
