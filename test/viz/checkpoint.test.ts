@@ -1,0 +1,78 @@
+// `simvlm viz` from a tiny checkpoint made by a few pretraining steps: valid, non-uniform PNGs and
+// HTML pages holding the Plotly figure; bad flags give one clear error.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import sharp from "sharp";
+import { initBackend, tf, pretrain, makeWorld, encodePng, loadModel } from "../../lib/index.ts";
+import viz from "../../cli/commands/viz.ts";
+
+let dir = "", ckpt = "", image = "";
+const bin = new URL("../../bin/simvlm.js", import.meta.url).pathname;
+
+before(async () => {
+  await initBackend();
+  dir = mkdtempSync(join(tmpdir(), "simvlm-viz-cli-"));
+  ckpt = join(dir, "ckpt");
+  const r = await pretrain({ config: "tiny", steps: 2, batchSize: 4, outDir: ckpt, seed: 1, tokenizerExamples: 200, progress: false });
+  r.model.dispose();
+  image = join(dir, "scene.png");
+  writeFileSync(image, await encodePng(makeWorld({ seed: 3, split: "val", n: 1, size: 64 })[0]!.image));
+});
+after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+async function checkPng(file: string): Promise<void> {
+  const buf = readFileSync(file);
+  const meta = await sharp(buf).metadata();
+  assert.equal(meta.format, "png", file);
+  assert.ok(meta.width! > 50 && meta.height! > 50, `${file}: ${meta.width}×${meta.height}`);
+  const st = await sharp(buf).stats();
+  assert.ok(st.channels.slice(0, 3).some((c) => c.max - c.min > 50), `${file} is uniform`);
+}
+
+function checkHtml(file: string, traceType: string): void {
+  const html = readFileSync(file, "utf8");
+  assert.match(html, /^<!DOCTYPE html>/i);
+  assert.ok(html.includes("plotly.js v"), "plotly.js is inlined");
+  assert.ok(html.includes(`"type":"${traceType}"`), `the figure JSON holds a ${traceType} trace`);
+  assert.ok(html.includes("newPlot"));
+}
+
+test("viz attention: generated caption → PNG; given caption with a prefix → HTML; grid → PNG; no tensor leaks", async () => {
+  // Tensors a bare load + dispose leaves behind (loadModel's own, not this command's): subtracted below.
+  const b0 = tf.memory().numTensors;
+  (await loadModel(ckpt)).model.dispose();
+  const perLoad = tf.memory().numTensors - b0;
+  const n0 = tf.memory().numTensors;
+  assert.equal(await viz(["attention", "--ckpt", ckpt, "--image", image, "--out", join(dir, "att.png")]), 0);
+  await checkPng(join(dir, "att.png"));
+  assert.equal(await viz(["attention", "--ckpt", ckpt, "--image", image, "--text", "a small pink circle", "--prefix", "a picture of", "--out", join(dir, "att.html")]), 0);
+  checkHtml(join(dir, "att.html"), "heatmap");
+  assert.ok(readFileSync(join(dir, "att.html"), "utf8").includes('"type":"image"'));
+  assert.equal(await viz(["attention", "--ckpt", ckpt, "--image", image, "--grid", "--out", join(dir, "grid.png")]), 0);
+  await checkPng(join(dir, "grid.png"));
+  assert.equal(tf.memory().numTensors - n0, 3 * perLoad, "the viz command leaked tensors");
+});
+
+test("viz prefix-mask: PNG and HTML from the checkpoint's tokenizer; bad --tp and --out are named", async () => {
+  assert.equal(await viz(["prefix-mask", "--ckpt", ckpt, "--text", "a red circle on the left", "--tp", "2", "--out", join(dir, "pm.png")]), 0);
+  await checkPng(join(dir, "pm.png"));
+  assert.equal(await viz(["prefix-mask", "--ckpt", ckpt, "--text", "a red circle on the left", "--tp", "0", "--out", join(dir, "pm.html")]), 0);
+  checkHtml(join(dir, "pm.html"), "heatmap");
+  await assert.rejects(viz(["prefix-mask", "--ckpt", ckpt, "--text", "a red circle", "--tp", "40", "--out", join(dir, "x.png")]), /--tp 40: must be a whole number from 0 to \d+/);
+  await assert.rejects(viz(["prefix-mask", "--ckpt", ckpt, "--text", "a", "--tp", "0", "--out", join(dir, "x.svg")]), /--out .*x\.svg: the file must end in \.png or \.html/);
+  await assert.rejects(viz(["attention", "--ckpt", ckpt, "--image", join(dir, "missing.png"), "--out", join(dir, "x.png")]), /--image .*missing\.png: no such file/);
+});
+
+test("npx simvlm viz through the real CLI entry point", () => {
+  const out = join(dir, "cli.png");
+  const r = spawnSync(process.execPath, [bin, "viz", "prefix-mask", "--ckpt", ckpt, "--text", "a blue square", "--tp", "1", "--out", out], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /wrote .*cli\.png/);
+  const bad = spawnSync(process.execPath, [bin, "viz", "wobble"], { encoding: "utf8" });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /viz: unknown figure "wobble"/);
+});
