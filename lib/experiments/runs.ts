@@ -1,7 +1,6 @@
 /**
  * Built-in run functions for grids. `pretrainEval` pretrains a model on the built-in world and
- * evaluates it (captioning CIDEr-D, VQA accuracy, validation loss); it is registered once lib/train
- * and lib/eval provide what it needs.
+ * evaluates it (captioning CIDEr-D, VQA accuracy, validation loss; see lib/eval/tasks/pretrain-eval.ts).
  */
 import { registerRun } from "./runner.ts";
 
@@ -15,4 +14,13 @@ registerRun("echo", async (params, info) => {
   }
   const x = Number(params.x ?? 0);
   return { metrics: { value: x * 10 + info.seed, steps } };
+});
+
+/**
+ * Pretrain on the built-in world with one prefix strategy, then evaluate (lib/eval/tasks/pretrain-eval.ts).
+ * Imported on first use, so grids of other run functions do not load tfjs.
+ */
+registerRun("pretrainEval", async (params, info) => {
+  const { pretrainEvalRun } = await import("../eval/tasks/pretrain-eval.ts");
+  return pretrainEvalRun(params, info);
 });
