@@ -1,4 +1,4 @@
-// `simvlm viz` from a tiny checkpoint made by a few pretraining steps: valid, non-uniform PNGs and
+// Loss by T_p for a trained model, and `simvlm viz` from a tiny checkpoint made by a few pretraining steps: valid, non-uniform PNGs and
 // HTML pages holding the Plotly figure; bad flags give one clear error.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import sharp from "sharp";
-import { initBackend, tf, pretrain, makeWorld, encodePng, loadModel } from "../../lib/index.ts";
+import { initBackend, tf, pretrain, makeWorld, encodePng, loadModel, lossByPrefixLength, lossByPrefixFigure, DISPLAY, PLOTLY_MIME } from "../../lib/index.ts";
 import viz from "../../cli/commands/viz.ts";
 
 let dir = "", ckpt = "", image = "";
@@ -75,4 +75,25 @@ test("npx simvlm viz through the real CLI entry point", () => {
   const bad = spawnSync(process.execPath, [bin, "viz", "wobble"], { encoding: "utf8" });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /viz: unknown figure "wobble"/);
+});
+
+test("lossByPrefixFigure from lib/eval's lossByPrefixLength on a trained checkpoint", async () => {
+  const { model, tokenizer } = await loadModel(ckpt);
+  try {
+    const examples = makeWorld({ seed: 5, split: "val", n: 6, size: 32 }).map((a) => ({ id: a.id, image: a.image, text: a.captions[0]! }));
+    const n0 = tf.memory().numTensors;
+    const rows = lossByPrefixLength(model, tokenizer, examples, { tps: [0, 1, 3] });
+    assert.equal(tf.memory().numTensors, n0, "tensors leaked");
+    assert.deepEqual(rows.map((r) => r.tp), [0, 1, 3]);
+    for (const r of rows) {
+      assert.ok(Number.isFinite(r.loss) && r.loss > 0, `loss ${r.loss}`);
+      assert.ok(r.accuracy >= 0 && r.accuracy <= 1);
+      assert.equal(r.examples, 6);
+      assert.ok(r.tokens > 0);
+    }
+    // A longer prefix leaves fewer target tokens.
+    assert.ok(rows[0]!.tokens > rows[2]!.tokens);
+    const f = lossByPrefixFigure(rows);
+    assert.deepEqual((f[DISPLAY]()[PLOTLY_MIME] as { data: { x: number[] }[] }).data[0]!.x, [0, 1, 3]);
+  } finally { model.dispose(); }
 });
