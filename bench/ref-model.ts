@@ -6,7 +6,6 @@
  * The product's model (lib/model) replaces this once it lands; this stays as a fixed yardstick.
  */
 import { tf } from "../lib/backend/index.ts";
-import { ensureGradients } from "./tf-gradients.ts";
 import { Rng } from "../lib/util/rng.ts";
 
 export interface RefConfig {
@@ -44,7 +43,6 @@ export class RefModel {
   private readonly gatherGrad: boolean;
 
   constructor(readonly c: RefConfig, seed = 0) {
-    ensureGradients();
     const rng = new Rng(seed);
     const add = (name: string, shape: number[], std: number | "ones" | "zeros") => {
       const n = shape.reduce((a, b) => a * b, 1);

@@ -9,7 +9,7 @@ import argparse, json, math, resource, statistics, time
 import torch
 import torch.nn.functional as F
 
-C = dict(d=256, heads=4, enc=4, dec=4, ffn=1024, image=128, patch=16, text=32, vocab=4000, batch=16)
+C = dict(d=256, heads=4, enc=4, dec=4, ffn=1024, image=128, patch=16, text=32, vocab=4000, batch=16, dropout=0.0)
 
 
 def step_flops(c):
@@ -47,14 +47,16 @@ class Block(torch.nn.Module):
         s.cross = Attn(d, c["heads"]) if cross else None
         s.ln3 = torch.nn.LayerNorm(d) if cross else None
         s.ff1, s.ff2 = torch.nn.Linear(d, c["ffn"]), torch.nn.Linear(c["ffn"], d)
+        s.drop = torch.nn.Dropout(c["dropout"])
 
     def forward(s, x, mem=None, mask=None):
-        h = s.ln1(x); x = x + s.self_attn(h, h, mask)
+        # Dropout where lib/model applies it: on each residual branch (and on the embeddings, in Ref).
+        h = s.ln1(x); x = x + s.drop(s.self_attn(h, h, mask))
         if s.cross is not None:
-            x = x + s.cross(s.ln2(x), mem); last = s.ln3
+            x = x + s.drop(s.cross(s.ln2(x), mem)); last = s.ln3
         else:
             last = s.ln2
-        return x + s.ff2(F.gelu(s.ff1(last(x)), approximate="tanh"))
+        return x + s.drop(s.ff2(F.gelu(s.ff1(last(x)), approximate="tanh")))
 
 
 class Ref(torch.nn.Module):
@@ -66,16 +68,16 @@ class Ref(torch.nn.Module):
         s.tok = torch.nn.Embedding(c["vocab"], d)
         s.enc = torch.nn.ModuleList(Block(c, False) for _ in range(c["enc"]))
         s.dec = torch.nn.ModuleList(Block(c, True) for _ in range(c["dec"]))
-        s.lnf = torch.nn.LayerNorm(d); s.out = torch.nn.Linear(d, c["vocab"])
+        s.lnf = torch.nn.LayerNorm(d); s.out = torch.nn.Linear(d, c["vocab"]); s.drop = torch.nn.Dropout(c["dropout"])
         T = c["text"]
         s.register_buffer("causal", torch.triu(torch.full((T, T), -1e9), 1))
 
     def forward(s, images, ids):
         c = s.c; B = images.shape[0]; g = c["image"] // c["patch"]; p = c["patch"]
         x = images.view(B, g, p, g, p, 3).permute(0, 1, 3, 2, 4, 5).reshape(B, g * g, p * p * 3)
-        x = s.patch(x) + s.pos_img
+        x = s.drop(s.patch(x) + s.pos_img)
         for b in s.enc: x = b(x)
-        y = s.tok(ids) + s.pos_txt
+        y = s.drop(s.tok(ids) + s.pos_txt)
         for b in s.dec: y = b(y, x, s.causal)
         return s.out(s.lnf(y))
 
@@ -84,9 +86,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=10); ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1); ap.add_argument("--json", action="store_true")
+    ap.add_argument("--dropout", type=float, default=0.0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads); torch.manual_seed(0)
-    c = C; model = Ref(c)
+    c = dict(C, dropout=a.dropout); model = Ref(c)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
     images = torch.rand(c["batch"], c["image"], c["image"], 3)
     ids = torch.randint(4, c["vocab"], (c["batch"], c["text"] + 1))
@@ -102,7 +105,7 @@ def main():
         if i >= a.warmup: times.append(ms)
         if not a.json: print(f"{'warm-up' if i < a.warmup else 'step'} {i + 1}: {ms:.0f} ms, loss {lv:.4f}", flush=True)
     ms = statistics.median(times); fl = step_flops(c)
-    r = dict(bench="train-step", backend=f"pytorch-{torch.__version__}-cpu", threads=a.threads,
+    r = dict(bench="train-step", backend=f"pytorch-{torch.__version__}-cpu", threads=a.threads, dropout=a.dropout,
              ms_per_step=round(ms, 2), ms_min=round(min(times), 2), examples_per_s=round(c["batch"] / (ms / 1000), 2),
              gflop_per_step=round(fl / 1e9, 2), gflops=round(fl / 1e9 / (ms / 1000), 2),
              peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, losses=[round(l, 6) for l in losses])

@@ -4,6 +4,20 @@
  */
 import { tf, initBackend } from "../lib/backend/index.ts";
 import { RefModel, REFERENCE_STEP, refBatch, refStepFlops, type RefConfig } from "./ref-model.ts";
+import { productRunner, type StepRunner } from "./product-step.ts";
+
+/** "product": lib/model + lib/train (default); "ref": the self-contained yardstick in ./ref-model.ts. */
+export type BenchModel = "product" | "ref";
+
+function refRunner(c: RefConfig): StepRunner {
+  const model = new RefModel(c, 0);
+  const batch = refBatch(c, 1);
+  return {
+    label: "bench/ref-model.ts (self-contained reference step, no dropout)", refConfig: c,
+    step: () => model.step(batch.images, batch.inIds, batch.targets),
+    dispose() { model.dispose(); tf.dispose(Object.values(batch)); },
+  };
+}
 
 export interface TrainStepResult {
   bench: "train-step";
@@ -31,19 +45,18 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export async function benchTrainStep(opts: { steps?: number; warmup?: number; config?: RefConfig; log?: (s: string) => void } = {}): Promise<TrainStepResult> {
+export async function benchTrainStep(opts: { steps?: number; warmup?: number; model?: BenchModel; config?: RefConfig; log?: (s: string) => void } = {}): Promise<TrainStepResult> {
   const steps = Math.max(1, opts.steps ?? 10), warmup = Math.max(0, opts.warmup ?? 3);
-  const c = opts.config ?? REFERENCE_STEP;
   const info = await initBackend();
   const tensorsBefore = tf.memory().numTensors;
-  const model = new RefModel(c, 0);
-  const batch = refBatch(c, 1);
+  const runner = (opts.model ?? "product") === "product" ? productRunner() : refRunner(opts.config ?? REFERENCE_STEP);
+  const c = runner.refConfig;
   let peakRss = process.memoryUsage().rss;
   const times: number[] = [], losses: number[] = [];
   try {
     for (let i = 0; i < warmup + steps; i++) {
       const t0 = performance.now();
-      const loss = await model.step(batch.images, batch.inIds, batch.targets);
+      const loss = await runner.step(i);
       const ms = performance.now() - t0;
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       losses.push(loss);
@@ -51,14 +64,13 @@ export async function benchTrainStep(opts: { steps?: number; warmup?: number; co
       opts.log?.(`${i < warmup ? "warm-up" : "step"} ${i < warmup ? i + 1 : i - warmup + 1}: ${ms.toFixed(0)} ms, loss ${loss.toFixed(4)}`);
     }
   } finally {
-    model.dispose();
-    for (const t of Object.values(batch)) t.dispose();
+    runner.dispose();
   }
   const ms = median(times);
   const flops = refStepFlops(c);
   return {
     bench: "train-step", backend: info.name, threads: info.threads, notes: info.notes,
-    model: "bench/ref-model.ts (reference PrefixLM step)", steps, warmup,
+    model: runner.label, steps, warmup,
     ms_per_step: round(ms), ms_min: round(Math.min(...times)), ms_all: times.map(round),
     examples_per_s: round(c.batch / (ms / 1000)),
     gflop_per_step: round(flops / 1e9), gflops: round(flops / 1e9 / (ms / 1000)),

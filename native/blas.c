@@ -76,6 +76,37 @@ static napi_value bias_act(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * reduceSum(heap, inOff, outOff, outer, mid, inner): out[o, i] = sum over m of x[o, m, i], summed in
+ * order of m (the order of the cpu backend). The wasm backend transposes before such a reduction;
+ * this reads rows in place instead.
+ */
+static napi_value reduce_sum(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 6) THROW(env, "reduceSum: expected 6 arguments");
+  napi_typedarray_type type; size_t length; void *data; napi_value ab; size_t byte_offset;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array)
+    THROW(env, "reduceSum: heap must be a Uint8Array");
+  int64_t v[5];
+  for (int i = 0; i < 5; i++) if (!get_i64(env, argv[i + 1], &v[i])) THROW(env, "reduceSum: arguments 2-6 must be integers");
+  int64_t inOff = v[0], outOff = v[1], outer = v[2], mid = v[3], inner = v[4];
+  if (outer < 0 || mid < 0 || inner < 0 || !in_heap(inOff, outer * mid * inner, length) || !in_heap(outOff, outer * inner, length))
+    THROW(env, "reduceSum: operand outside the heap");
+  const float *x = (const float *)data + inOff / 4;
+  float *out = (float *)data + outOff / 4;
+  for (int64_t o = 0; o < outer; o++) {
+    float *dst = out + o * inner;
+    for (int64_t i = 0; i < inner; i++) dst[i] = 0.0f;
+    for (int64_t m = 0; m < mid; m++) {
+      const float *src = x + (o * mid + m) * inner;
+      for (int64_t i = 0; i < inner; i++) dst[i] += src[i];
+    }
+  }
+  return NULL;
+}
+
 static napi_value threads(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
@@ -87,6 +118,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL },
     { "biasAct", NULL, bias_act, NULL, NULL, NULL, napi_default, NULL },
+    { "reduceSum", NULL, reduce_sum, NULL, NULL, NULL, napi_default, NULL },
     { "threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -9,7 +9,7 @@
  * (./wasm-fast.ts) is used and `simvlm info` says why in one line. SIMVLM_NATIVE=0 turns it off.
  */
 import { createRequire } from "node:module";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tf } from "./index.ts";
 
@@ -17,6 +17,7 @@ interface BlasAddon {
   sgemm(heap: Uint8Array, batch: number, M: number, N: number, K: number, tA: number, tB: number,
     aOff: number, bOff: number, cOff: number, strideA: number, strideB: number): void;
   biasAct(heap: Uint8Array, cOff: number, rows: number, N: number, biasOff: number, act: number): void;
+  reduceSum?(heap: Uint8Array, inOff: number, outOff: number, outer: number, mid: number, inner: number): void;
   threads(): number;
 }
 type TensorInfo = tf.TensorInfo;
@@ -36,12 +37,14 @@ const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 let addon: BlasAddon | undefined;
-let fallback: { bmm: KernelFn; fused: KernelFn } | undefined;
+let fallback: { bmm: KernelFn; fused: KernelFn; sum: KernelFn } | undefined;
 
 /** Load (building first if needed) the addon; returns it or a one-line reason it is unavailable. */
 export async function loadBlasAddon(): Promise<BlasAddon | string> {
   if (process.env.SIMVLM_NATIVE === "0") return "off (SIMVLM_NATIVE=0)";
-  if (!existsSync(NATIVE_ADDON_PATH)) {
+  const source = `${root}native/blas.c`;
+  const stale = existsSync(NATIVE_ADDON_PATH) && existsSync(source) && statSync(source).mtimeMs > statSync(NATIVE_ADDON_PATH).mtimeMs;
+  if (!existsSync(NATIVE_ADDON_PATH) || stale) {
     const { buildNativeAddon } = await import("../../native/build.mjs" as string) as { buildNativeAddon(quiet: boolean): { ok: boolean; reason?: string } };
     const r = buildNativeAddon(true);
     if (!r.ok) return `not built: ${r.reason}`;
@@ -110,6 +113,24 @@ function nativeFusedMatMul(args: KernelArgs): TensorInfo {
 }
 
 /**
+ * Sum over a run of adjacent axes that are not the innermost (bias and broadcast gradients: rows of
+ * [N, d] summed to [d]): the stock kernel transposes the whole input first; this reads it in place.
+ */
+function nativeSum(args: KernelArgs): TensorInfo {
+  const { backend } = args;
+  const x = args.inputs.x!;
+  if (x.dtype !== "float32" || !addon!.reduceSum || x.shape.length === 0) return fallback!.sum(args);
+  const axes = tf.util.parseAxisParam(args.attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+  const first = axes[0]!, last = axes[axes.length - 1]!;
+  if (axes.length === 0 || last - first + 1 !== axes.length || last === x.shape.length - 1) return fallback!.sum(args);
+  const outer = prod(x.shape.slice(0, first)), mid = prod(x.shape.slice(first, last + 1)), inner = prod(x.shape.slice(last + 1));
+  const outShape = args.attrs.keepDims ? x.shape.map((s, i) => (i >= first && i <= last ? 1 : s)) : x.shape.filter((_, i) => i < first || i > last);
+  const out = backend.makeOutput(outShape, "float32");
+  addon!.reduceSum(backend.wasm.HEAPU8, offset(backend, x), offset(backend, out), outer, mid, inner);
+  return out;
+}
+
+/**
  * Route wasm BatchMatMul/_FusedMatMul through OpenBLAS; the kernels registered before (the wasm fast
  * path) handle what the native path does not (non-float32, broadcast batches, prelu and other activations).
  */
@@ -117,14 +138,14 @@ export async function registerNativeMatMul(notes: string[]): Promise<boolean> {
   if (addon) return true;
   const got = await loadBlasAddon();
   if (typeof got === "string") { notes.push(`native BLAS matmul ${got}; using the wasm fast path`); return false; }
-  const bmmK = tf.getKernel("BatchMatMul", "wasm"), fusedK = tf.getKernel("_FusedMatMul", "wasm");
-  if (!bmmK || !fusedK) return false;
+  const bmmK = tf.getKernel("BatchMatMul", "wasm"), fusedK = tf.getKernel("_FusedMatMul", "wasm"), sumK = tf.getKernel("Sum", "wasm");
+  if (!bmmK || !fusedK || !sumK) return false;
   addon = got;
-  fallback = { bmm: bmmK.kernelFunc as unknown as KernelFn, fused: fusedK.kernelFunc as unknown as KernelFn };
-  for (const [k, fn] of [[bmmK, nativeBatchMatMul], [fusedK, nativeFusedMatMul]] as const) {
+  fallback = { bmm: bmmK.kernelFunc as unknown as KernelFn, fused: fusedK.kernelFunc as unknown as KernelFn, sum: sumK.kernelFunc as unknown as KernelFn };
+  for (const [k, fn] of [[bmmK, nativeBatchMatMul], [fusedK, nativeFusedMatMul], [sumK, nativeSum]] as const) {
     tf.unregisterKernel(k.kernelName, "wasm");
     tf.registerKernel({ ...k, kernelFunc: fn as unknown as tf.KernelFunc });
   }
-  notes.push(`native BLAS matmul: OpenBLAS on the wasm heap, ${got.threads()} thread(s) (SIMVLM_NATIVE=0 turns off)`);
+  notes.push(`native BLAS matmul: OpenBLAS on the wasm heap, ${got.threads()} thread(s), plus in-place sums over outer axes (SIMVLM_NATIVE=0 turns off)`);
   return true;
 }

@@ -135,6 +135,17 @@ function fastFusedMatMul(args: KernelArgs): TensorInfo {
   return out;
 }
 
+/**
+ * Identity without a copy: the stock wasm kernel copies the tensor, and autodiff calls it for
+ * every pass-through gradient (~1,000 times per reference step). No wasm kernel writes into its
+ * inputs, so sharing the data (with a reference count, as the cpu backend does) is safe.
+ */
+function sharedIdentity(args: KernelArgs & { backend: WasmBackend & { incRef(dataId: object): void } }): TensorInfo {
+  const x = args.inputs.x!;
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 /** Replace the wasm BatchMatMul and _FusedMatMul kernels with the fast-path routing above. */
 export function registerWasmFastMatMul(notes: string[]): void {
   if (process.env.SIMVLM_WASM_FAST === "0") { notes.push("fast matmul routing off (SIMVLM_WASM_FAST=0)"); return; }
@@ -142,10 +153,13 @@ export function registerWasmFastMatMul(notes: string[]): void {
   const bmmK = tf.getKernel("BatchMatMul", "wasm"), fusedK = tf.getKernel("_FusedMatMul", "wasm");
   if (!bmmK || !fusedK) throw new Error("tfjs-backend-wasm lacks BatchMatMul/_FusedMatMul");
   stock = { bmm: kernelFn("BatchMatMul"), fused: kernelFn("_FusedMatMul"), transpose: kernelFn("Transpose"), reshape: kernelFn("Reshape") };
-  for (const [k, fn] of [[bmmK, fastBatchMatMul], [fusedK, fastFusedMatMul]] as const) {
+  const idK = tf.getKernel("Identity", "wasm");
+  const overrides: [tf.KernelConfig, unknown][] = [[bmmK, fastBatchMatMul], [fusedK, fastFusedMatMul]];
+  if (idK) overrides.push([idK, sharedIdentity]);
+  for (const [k, fn] of overrides) {
     tf.unregisterKernel(k.kernelName, "wasm");
     // setupFunc stays the stock one: it binds the wasm entry points the stock kernelFunc calls.
     tf.registerKernel({ ...k, kernelFunc: fn as unknown as tf.KernelFunc });
   }
-  notes.push("fast matmul routing: transposed and batched products use XNNPACK (SIMVLM_WASM_FAST=0 turns off)");
+  notes.push("fast matmul routing: transposed and batched products use XNNPACK; zero-copy Identity (SIMVLM_WASM_FAST=0 turns off)");
 }

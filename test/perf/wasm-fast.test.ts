@@ -85,3 +85,29 @@ test("a large batched product (heap growth during the per-batch loop) matches cp
   const { cpu, wasm } = await both([{ shape: [16, 64, 64] }, { shape: [16, 64, 64] }], (a, b) => tf.matMul(a!, b!, false, true));
   close(wasm[0]!, cpu[0]!, "large batched");
 });
+
+test("sums over outer axes (the native in-place reduction) match cpu, with and without keepDims", async () => {
+  await initBackend();
+  const axesCases: (number | number[])[] = [0, 1, [0, 1], [1, 2], -1, 2, [0, 2]];
+  for (const axis of axesCases) for (const keepDims of [false, true]) {
+    const { cpu, wasm } = await both([{ shape: [3, 4, 5] }], (x) => tf.sum(x!, axis, keepDims));
+    close(wasm[0]!, cpu[0]!, `sum axis ${JSON.stringify(axis)} keepDims ${keepDims}`);
+    await tf.setBackend("wasm");
+    const shape = tf.tidy(() => tf.sum(tf.zeros([3, 4, 5]), axis, keepDims).shape);
+    await tf.setBackend("cpu");
+    const want = tf.tidy(() => tf.sum(tf.zeros([3, 4, 5]), axis, keepDims).shape);
+    await tf.setBackend("wasm");
+    assert.deepEqual(shape, want, `sum shape axis ${JSON.stringify(axis)} keepDims ${keepDims}`);
+  }
+});
+
+test("a clone (zero-copy Identity) keeps its values after the original is disposed", async () => {
+  await initBackend();
+  const before = tf.memory().numTensors;
+  const x = tf.tensor1d([1, 2, 3]);
+  const y = tf.clone(x);
+  x.dispose();
+  assert.deepEqual([...y.dataSync()], [1, 2, 3]);
+  y.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
