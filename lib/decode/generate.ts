@@ -2,9 +2,8 @@
  * Text generation from a SimVLM: greedy or beam search, batched.
  *
  * The encoder runs once per batch (its output and every decoder layer's cross-attention keys/values
- * are cached); the decoder is re-run over the whole sequence at each step (no self-attention cache:
- * captions are short, and it keeps the model code single-path), reading logits only at the last
- * position. The decoder input starts as [bos, prompt…]; the prompt is not part of the returned ids
+ * are cached) and the decoder runs incrementally: each step feeds one token per row and extends a
+ * cache of self-attention keys/values (SimVLM.decodeStep), so a step costs O(length), not O(length²). The decoder input starts as [bos, prompt…]; the prompt is not part of the returned ids
  * or texts. pad, bos and unk are never generated, nor ids the tokenizer does not have.
  *
  * Beam search keeps `beam` hypotheses per example; a hypothesis that emits eos is finished with the
@@ -14,8 +13,8 @@
  */
 import { tf } from "../backend/index.ts";
 import type { RgbImage } from "../data/types.ts";
-import { SimVLM, disposeEncoderState, imagesToTensor } from "../model/index.ts";
-import type { AttentionCapture, EncoderState } from "../model/index.ts";
+import { SimVLM, disposeEncoderState, disposeDecoderCache, reorderDecoderCache, selectEncoderRows, imagesToTensor } from "../model/index.ts";
+import type { AttentionCapture, EncoderState, DecoderCache } from "../model/index.ts";
 import { SimTokenizer, SPECIAL_IDS } from "../tokenizer/index.ts";
 import { runSignal, throwIfAborted } from "../runtime.ts";
 import type { LongRunOptions } from "../runtime.ts";
@@ -62,7 +61,7 @@ function logSoftmaxRow(row: Float32Array, allowed: Uint8Array): Float64Array {
   return out;
 }
 
-interface Hyp { tokens: number[]; logp: number }
+interface Hyp { tokens: number[]; logp: number; row?: number }
 
 export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: GenerateOptions): Promise<GenerateResult> {
   const cfg = model.config;
@@ -97,18 +96,44 @@ export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: Gen
   let state: EncoderState | undefined;
   try {
     state = model.encode({ images: imgT, encIds });
-    const step = (seqs: number[][], rows: number[]): Float32Array => {
-      const L = seqs[0]!.length;
-      const decIn = tf.tensor2d(seqs.flat(), [seqs.length, L], "int32");
-      const rowT = tf.tensor1d(rows, "int32");
+    // The incremental decoder: rows[n] = example of row n; parents[n] = row of the previous step whose
+    // history row n continues (null: same rows as before).
+    let cache: DecoderCache | null = null;
+    let best: Hyp[];
+    // Encoder rows matching the current decoder rows; rebuilt only when that mapping changes (beams
+    // start at one row per example, then K; finished examples drop out).
+    let rowState: EncoderState | undefined, rowKey = "";
+    const identity = (xs: number[]) => xs.every((x, i) => x === i);
+    const step: StepFn = (tokens, rows, parents) => {
+      const key = rows.join(",");
+      if (key !== rowKey) {
+        if (rowState && rowState !== state) disposeEncoderState(rowState);
+        rowState = rows.length === B && identity(rows) ? state : selectEncoderRows(state!, rows);
+        rowKey = key;
+      }
+      if (parents && cache && !(parents.length === cache.keys[0]!.shape[0] && identity(parents))) {
+        const parT = tf.tensor1d(parents, "int32");
+        const next = reorderDecoderCache(cache, parT);
+        parT.dispose(); disposeDecoderCache(cache); cache = next;
+      }
+      const tokT = tf.tensor1d(tokens, "int32");
       try {
-        const logits = model.decodeLast(state!, decIn, rowT);
-        const v = logits.dataSync() as Float32Array;
-        logits.dispose();
+        const out = model.decodeStep(rowState!, tokT, cache);
+        disposeDecoderCache(cache); cache = out.cache;
+        const v = out.logits.dataSync() as Float32Array;
+        out.logits.dispose();
         return v;
-      } finally { tf.dispose([decIn, rowT]); }
+      } finally { tokT.dispose(); }
     };
-    const best = K === 1 ? greedy(step, B, start, maxLen, allowed, signal) : beamSearch(step, B, K, start, maxLen, alpha, allowed, signal);
+    try {
+      // Feed bos and all but the last prompt token; the search feeds the last one.
+      const all = Array.from({ length: B }, (_, b) => b);
+      for (const t of start.slice(0, -1)) step(all.map(() => t), all, null);
+      best = K === 1 ? greedy(step, B, start, maxLen, allowed, signal) : beamSearch(step, B, K, start, maxLen, alpha, allowed, signal);
+    } finally {
+      disposeDecoderCache(cache);
+      if (rowState && rowState !== state) disposeEncoderState(rowState);
+    }
     const ids = best.map((h) => h.tokens.filter((t) => t !== SPECIAL_IDS.EOS));
     const result: GenerateResult = { ids, texts: ids.map((x) => tokenizer.decode(x)), logProbs: best.map((h) => h.logp) };
     if (opts.captureAttention) {
@@ -128,7 +153,8 @@ export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: Gen
   }
 }
 
-type StepFn = (seqs: number[][], rows: number[]) => Float32Array;
+/** Feed one token per row; returns next-token logits, row-major [rows, vocab]. */
+type StepFn = (tokens: number[], rows: number[], parents: number[] | null) => Float32Array;
 
 function greedy(step: StepFn, B: number, start: number[], maxLen: number, allowed: Uint8Array, signal?: AbortSignal): Hyp[] {
   const hyps: Hyp[] = Array.from({ length: B }, () => ({ tokens: [], logp: 0 }));
@@ -136,9 +162,9 @@ function greedy(step: StepFn, B: number, start: number[], maxLen: number, allowe
   const rows = Array.from({ length: B }, (_, b) => b);
   for (let t = 0; t < maxLen && done.includes(false); t++) {
     throwIfAborted(signal, "decoding");
-    // Finished rows keep stepping with padding: cheaper than re-batching for short captions.
-    const seqs = hyps.map((h) => [...start, ...h.tokens, ...new Array<number>(t - h.tokens.length).fill(SPECIAL_IDS.PAD)]);
-    const logits = step(seqs, rows);
+    // Finished rows keep stepping on padding (their outputs are ignored): cheaper than re-batching.
+    const tokens = hyps.map((h, b) => (t === 0 ? start[start.length - 1]! : done[b] ? SPECIAL_IDS.PAD : h.tokens[t - 1]!));
+    const logits = step(tokens, rows, null);
     const V = logits.length / B;
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
@@ -154,17 +180,24 @@ function greedy(step: StepFn, B: number, start: number[], maxLen: number, allowe
 
 function beamSearch(step: StepFn, B: number, K: number, start: number[], maxLen: number, alpha: number, allowed: Uint8Array, signal?: AbortSignal): Hyp[] {
   const norm = (h: Hyp) => h.logp / Math.pow(Math.max(h.tokens.length, 1), alpha);
-  let alive: Hyp[][] = Array.from({ length: B }, () => [{ tokens: [], logp: 0 }]);
+  // `row`: the decoder-cache row holding the hypothesis's history (after priming: row b for example b).
+  let alive: Hyp[][] = Array.from({ length: B }, (_, b) => [{ tokens: [], logp: 0, row: b }]);
   const finished: Hyp[][] = Array.from({ length: B }, () => []);
   for (let t = 0; t < maxLen; t++) {
     throwIfAborted(signal, "decoding");
-    const seqs: number[][] = [], rows: number[] = [];
-    alive.forEach((hs, b) => { if (finished[b]!.length < K) for (const h of hs) { seqs.push([...start, ...h.tokens]); rows.push(b); } });
-    if (!seqs.length) break;
-    const logits = step(seqs, rows);
+    const tokens: number[] = [], rows: number[] = [], parents: number[] = [];
+    alive.forEach((hs, b) => {
+      if (finished[b]!.length < K) for (const h of hs) {
+        tokens.push(t === 0 ? start[start.length - 1]! : h.tokens[h.tokens.length - 1]!);
+        rows.push(b); parents.push(h.row!);
+      }
+    });
+    if (!tokens.length) break;
+    const logits = step(tokens, rows, t === 0 ? null : parents);
+    const seqs = tokens;
     const V = logits.length / seqs.length;
     const next: Hyp[][] = Array.from({ length: B }, () => []);
-    const cands: { b: number; h: Hyp; tok: number; logp: number }[][] = Array.from({ length: B }, () => []);
+    const cands: { b: number; h: Hyp; tok: number; logp: number; row: number }[][] = Array.from({ length: B }, () => []);
     let r = 0;
     alive.forEach((hs, b) => {
       if (finished[b]!.length >= K) return;
@@ -177,13 +210,13 @@ function beamSearch(step: StepFn, B: number, K: number, start: number[], maxLen:
           if (top.length < K) { top.push(i); top.sort((a, c) => lp[c]! - lp[a]! || a - c); }
           else if (lp[i]! > lp[top[K - 1]!]!) { top[K - 1] = i; top.sort((a, c) => lp[c]! - lp[a]! || a - c); }
         }
-        for (const tok of top) cands[b]!.push({ b, h, tok, logp: h.logp + lp[tok]! });
+        for (const tok of top) cands[b]!.push({ b, h, tok, logp: h.logp + lp[tok]!, row: r - 1 });
       }
     });
     for (let b = 0; b < B; b++) {
       const cs = cands[b]!.sort((x, y) => y.logp - x.logp);
       for (const c of cs) {
-        const h: Hyp = { tokens: [...c.h.tokens, c.tok], logp: c.logp };
+        const h: Hyp = { tokens: [...c.h.tokens, c.tok], logp: c.logp, row: c.row };
         if (c.tok === SPECIAL_IDS.EOS) { if (finished[b]!.length < K) finished[b]!.push(h); }
         else if (next[b]!.length < K) next[b]!.push(h);
         if (next[b]!.length >= K || finished[b]!.length >= K) break;

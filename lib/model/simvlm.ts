@@ -123,7 +123,7 @@ export class SimVLM {
     const res = tf.tidy(() => {
       const encProbs: tf.Tensor4D[] = [], selfProbs: tf.Tensor4D[] = [], crossProbs: tf.Tensor4D[] = [];
       const state = this.encodeInner(inputs, drop, keep ? encProbs : undefined);
-      const logits = this.decodeInner(state, inputs.decIn, drop, keep ? { self: selfProbs, cross: crossProbs } : undefined, false);
+      const logits = this.decodeInner(state, inputs.decIn, drop, keep ? { self: selfProbs, cross: crossProbs } : undefined);
       return { logits, encProbs, selfProbs, crossProbs };
     });
     if (!keep) return { logits: res.logits };
@@ -147,16 +147,41 @@ export class SimVLM {
   }
 
   /**
-   * Decoder logits for the last position of each row of decIn [B, Td] → [B, vocabSize]
-   * (inference; no dropout). `state` may hold more rows than decIn when `rows` picks them (beams).
+   * One incremental decoder step (inference, no dropout): `tokens` [N] sit at position
+   * `cache.length` (0 without a cache); returns their next-token logits [N, vocabSize] and the cache
+   * extended by this position's self-attention keys and values. Row n reads encoder row `rows[n]`
+   * (default n). Equal to `apply`'s logits at that position (tested), at O(length) cost per step.
+   * The caller disposes the old cache (disposeDecoderCache) once it has the new one.
    */
-  decodeLast(state: EncoderState, decIn: tf.Tensor2D, rows?: tf.Tensor1D): tf.Tensor2D {
+  decodeStep(state: EncoderState, tokens: tf.Tensor1D, cache: DecoderCache | null, rows?: tf.Tensor1D): { logits: tf.Tensor2D; cache: DecoderCache } {
     this.checkAlive();
-    const drop = new DropoutSeeds(0, false, 0);
-    return tf.tidy(() => {
+    const c = this.config, d = c.dModel, N = tokens.shape[0], pos = cache?.length ?? 0;
+    if (pos >= c.maxTextLen) throw new Error(`decodeStep: position ${pos} is past config.maxTextLen ${c.maxTextLen}`);
+    const out = tf.tidy(() => {
       const s = rows ? selectRows(state, rows) : state;
-      return tf.reshape(this.decodeInner(s, decIn, drop, undefined, true), [decIn.shape[0], this.config.vocabSize]) as tf.Tensor2D;
+      if (s.batch !== N) throw new Error(`decodeStep: ${N} tokens but the encoder state has ${s.batch} rows`);
+      const ids = tf.cast(tokens, "int32") as tf.Tensor1D;
+      let x = tf.add(tf.gather(this.tokEmb, ids), tf.slice(this.decPos, [pos, 0], [1, d])) as tf.Tensor2D;
+      const noMask = tf.zeros([1, 1, 1, 1]);
+      const keys: tf.Tensor3D[] = [], values: tf.Tensor3D[] = [];
+      for (const [i, L] of this.dec.entries()) {
+        const h = layerNorm(x, L.ln1, c.layerNormEps);
+        const [q, k, v] = tf.split(dense(h, L.self.qkv), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const K = cache ? tf.concat([cache.keys[i]!, tf.reshape(k, [N, 1, d])], 1) as tf.Tensor3D : tf.reshape(k, [N, 1, d]) as tf.Tensor3D;
+        const V = cache ? tf.concat([cache.values[i]!, tf.reshape(v, [N, 1, d])], 1) as tf.Tensor3D : tf.reshape(v, [N, 1, d]) as tf.Tensor3D;
+        keys.push(K); values.push(V);
+        // Every cached position is a real earlier token of the same row: no mask needed.
+        const a = attend(q, tf.reshape(K, [N * (pos + 1), d]), tf.reshape(V, [N * (pos + 1), d]), N, 1, pos + 1, c.heads, noMask, false);
+        x = tf.add(x, dense(a.out, L.self.o));
+        const qc = dense(layerNorm(x, L.ln2, c.layerNormEps), L.cross.q);
+        const [kc, vc] = tf.split(s.crossKV?.[i] ?? dense(s.memory, L.cross.kv), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+        x = tf.add(x, dense(attend(qc, kc, vc, N, 1, s.keys, c.heads, s.keyBias, false).out, L.cross.o));
+        x = tf.add(x, this.mlp(layerNorm(x, L.ln3, c.layerNormEps), L.mlp));
+      }
+      const logits = tf.matMul(layerNorm(x, this.decLn, c.layerNormEps), tf.transpose(this.tokEmb) as tf.Tensor2D) as tf.Tensor2D;
+      return { logits, keys, values };
     });
+    return { logits: out.logits, cache: { length: pos + 1, keys: out.keys, values: out.values } };
   }
 
   dispose(): void {
@@ -209,7 +234,7 @@ export class SimVLM {
   }
 
   private decodeInner(s: EncoderState, decIn: tf.Tensor2D, drop: DropoutSeeds,
-    probs: { self: tf.Tensor4D[]; cross: tf.Tensor4D[] } | undefined, lastOnly: boolean): tf.Tensor3D {
+    probs: { self: tf.Tensor4D[]; cross: tf.Tensor4D[] } | undefined): tf.Tensor3D {
     const c = this.config, d = c.dModel;
     if (decIn.rank !== 2) throw new Error(`decIn must be [B, Td], got [${decIn.shape.join(", ")}]`);
     const [B, Td] = decIn.shape;
@@ -232,15 +257,10 @@ export class SimVLM {
       x = tf.add(x, drop.apply(dense(ac.out, L.cross.o)));
       x = tf.add(x, drop.apply(this.mlp(layerNorm(x, L.ln3, c.layerNormEps), L.mlp)));
     }
-    let h = layerNorm(x, this.decLn, c.layerNormEps);
-    let T = Td;
-    if (lastOnly) {
-      h = tf.reshape(tf.slice(tf.reshape(h, [B, Td, d]), [0, Td - 1, 0], [B, 1, d]), [B, d]);
-      T = 1;
-    }
+    const h = layerNorm(x, this.decLn, c.layerNormEps);
     // Output projection tied to the token embedding; an explicit transpose keeps the matmul on the fast 2-D path.
     const logits = tf.matMul(h, tf.transpose(this.tokEmb) as tf.Tensor2D);
-    return tf.reshape(logits, [B, T, c.vocabSize]) as tf.Tensor3D;
+    return tf.reshape(logits, [B, Td, c.vocabSize]) as tf.Tensor3D;
   }
 
   /** ids [B, T] → token embeddings + positions, [B, T, d]. */
@@ -262,18 +282,53 @@ function causalBias(T: number): tf.Tensor4D {
   return tf.tensor4d(m, [1, 1, T, T]);
 }
 
+/** Self-attention keys and values of the positions decoded so far: per decoder layer [N, length, dModel]. */
+export interface DecoderCache { length: number; keys: tf.Tensor3D[]; values: tf.Tensor3D[] }
+
+export function disposeDecoderCache(c: DecoderCache | null): void { if (c) tf.dispose([...c.keys, ...c.values]); }
+
+/** A cache whose row n is the old cache's row parents[n] (beam search: each survivor continues its parent). */
+export function reorderDecoderCache(c: DecoderCache, parents: tf.Tensor1D): DecoderCache {
+  return tf.tidy(() => ({
+    length: c.length,
+    keys: c.keys.map((k) => takeRows(k, parents)),
+    values: c.values.map((v) => takeRows(v, parents)),
+  }) as unknown as tf.TensorContainer) as unknown as DecoderCache;
+}
+
 /** Dispose what `encode` returned. */
 export function disposeEncoderState(s: EncoderState): void { tf.dispose([s.memory, s.keyBias, ...(s.crossKV ?? [])]); }
 
-/** Repeat/select rows of an encoder state (beam search: row b*K+j reads example b). */
+/**
+ * out[n] = t[rows[n]] along axis 0, as a one-hot × t matmul: exact (each output is 1·x plus zeros)
+ * and on the wasm fast path, where GatherV2 on a [16, 64, 512] tensor takes ~40 ms.
+ */
+function takeRows<T extends tf.Tensor>(t: T, rows: tf.Tensor1D): T {
+  const n = t.shape[0], m = rows.shape[0];
+  const flat = tf.reshape(t, [n, t.size / n]) as tf.Tensor2D;
+  // The one-hot is built in JS (tf.oneHot needs depth ≥ 2, and wasm's float32 oneHot writes integer bits).
+  const idx = rows.dataSync(), hot = new Float32Array(m * n);
+  idx.forEach((r, i) => {
+    if (!(r >= 0 && r < n)) throw new Error(`row index ${r} is outside [0, ${n})`);
+    hot[i * n + r] = 1;
+  });
+  const sel = tf.matMul(tf.tensor2d(hot, [m, n]), flat);
+  return tf.reshape(sel, [m, ...t.shape.slice(1)]) as T;
+}
+
+/** Repeat/select rows of an encoder state (beam search: row n reads example rows[n]). Inside a tidy. */
 function selectRows(s: EncoderState, rows: tf.Tensor1D): EncoderState {
   const n = rows.shape[0];
   const pick = (t: tf.Tensor2D) => {
     const w = t.shape[1];
-    return tf.reshape(tf.gather(tf.reshape(t, [s.batch, s.keys, w]), rows), [n * s.keys, w]) as tf.Tensor2D;
+    return tf.reshape(takeRows(tf.reshape(t, [s.batch, s.keys, w]), rows), [n * s.keys, w]) as tf.Tensor2D;
   };
-  const bias = tf.gather(s.keyBias, rows) as tf.Tensor4D;
-  return { memory: pick(s.memory), keyBias: bias, batch: n, keys: s.keys, numPatches: s.numPatches, crossKV: s.crossKV?.map(pick) };
+  return { memory: pick(s.memory), keyBias: takeRows(s.keyBias, rows), batch: n, keys: s.keys, numPatches: s.numPatches, crossKV: s.crossKV?.map(pick) };
+}
+
+/** A new encoder state whose row n is row rows[n] of `s` (dispose it with disposeEncoderState). */
+export function selectEncoderRows(s: EncoderState, rows: number[]): EncoderState {
+  return tf.tidy(() => selectRows(s, tf.tensor1d(rows, "int32")) as unknown as tf.TensorContainer) as unknown as EncoderState;
 }
 
 /** Ids outside [0, vocabSize) would silently read garbage rows; reject them with the input's name. */

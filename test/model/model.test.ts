@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tf, initBackend } from "../../lib/backend/index.ts";
-import { SimVLM, resolveConfig, ConfigError, MODEL_CONFIGS, gridSide, disposeEncoderState } from "../../lib/model/index.ts";
+import { SimVLM, resolveConfig, ConfigError, MODEL_CONFIGS, gridSide, disposeEncoderState, disposeDecoderCache, reorderDecoderCache } from "../../lib/model/index.ts";
 import { tinyConfig, randomImages, ids, maxDiff } from "./helpers.ts";
 
 before(async () => { await initBackend(); });
@@ -180,4 +180,42 @@ test("bad inputs give one clear error", () => {
   const wrong = randomImages(tinyConfig({ imageSize: 64, convChannels: [8, 16, 32, 32], patchSize: 16 }), 1, 1);
   assert.throws(() => m.apply({ images: wrong, encIds: ids([[5]]), decIn: ids([[1]]) }, { training: false }), /images must be \[B, 32, 32, 3\]/);
   tf.dispose([img, wrong]); m.dispose();
+});
+
+test("incremental decodeStep gives apply's logits at every position; beam reordering keeps rows", () => {
+  const cfg = tinyConfig({ dropout: 0 });
+  const m = new SimVLM(cfg, 8);
+  const img = randomImages(cfg, 2, 10);
+  const enc = [[5, 6, 0], [7, 8, 9]], dec = [[1, 10, 11, 12, 13], [1, 14, 15, 16, 17]];
+  const full = logitsOf(m, img, enc, dec);
+  const encIds = ids(enc);
+  const before = tf.memory().numTensors;
+  const state = m.encode({ images: img, encIds });
+  // Rows swapped (row 0 reads example 1) to exercise encoder-row selection too.
+  const rows = tf.tensor1d([1, 0], "int32");
+  let cache = null as import("../../lib/model/index.ts").DecoderCache | null;
+  for (let t = 0; t < 5; t++) {
+    const tok = tf.tensor1d([dec[1]![t]!, dec[0]![t]!], "int32");
+    const out = m.decodeStep(state, tok, cache, rows);
+    disposeDecoderCache(cache); cache = out.cache;
+    const got = out.logits.arraySync();
+    assert.ok(maxDiff(got[0]!, full[1]![t]!) < 1e-4, `example 1, position ${t}`);
+    assert.ok(maxDiff(got[1]!, full[0]![t]!) < 1e-4, `example 0, position ${t}`);
+    tf.dispose([tok, out.logits]);
+    if (t === 2) {
+      // Swap the two rows' histories and their encoder rows: results must follow.
+      const par = tf.tensor1d([1, 0], "int32");
+      const re = reorderDecoderCache(cache!, par);
+      par.dispose();
+      const tok2 = tf.tensor1d([dec[0]![3]!, dec[1]![3]!], "int32"), rows2 = tf.tensor1d([0, 1], "int32");
+      const o2 = m.decodeStep(state, tok2, re, rows2);
+      disposeDecoderCache(re);
+      const g2 = o2.logits.arraySync();
+      assert.ok(maxDiff(g2[0]!, full[0]![3]!) < 1e-4 && maxDiff(g2[1]!, full[1]![3]!) < 1e-4, "reordered cache");
+      disposeDecoderCache(o2.cache); tf.dispose([tok2, rows2, o2.logits]);
+    }
+  }
+  disposeDecoderCache(cache); disposeEncoderState(state); rows.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([img, encIds]); m.dispose();
 });
