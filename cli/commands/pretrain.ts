@@ -29,6 +29,7 @@ const USAGE = `usage: simvlm pretrain --config tiny|small|base|FILE.json --data 
   --k K               the fixed prefix length
   --kmax K            random mode: largest prefix for image-text pairs (default half the text)
   --text-only-every N image-text pairs per text-only document (default 8 = the paper's 4,096 : 512; 0 = none)
+  --text-only SRC     for file data: the text-only documents (a .txt or .jsonl file); shapes has its own
   --tokenizer FILE    use this tokenizer.json instead of training one on the data
   --save-every N      also save a checkpoint every N steps
   --quiet             no per-run summary`;
@@ -61,7 +62,7 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
       config: "string", data: "string", steps: "number", out: "string", seed: "number", until: "number",
       batch: "number", lr: "number", warmup: "number", decay: "string", "weight-decay": "number", clip: "number",
       objective: "string", prefix: "string", k: "number", kmax: "number", "text-only-every": "number",
-      tokenizer: "string", "save-every": "number",
+      tokenizer: "string", "save-every": "number", "text-only": "string",
     },
     booleans: ["resume", "help", "quiet"],
   });
@@ -93,11 +94,12 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
     objective: choice(a, "objective", TRAIN_OBJECTIVES) as TrainObjective | undefined,
     prefix,
     textOnlyEvery: optInt(a, "text-only-every", 0),
+    textOnly: a.flags["text-only"] === undefined ? undefined : str(a, "text-only"),
     tokenizer: tokFile ? loadTokenizer(tokFile) : undefined,
     saveEvery: optInt(a, "save-every", 1),
   };
-  if (resume && (a.flags.config !== undefined || a.flags.data !== undefined || tokFile)) {
-    throw new UsageError("--resume continues the checkpoint's config, data and tokenizer: leave out --config, --data and --tokenizer");
+  if (resume && (a.flags.config !== undefined || a.flags.data !== undefined || tokFile || a.flags["text-only"] !== undefined)) {
+    throw new UsageError("--resume continues the checkpoint's config, data and tokenizer: leave out --config, --data, --text-only and --tokenizer");
   }
 
   // Ctrl-C: stop at the next step boundary and save; a second Ctrl-C quits now.

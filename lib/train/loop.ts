@@ -55,6 +55,8 @@ export interface PretrainOptions extends LongRunOptions {
   span?: SpanOptions;
   /** Image-text examples per text-only document for stream sources (default 8: the paper's 4,096 : 512). */
   textOnlyEvery?: number;
+  /** For file sources: where the text-only documents come from (a .txt/.jsonl path or source name). "shapes" has its own. */
+  textOnly?: string;
   /** Use this tokenizer instead of training one on the data. */
   tokenizer?: SimTokenizer;
   /** Examples read to train the tokenizer (default 2000). */
@@ -111,13 +113,17 @@ interface TrainState {
 
 function check(cond: boolean, msg: string): void { if (!cond) throw new TrainConfigError(msg); }
 
-function dataSpecOf(data: PretrainOptions["data"], textOnlyEvery: number): { spec: DataSpec; examples?: Example[] } {
+function dataSpecOf(data: PretrainOptions["data"], textOnlyEvery: number, textOnly?: string): { spec: DataSpec; examples?: Example[] } {
   if (Array.isArray(data)) return { spec: { source: "memory", count: data.length, fingerprint: examplesFingerprint(data) }, examples: data };
+  // Paths are stored absolute, so a resume from another working directory finds the same files.
+  const abs = (p: string) => (fs.existsSync(p) ? path.resolve(p) : p);
+  if (textOnly) textOnly = abs(textOnly);
   if (data === undefined || typeof data === "string") {
-    const source = data ?? "shapes";
-    return { spec: source === "shapes" ? { source, split: "train", textOnlyEvery } : { source, textOnlyEvery } };
+    const source = data === undefined || data === "shapes" ? "shapes" : abs(data);
+    if (source === "shapes") return { spec: { source, split: "train", textOnlyEvery } };
+    return { spec: textOnly ? { source, textOnlyEvery, textOnly } : { source } };
   }
-  return { spec: { textOnlyEvery, ...data } };
+  return { spec: { textOnlyEvery, ...(textOnly ? { textOnly } : {}), ...data } };
 }
 
 async function openData(spec: DataSpec, examples: Example[] | undefined, seed: number, config: ModelConfig, cursor?: Record<string, unknown>): Promise<ExampleStream> {
@@ -201,7 +207,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainResult> {
     check(["linear", "cosine", "constant"].includes(decay), `decay must be linear, cosine or constant, got ${JSON.stringify(decay)}`);
     const textOnlyEvery = opts.textOnlyEvery ?? 8;
     check(Number.isInteger(textOnlyEvery) && textOnlyEvery >= 0, `textOnlyEvery must be an integer ≥ 0, got ${textOnlyEvery}`);
-    const { spec } = dataSpecOf(opts.data, textOnlyEvery);
+    const { spec } = dataSpecOf(opts.data, textOnlyEvery, opts.textOnly);
     tokenizer = opts.tokenizer ?? await tokenizerFor(spec, examples, seed, config, opts.tokenizerExamples ?? 2000);
     check(tokenizer.vocabSize <= config.vocabSize, `the tokenizer has ${tokenizer.vocabSize} tokens but config.vocabSize is ${config.vocabSize}`);
     const master = new Rng(seed);
