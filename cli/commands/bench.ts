@@ -64,7 +64,13 @@ export default async function bench(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case "decode": {
+      const { benchDecode, formatDecode } = await import("../../bench/decode.ts");
+      const r = await benchDecode({ runs: Math.min(steps, 3), log });
+      console.log(json ? JSON.stringify(r) : formatDecode(r));
+      return 0;
+    }
     default:
-      throw new UsageError(`unknown bench "${which}" (choices: train-step, torch, all)`);
+      throw new UsageError(`unknown bench "${which}" (choices: train-step, torch, all, decode)`);
   }
 }
