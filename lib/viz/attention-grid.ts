@@ -110,8 +110,10 @@ export async function attentionGridFigure(opts: AttentionGridOptions): Promise<A
       label: cellView(Math.floor(i / cols), i % cols).label,
     })));
     png = (await panelsPng(panels, { columns: cols, title: `${opts.labels === "input" ? "token" : "predicting"} "${names[pt]}": layers × heads` })).toString("base64");
-    if (2 * figBytes + png.length + 8000 <= total || size <= 24) break;
-    size = Math.max(24, Math.floor(size * 0.7));
+    const room = total - 2 * figBytes - 8000;
+    if (png.length <= room || size <= 24) break;
+    // PNG bytes grow about with pixel area: jump close to the fit at once.
+    size = Math.max(24, Math.min(size - 8, Math.floor(size * Math.sqrt(Math.max(0.05, room / png.length)) * 0.95)));
   }
   const text = `attention grid: ${L} decoder layers × ${Hd} heads (+ mean), patch grid ${h}×${w}` + (f > 1 ? ` pooled ${f}×${f} to ${ph}×${pw}` : "") +
     `, ${tokens.length}/${T} tokens; each cell in % of its own maximum`;

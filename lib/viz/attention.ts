@@ -171,8 +171,12 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
       return { image: await overlayRaw(opts.image, m.patches, h, w, size, 0.75, UNIFORM_FLOOR / keys), label: `"${names[t]}"` + (P > 0 ? ` · prefix ${Math.round(prefixShare * 100)}%` : "") };
     }));
     png = (await panelsPng(panels, { columns: Math.min(pngCount, 4), title: "cross-attention, mean over layers and heads" })).toString("base64");
-    if (2 * figBytes + png.length + 8000 <= budget || (pngCount === 1 && size <= 64)) break;
-    if (pngCount > 1) pngCount = Math.max(1, Math.floor(pngCount / 2)); else size = Math.max(64, Math.floor(size * 0.7));
+    const room = budget - 2 * figBytes - 8000;
+    if (png.length <= room || (pngCount === 1 && size <= 64)) break;
+    // PNG bytes grow about linearly with panels and with pixel area: jump close to the fit at once.
+    const r = Math.max(0.05, room / png.length);
+    if (pngCount > 1) pngCount = Math.max(1, Math.min(pngCount - 1, Math.floor(pngCount * r * 0.9)));
+    else size = Math.max(64, Math.min(size - 8, Math.floor(size * Math.sqrt(r) * 0.95)));
   }
 
   const lines = [`attention figure: ${tokens.length}/${T} decoder tokens × ${views.length} views, patch grid ${h}×${w}, prefix ${P} tokens`];
