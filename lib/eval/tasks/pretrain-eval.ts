@@ -73,7 +73,7 @@ export async function pretrainEvalRun(params: Record<string, unknown>, info: Pre
     ...(p.prefix ? { prefix: p.prefix } : {}), textOnlyEvery: p.textOnly === false ? 0 : 8,
     seed: info.seed, outDir: ckptDir, resume: resumed, saveEvery: Math.max(10, Math.ceil(steps / 4)),
     signal: info.signal, progress: false,
-    onProgress: (pr) => info.onProgress?.({ step: pr.step, total: steps, message: `pretrain ${pr.message ?? ""}` }),
+    onStep: (row) => info.onProgress?.({ step: row.step, total: steps, message: `pretrain loss ${row.loss.toFixed(4)}` }),
   });
   const { model, tokenizer, config } = trained;
   try {
