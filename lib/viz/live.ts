@@ -8,7 +8,8 @@ import { withDisplay, PLOTLY_MIME, type Displayable, type MimeBundle, type Plotl
 import { getRunContext } from "../runtime.ts";
 import { roundTo } from "./attention-math.ts";
 
-export interface TrainingRow { step: number; loss: number; lr?: number; examples_per_s?: number; [key: string]: unknown }
+/** What the plot reads from a log row (extra fields, e.g. lib/train's grad_norm, are kept in `rows`). */
+export interface TrainingRow { step: number; loss: number; lr?: number; examples_per_s?: number }
 
 export interface LiveTrainingPlotOptions {
   title?: string;

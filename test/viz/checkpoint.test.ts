@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import sharp from "sharp";
-import { initBackend, tf, pretrain, makeWorld, encodePng, loadModel, lossByPrefixLength, lossByPrefixFigure, DISPLAY, PLOTLY_MIME } from "../../lib/index.ts";
+import { initBackend, tf, pretrain, makeWorld, encodePng, loadModel, liveTrainingPlot, lossByPrefixLength, lossByPrefixFigure, DISPLAY, PLOTLY_MIME } from "../../lib/index.ts";
 import viz from "../../cli/commands/viz.ts";
 
 let dir = "", ckpt = "", image = "";
@@ -17,8 +17,12 @@ before(async () => {
   await initBackend();
   dir = mkdtempSync(join(tmpdir(), "simvlm-viz-cli-"));
   ckpt = join(dir, "ckpt");
-  const r = await pretrain({ config: "tiny", steps: 2, batchSize: 4, outDir: ckpt, seed: 1, tokenizerExamples: 200, progress: false });
+  const plot = liveTrainingPlot({ title: "tiny" }); // the trainer's log rows feed the live plot as they are
+  const r = await pretrain({ config: "tiny", steps: 2, batchSize: 4, outDir: ckpt, seed: 1, tokenizerExamples: 200, progress: false, onStep: plot.onStep });
   r.model.dispose();
+  plot.finish();
+  assert.deepEqual(plot.rows.map((x) => x.step), [1, 2]);
+  assert.ok(plot.rows.every((x) => Number.isFinite(x.loss) && typeof x.lr === "number" && typeof x.examples_per_s === "number"));
   image = join(dir, "scene.png");
   writeFileSync(image, await encodePng(makeWorld({ seed: 3, split: "val", n: 1, size: 64 })[0]!.image));
 });
