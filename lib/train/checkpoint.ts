@@ -13,7 +13,7 @@
  * deletes older ones. The five names in DIR are relative symlinks through `latest`, so readers
  * (and PyTorch) simply open DIR/weights.safetensors. A crash at any moment leaves either the old or
  * the new checkpoint complete. A plain directory holding the five files (e.g. copied with `cp -rL`)
- * loads too.
+ * loads too, and the first save into it converts it to this layout.
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -76,11 +76,7 @@ export function hasCheckpoint(dir: string): boolean {
 export function saveCheckpoint(dir: string, content: CheckpointContent, opts: { keep?: number } = {}): string {
   const keep = Math.max(1, opts.keep ?? 1);
   fs.mkdirSync(path.join(dir, "checkpoints"), { recursive: true });
-  for (const name of CHECKPOINT_FILES) {
-    const p = path.join(dir, name);
-    const st = fs.lstatSync(p, { throwIfNoEntry: false });
-    if (st && !st.isSymbolicLink()) throw new CheckpointError(`${p}: a plain file is in the way of the checkpoint link (this directory holds a copied checkpoint; save elsewhere)`, p);
-  }
+  adoptPlainCheckpoint(dir);
   const stepName = `step-${String(content.meta.step).padStart(6, "0")}`;
   const tmp = path.join(dir, "checkpoints", `.tmp-${stepName}-${process.pid}-${Date.now()}`);
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -113,8 +109,38 @@ export function saveCheckpoint(dir: string, content: CheckpointContent, opts: { 
   return finalAbs;
 }
 
-function readLatest(dir: string): string | undefined {
-  try { return fs.readlinkSync(path.join(dir, "latest")); } catch { return undefined; }
+/**
+ * A directory holding a checkpoint as plain files (copied with `cp -rL`, say) is turned into the
+ * linked layout before the first save: the files are copied into checkpoints/, `latest` points there,
+ * then each plain file is replaced by a link (rename over it). Every step keeps identical contents
+ * visible under the five names, so a crash in between leaves a loadable checkpoint.
+ */
+function adoptPlainCheckpoint(dir: string): void {
+  const plain = CHECKPOINT_FILES.filter((n) => fs.lstatSync(path.join(dir, n), { throwIfNoEntry: false })?.isSymbolicLink() === false);
+  if (!plain.length) return;
+  if (plain.length !== CHECKPOINT_FILES.length) {
+    const p = path.join(dir, plain[0]!);
+    throw new CheckpointError(`${p}: a plain file is in the way of the checkpoint (${dir} holds ${plain.join(", ")} but not a whole checkpoint); choose another directory`, p);
+  }
+  const meta = readCheckpointMeta(dir);
+  // A dereferenced copy also has `latest` as a real folder: the plain files stay readable meanwhile.
+  const latest = path.join(dir, "latest");
+  if (fs.lstatSync(latest, { throwIfNoEntry: false })?.isSymbolicLink() === false) fs.rmSync(latest, { recursive: true, force: true });
+  const rel = path.join("checkpoints", `step-${String(meta.step).padStart(6, "0")}-adopted-${Date.now()}`);
+  const tmp = path.join(dir, "checkpoints", `.tmp-adopt-${process.pid}-${Date.now()}`);
+  fs.mkdirSync(tmp);
+  for (const n of CHECKPOINT_FILES) fs.copyFileSync(path.join(dir, n), path.join(tmp, n));
+  fsyncDir(tmp);
+  fs.renameSync(tmp, path.join(dir, rel));
+  const tmpLatest = path.join(dir, `.latest-${process.pid}-${Date.now()}`);
+  fs.symlinkSync(rel, tmpLatest);
+  fs.renameSync(tmpLatest, path.join(dir, "latest"));
+  for (const n of CHECKPOINT_FILES) {
+    const tmpLink = path.join(dir, `.${n}-${process.pid}-${Date.now()}`);
+    fs.symlinkSync(path.join("latest", n), tmpLink);
+    fs.renameSync(tmpLink, path.join(dir, n));
+  }
+  fsyncDir(dir);
 }
 
 /** Point DIR/latest at `rel` atomically (symlink to a temp name, then rename over), and make sure the file links exist. */

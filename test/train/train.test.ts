@@ -60,6 +60,15 @@ test("resume is bit-exact: 3 steps + save + resume 3 == 6 straight (dropout on, 
     const first = await pretrain({ ...common, data, steps: 6, until: 3, outDir: b });
     assert.equal(first.stopped, "until"); assert.equal(first.step, 3);
     first.model.dispose();
+    // A copy with the links dereferenced (plain files) resumes too, and is converted on its first save.
+    const d = path.join(tmp(), "copy");
+    fs.cpSync(b, d, { recursive: true, dereference: true });
+    assert.ok(!fs.lstatSync(path.join(d, "weights.safetensors")).isSymbolicLink());
+    const fromCopy = await pretrain({ data, steps: 6, outDir: d, resume: true, progress: false });
+    fromCopy.model.dispose();
+    assert.ok(fs.lstatSync(path.join(d, "weights.safetensors")).isSymbolicLink());
+    assert.ok(fs.readFileSync(path.join(a, "weights.safetensors")).equals(fs.readFileSync(path.join(d, "weights.safetensors"))), "weights identical from a copy");
+    fs.rmSync(path.dirname(d), { recursive: true, force: true });
     const second = await pretrain({ data, steps: 6, outDir: b, resume: true, progress: false });
     assert.equal(second.step, 6); assert.equal(second.stopped, "done");
     second.model.dispose();
