@@ -75,20 +75,25 @@ export async function prefixMaskFigure(opts: PrefixMaskOptions): Promise<PrefixM
       shapes: [...cuts.map(boundary), ...cuts.map(hboundary)],
     },
   };
-  const png = (await maskPng(mask, labels, figure.layout!.title as { text: string })).toString("base64");
+  const png = (await maskPng(mask, labels, figure.layout!.title as { text: string }, cuts)).toString("base64");
   const text = [`prefix mask T_p=${tp}: ${numPatches} image patches + prefix [${tokens.slice(0, tp).join(" ")}] (bidirectional) | suffix [${tokens.slice(tp).join(" ")}] (causal)`].join("\n");
   const out: PrefixMaskFigure = { kind: "prefix-mask", figure, png, text, mask, labels };
   return withDisplay(out, (o) => ({ [PLOTLY_MIME]: o.figure, "image/png": o.png, "text/plain": o.text }));
 }
 
 /** The mask as an SVG picture rasterised by sharp: coloured cells, labels, boundary lines and a legend. */
-async function maskPng(mask: number[][], labels: string[], title: { text: string }): Promise<Buffer> {
+async function maskPng(mask: number[][], labels: string[], title: { text: string }, cuts: number[]): Promise<Buffer> {
   const n = mask.length, cell = Math.max(8, Math.min(22, Math.floor(560 / n))), left = 120, top = 40, bottom = 110;
   const width = left + n * cell + 70, height = top + n * cell + bottom;
   const parts: string[] = [`<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="8" y="20" font-family="DejaVu Sans, sans-serif" font-size="13">${escapeXml(truncate(title.text, Math.floor(width / 7.5)))}</text>`];
   for (let q = 0; q < n; q++) for (let k = 0; k < n; k++)
     parts.push(`<rect x="${left + k * cell}" y="${top + q * cell}" width="${cell - 1}" height="${cell - 1}" fill="${MASK_COLOURS[mask[q]![k]!]}"/>`);
+  for (const c of cuts) {
+    const at = (v: number) => v * cell - 0.5;
+    parts.push(`<line x1="${left + at(c)}" y1="${top}" x2="${left + at(c)}" y2="${top + n * cell}" stroke="#222" stroke-width="1.5"/>`,
+      `<line x1="${left}" y1="${top + at(c)}" x2="${left + n * cell}" y2="${top + at(c)}" stroke="#222" stroke-width="1.5"/>`);
+  }
   const fs = Math.min(11, cell - 1);
   labels.forEach((l, i) => {
     parts.push(`<text x="${left - 4}" y="${top + i * cell + cell * 0.75}" text-anchor="end" font-family="DejaVu Sans, sans-serif" font-size="${fs}">${escapeXml(l)}</text>`);
