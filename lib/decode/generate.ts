@@ -4,7 +4,8 @@
  * The encoder runs once per batch (its output and every decoder layer's cross-attention keys/values
  * are cached) and the decoder runs incrementally: each step feeds one token per row and extends a
  * cache of self-attention keys/values (SimVLM.decodeStep), so a step costs O(length), not O(length²). The decoder input starts as [bos, prompt…]; the prompt is not part of the returned ids
- * or texts. pad, bos and unk are never generated, nor ids the tokenizer does not have.
+ * or texts. pad, bos and unk are never generated, nor ids the tokenizer does not have, nor eos
+ * before `minLen` tokens.
  *
  * Beam search keeps `beam` hypotheses per example; a hypothesis that emits eos is finished with the
  * length-normalised score logP / length^lengthPenalty (length counts generated tokens incl. eos); an
@@ -30,6 +31,8 @@ export interface GenerateOptions extends LongRunOptions {
   maxLen?: number;
   /** Beam width; 1 (default) = greedy. */
   beam?: number;
+  /** Fewest tokens before eos may end the text (default 1: never an empty caption). */
+  minLen?: number;
   /** Exponent of the length normalisation in beam search (default 1: mean log-probability). */
   lengthPenalty?: number;
   /** Also return attention, from one teacher-forced pass over [bos, prompt, generated tokens]. */
@@ -83,9 +86,14 @@ export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: Gen
   const maxLen = Math.min(opts.maxLen ?? 24, cfg.maxTextLen - start.length);
   const signal = runSignal(opts);
 
-  const allowed = new Uint8Array(cfg.vocabSize);
-  for (let i = 0; i < tokenizer.vocabSize; i++) allowed[i] = 1;
-  allowed[SPECIAL_IDS.PAD] = 0; allowed[SPECIAL_IDS.BOS] = 0; allowed[SPECIAL_IDS.UNK] = 0;
+  const minLen = Math.min(opts.minLen ?? 1, maxLen);
+  const allowedLate = new Uint8Array(cfg.vocabSize);
+  for (let i = 0; i < tokenizer.vocabSize; i++) allowedLate[i] = 1;
+  allowedLate[SPECIAL_IDS.PAD] = 0; allowedLate[SPECIAL_IDS.BOS] = 0; allowedLate[SPECIAL_IDS.UNK] = 0;
+  const allowedEarly = allowedLate.slice();
+  allowedEarly[SPECIAL_IDS.EOS] = 0;
+  /** Which ids may come at generated position t. */
+  const allowed = (t: number) => (t < minLen ? allowedEarly : allowedLate);
 
   // Encoder inputs: image patches and/or the tokenised prefix, right-padded.
   const prefixIds = (prefixTexts ?? []).map((t) => tokenizer.encode(t).slice(0, cfg.maxTextLen));
@@ -156,7 +164,7 @@ export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: Gen
 /** Feed one token per row; returns next-token logits, row-major [rows, vocab]. */
 type StepFn = (tokens: number[], rows: number[], parents: number[] | null) => Float32Array;
 
-function greedy(step: StepFn, B: number, start: number[], maxLen: number, allowed: Uint8Array, signal?: AbortSignal): Hyp[] {
+function greedy(step: StepFn, B: number, start: number[], maxLen: number, allowed: (t: number) => Uint8Array, signal?: AbortSignal): Hyp[] {
   const hyps: Hyp[] = Array.from({ length: B }, () => ({ tokens: [], logp: 0 }));
   const done = new Array<boolean>(B).fill(false);
   const rows = Array.from({ length: B }, (_, b) => b);
@@ -168,7 +176,7 @@ function greedy(step: StepFn, B: number, start: number[], maxLen: number, allowe
     const V = logits.length / B;
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
-      const lp = logSoftmaxRow(logits.subarray(b * V, (b + 1) * V), allowed);
+      const lp = logSoftmaxRow(logits.subarray(b * V, (b + 1) * V), allowed(t));
       let arg = 0;
       for (let i = 1; i < V; i++) if (lp[i]! > lp[arg]!) arg = i;
       hyps[b]!.tokens.push(arg); hyps[b]!.logp += lp[arg]!;
@@ -178,7 +186,7 @@ function greedy(step: StepFn, B: number, start: number[], maxLen: number, allowe
   return hyps;
 }
 
-function beamSearch(step: StepFn, B: number, K: number, start: number[], maxLen: number, alpha: number, allowed: Uint8Array, signal?: AbortSignal): Hyp[] {
+function beamSearch(step: StepFn, B: number, K: number, start: number[], maxLen: number, alpha: number, allowed: (t: number) => Uint8Array, signal?: AbortSignal): Hyp[] {
   const norm = (h: Hyp) => h.logp / Math.pow(Math.max(h.tokens.length, 1), alpha);
   // `row`: the decoder-cache row holding the hypothesis's history (after priming: row b for example b).
   let alive: Hyp[][] = Array.from({ length: B }, (_, b) => [{ tokens: [], logp: 0, row: b }]);
@@ -202,7 +210,7 @@ function beamSearch(step: StepFn, B: number, K: number, start: number[], maxLen:
     alive.forEach((hs, b) => {
       if (finished[b]!.length >= K) return;
       for (const h of hs) {
-        const lp = logSoftmaxRow(logits.subarray(r * V, (r + 1) * V), allowed); r++;
+        const lp = logSoftmaxRow(logits.subarray(r * V, (r + 1) * V), allowed(t)); r++;
         // Only this beam's top K tokens can survive the example-wide top K.
         const top: number[] = [];
         for (let i = 0; i < V; i++) {

@@ -65,7 +65,12 @@ test("greedy equals beam(1), batched equals one at a time, no tensor leaks", asy
   assert.equal(b3.ids.length, 3);
   assert.equal(b3.attention!.length, 3);
   assert.equal(tf.memory().numTensors, before);
-  for (const ids of [...g.ids, ...b3.ids]) assert.ok(ids.every((x) => x > SPECIAL_IDS.UNK && x < tok.vocabSize), "no specials generated");
+  for (const ids of [...g.ids, ...b3.ids]) {
+    assert.ok(ids.every((x) => x > SPECIAL_IDS.UNK && x < tok.vocabSize), "no specials generated");
+    assert.ok(ids.length >= 1, "never an empty text (minLen 1 by default)");
+  }
+  const long = await generate(model, tok, { images: IMAGES, maxLen: 8, minLen: 5, beam: 2 });
+  assert.ok(long.ids.every((x) => x.length >= 5));
   model.dispose();
 });
 
