@@ -34,9 +34,10 @@ run bench-wasm 150 node bin/simvlm.js bench train-step --steps 3 --warmup 1 --js
 PY="${SIMVLM_PYTHON:-/usr/bin/python3}"
 [ -x "$PY" ] && run bench-torch 90 "$PY" bench/torch-ref.py --steps 5 --warmup 2 --json
 
-say "=== summary (ms/step)"
+say "=== summary"
 for f in bench-webgpu bench-gpu bench-wasm bench-torch; do
   [ -f "$OUT_DIR/$f.out" ] || continue
   line=$(grep -E '^\{.*"ms_per_step"' "$OUT_DIR/$f.out" | tail -n 1)
-  say "$f: ${line:-no result (see $f.out)}" | cut -c1-300
+  if [ -z "$line" ]; then say "$f: no result (see $f.out)"; continue; fi
+  say "$f: $(printf '%s' "$line" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(`${j.backend}: ${j.ms_per_step} ms/step, ${j.gflops} GFLOP/s, ${j.examples_per_s} examples/s${j.notes?" | "+j.notes.join("; "):""}`)})')"
 done
