@@ -38,8 +38,10 @@ test("pretrainEval resumes the checkpoint in its folder and rejects bad params b
   const ac = new AbortController();
   await assert.rejects(pretrainEvalRun({ ...base, steps: 6 }, { seed: 1, dir: runDir, signal: ac.signal, onProgress: (p) => { if (p.step === 3) ac.abort(); } }), /interrupted/);
   assert.ok(existsSync(join(runDir, "ckpt", "state.json")), "a checkpoint was saved on interrupt");
-  const r = await pretrainEvalRun({ ...base, steps: 6 }, { seed: 1, dir: runDir });
+  const r = await pretrainEvalRun({ ...base, steps: 6, vqaFinetuneSteps: 2 }, { seed: 1, dir: runDir });
   assert.equal((r.extra as { resumed: boolean }).resumed, true);
+  assert.equal((r.extra as { vqa_finetune_steps: number }).vqa_finetune_steps, 2);
+  assert.ok(r.metrics.vqa! >= 0 && r.metrics.vqa! <= 1);
   assert.equal((r.extra as { steps: number }).steps, 6);
   await assert.rejects(pretrainEvalRun({ ...base, objective: "mlm" }, { seed: 0, dir: join(dir, "bad") }), /param "objective" must be one of prefixlm, lm, span, got "mlm"/);
   await assert.rejects(pretrainEvalRun({ ...base, evalN: 0 }, { seed: 0, dir: join(dir, "bad") }), /param "evalN" must be an integer ≥ 1/);
