@@ -5,9 +5,7 @@
  * the model or the training loop does.
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { libSourceHash } from "../util/source-hash.ts";
 
 /** JSON with object keys sorted at every level, so equal values always hash equally. */
 export function canonicalJson(value: unknown): string {
@@ -34,21 +32,7 @@ export function sha256(text: string): string {
 /** Library folders whose code decides a run's numbers. */
 const RESULT_CODE = ["backend", "data", "decode", "eval", "experiments", "model", "tokenizer", "train", "util"];
 
-let cachedVersion: string | undefined;
-
 /** A short hash of the result-affecting library sources (file paths and contents). */
 export function codeVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  const libDir = fileURLToPath(new URL("..", import.meta.url));
-  const h = createHash("sha256");
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (name.endsWith(".ts")) { h.update(relative(libDir, p)); h.update("\0"); h.update(readFileSync(p)); h.update("\0"); }
-    }
-  };
-  for (const d of RESULT_CODE) { try { walk(join(libDir, d)); } catch { /* folder absent */ } }
-  cachedVersion = h.digest("hex").slice(0, 16);
-  return cachedVersion;
+  return libSourceHash(RESULT_CODE).slice(0, 16);
 }

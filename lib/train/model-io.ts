@@ -1,10 +1,10 @@
 /**
  * Moving a model's weights in and out of checkpoints, and loadModel(dir) for inference.
  */
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { libSourceHash } from "../util/source-hash.ts";
 import { tf } from "../backend/index.ts";
 import { SimVLM } from "../model/simvlm.ts";
 import { validateConfig, type ModelConfig } from "../model/configs.ts";
@@ -73,20 +73,9 @@ let cachedVersion: string | undefined;
  */
 export function trainCodeVersion(): string {
   if (cachedVersion) return cachedVersion;
-  const lib = fileURLToPath(new URL("..", import.meta.url));
-  const h = createHash("sha256");
-  const walk = (dir: string) => {
-    let names: string[];
-    try { names = fs.readdirSync(dir).sort(); } catch { return; }
-    for (const n of names) {
-      const p = path.join(dir, n);
-      if (fs.statSync(p).isDirectory()) walk(p);
-      else if (/\.(ts|mjs)$/.test(n)) { h.update(path.relative(lib, p)); h.update("\0"); h.update(fs.readFileSync(p)); h.update("\0"); }
-    }
-  };
-  for (const d of ["backend", "data", "model", "tokenizer", "train", "util"]) walk(path.join(lib, d));
   let version = "dev";
-  try { version = (JSON.parse(fs.readFileSync(path.join(lib, "..", "package.json"), "utf8")) as { version: string }).version; } catch { /* no package.json */ }
-  cachedVersion = `simvlm@${version}+${h.digest("hex").slice(0, 12)}`;
+  const pkg = fileURLToPath(new URL("../../package.json", import.meta.url));
+  try { version = (JSON.parse(fs.readFileSync(pkg, "utf8")) as { version: string }).version; } catch { /* no package.json */ }
+  cachedVersion = `simvlm@${version}+${libSourceHash(["backend", "data", "model", "tokenizer", "train", "util"]).slice(0, 12)}`;
   return cachedVersion;
 }
