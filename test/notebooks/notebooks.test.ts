@@ -1,0 +1,51 @@
+/**
+ * The three notebooks: their cells match the sources they are generated from
+ * (scripts/notebooks/src), and they run top to bottom headless through nbclient with the simvlm
+ * kernel in quick mode (SIMVLM_QUICK=1), each output holding no error and at least one Plotly
+ * figure and one PNG. The kernelspec goes into a temporary prefix (`simvlm kernel install --prefix`),
+ * checkpoints and the run cache into a temporary folder.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { notebookSpecs, readNotebookCells, readSources, sameCells } from "../../scripts/notebooks/build.ts";
+import { PYTHON, runNotebooks } from "../../scripts/notebooks/run.ts";
+
+const PLOTLY = "application/vnd.plotly.v1+json";
+const NAMES = ["01-prefixlm-pretraining", "02-prefix-length-ablation", "03-zero-shot-transfer"];
+
+const hasNbclient = spawnSync(PYTHON, ["-c", "import nbclient, nbformat"], { encoding: "utf8" }).status === 0;
+
+test("the three notebooks exist and match their sources", () => {
+  const specs = notebookSpecs();
+  assert.deepEqual(specs.map((s) => s.name), NAMES);
+  for (const s of specs) {
+    const cells = readNotebookCells(s.ipynb);
+    assert.ok(cells, `${s.ipynb} is missing or not JSON`);
+    assert.ok(sameCells(readSources(s), cells), `${s.ipynb} differs from ${s.src}: run node --import tsx scripts/notebooks/build.ts`);
+    assert.ok(statSync(s.ipynb).size < 5e6, `${s.ipynb} is ${statSync(s.ipynb).size} bytes (limit 5 MB)`);
+  }
+});
+
+test("every notebook runs headless in quick mode with the simvlm kernel", { skip: hasNbclient ? false : `${PYTHON} has no nbclient/nbformat`, timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "simvlm-notebooks-"));
+  try {
+    const results = await runNotebooks({ quick: true, outDir: join(dir, "out"), cacheDir: join(dir, "cache"), timeout: 300, stderr: false });
+    assert.equal(results.length, 3);
+    for (const r of results) {
+      assert.equal(r.failed, null, `${r.notebook}: ${r.failed}`);
+      assert.deepEqual(r.errors, [], `${r.notebook} has error outputs`);
+      // Count from the saved file too (not only the runner's summary).
+      const nb = JSON.parse(readFileSync(r.out, "utf8")) as { cells: { cell_type: string; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[] };
+      const outs = nb.cells.flatMap((c) => c.outputs ?? []);
+      assert.ok(outs.some((o) => o.data && PLOTLY in o.data), `${r.notebook}: no Plotly figure`);
+      assert.ok(outs.some((o) => o.data && "image/png" in o.data), `${r.notebook}: no PNG`);
+      assert.ok(!outs.some((o) => o.output_type === "error"), `${r.notebook}: an error output`);
+      const code = nb.cells.filter((c) => c.cell_type === "code");
+      assert.ok(code.every((c) => (c as { execution_count?: number | null }).execution_count != null), `${r.notebook}: a code cell did not run`);
+    }
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
