@@ -25,7 +25,8 @@ const commands: Record<string, Command> = {
 };
 
 /** Errors about the user's input: printed as one line, without a stack trace. */
-const USER_ERRORS = new Set(["BackendError", "DataError", "CheckpointError", "ConfigError", "EvalInputError", "GridError", "AbortedError"]);
+const USER_ERRORS = new Set(["BackendError", "DataError", "CheckpointError", "ConfigError", "EvalInputError", "GridError",
+  "AbortedError", "TokenizerError", "DecodeError", "TrainDivergedError"]);
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
