@@ -16,7 +16,11 @@ export class ParamStore {
   private add(name: string, shape: number[], values: Float32Array): tf.Variable {
     if (this.vars.has(name)) throw new Error(`ParamStore: duplicate parameter name ${name}`);
     // No tfjs variable name: tfjs names are process-global and two models would collide.
-    const v = tf.variable(tf.tensor(values, shape, "float32"), true);
+    // The variable shares the initial tensor's data (refcounted), so that tensor can go at once;
+    // kept, it would outlive model.dispose() as one leaked tensor per weight.
+    const init = tf.tensor(values, shape, "float32");
+    const v = tf.variable(init, true);
+    init.dispose();
     this.vars.set(name, v);
     return v;
   }
