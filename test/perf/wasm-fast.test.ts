@@ -54,6 +54,10 @@ const cases: { name: string; a: number[]; b: number[]; ta: boolean; tb: boolean 
   { name: "rank-4 batched (attention a·v)", a: [2, 3, 6, 6], b: [2, 3, 6, 4], ta: false, tb: false },
   { name: "batched, transposeA", a: [3, 4, 5], b: [3, 4, 2], ta: true, tb: false },
   { name: "batch-1 left, batched right", a: [1, 5, 7], b: [3, 7, 2], ta: false, tb: false },
+  // More than 8 rows against one matrix: the native path takes these (fewer stay on XNNPACK).
+  { name: "plain 2-D, 12 rows", a: [12, 7], b: [7, 3], ta: false, tb: false },
+  { name: "transposeA 2-D, 12 rows", a: [7, 12], b: [7, 3], ta: true, tb: false },
+  { name: "both transposed 2-D, 12 rows", a: [7, 12], b: [3, 7], ta: true, tb: true },
 ];
 
 for (const c of cases) {
@@ -73,7 +77,7 @@ for (const c of cases) {
 test("fused matMul (bias, relu, transposes, folded batch) matches cpu", async () => {
   await initBackend();
   for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-    const a = ta ? [3, 7, 5] : [3, 5, 7], b = tb ? [1, 4, 7] : [1, 7, 4];
+    const a = ta ? [3, 7, 5] : [3, 5, 7], b = tb ? [1, 4, 7] : [1, 7, 4]; // 15 rows: the native path when built
     const { cpu, wasm } = await both([{ shape: a }, { shape: b }, { shape: [4] }], (x, w, bias) =>
       tf.fused.matMul({ a: x as tf.Tensor3D, b: w as tf.Tensor3D, transposeA: ta, transposeB: tb, bias, activation: "relu" }));
     close(wasm[0]!, cpu[0]!, `fused ta=${ta} tb=${tb}`);
