@@ -2,9 +2,12 @@
 
     /usr/bin/python3 scripts/notebooks/execute.py IN.ipynb OUT.ipynb [--timeout SECONDS] [--cwd DIR]
 
-The kernel's one-time plotly.js loader output (a 4.7 MB inline script, "(plotly.js loader)") is
-dropped before saving: figures stay as Plotly JSON (rendered by JupyterLab, VS Code, nbviewer-like
-tools) plus their HTML fragment, and the file stays small. Prints one JSON line: wall time, errors,
+The kernel sends plotly.js (a 4.7 MB script) inline once per session — as its own
+"(plotly.js loader)" output, or prepended to the first figure's HTML — so that exported HTML works
+offline. That script is removed before saving (a notebook must stay under 5 MB): figures keep their
+Plotly JSON (rendered by JupyterLab, VS Code and other front ends) and their HTML fragment, which
+loads plotly.js from the kernelspec folder on a live Jupyter server, and every figure cell also
+carries a PNG where one is produced. Prints one JSON line: wall time, errors,
 counts of Plotly figures and PNG images, and the saved size. Exit status 1 when a cell failed (the
 partly executed notebook is still written, for debugging).
 """
@@ -20,6 +23,40 @@ PLOTLY = "application/vnd.plotly.v1+json"
 def is_loader(out):
     data = out.get("data", {})
     return out.get("output_type") == "display_data" and data.get("text/plain") == "(plotly.js loader)"
+
+
+LOADER_START = '<script type="text/javascript">\nif (!window.Plotly) {'
+
+
+def strip_inline_plotly(html):
+    """Drop the inline plotly.js <script> (its own </script tags are escaped, so the first real one ends it)."""
+    text = "".join(html) if isinstance(html, list) else html
+    start = text.find(LOADER_START)
+    if start < 0:
+        return html, False
+    end = text.find("</script>", start)
+    if end < 0:
+        return html, False
+    return text[:start] + text[end + len("</script>"):].lstrip("\n"), True
+
+
+def strip_plotly_js(nb):
+    removed = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for o in cell.outputs:
+            if is_loader(o):
+                removed += 1
+                continue
+            data = o.get("data", {})
+            if "text/html" in data:
+                data["text/html"], hit = strip_inline_plotly(data["text/html"])
+                removed += hit
+            kept.append(o)
+        cell.outputs = kept
+    return removed
 
 
 def summarise(nb):
@@ -57,13 +94,11 @@ def main():
     except Exception as e:  # kernel died, timeout
         failed = f"{type(e).__name__}: {e}"
     wall = time.time() - t0
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if not is_loader(o)]
+    stripped = strip_plotly_js(nb)
     nbformat.validate(nb)
     nbformat.write(nb, a.out)
     s = summarise(nb)
-    s.update({"notebook": a.inp, "out": a.out, "wall_s": round(wall, 1), "bytes": os.path.getsize(a.out), "failed": failed})
+    s.update({"notebook": a.inp, "out": a.out, "wall_s": round(wall, 1), "bytes": os.path.getsize(a.out), "failed": failed, "plotly_js_removed": stripped})
     print(json.dumps(s), flush=True)
     return 1 if failed or s["errors"] else 0
 

@@ -38,6 +38,7 @@ test("every notebook runs headless in quick mode with the simvlm kernel", { skip
     for (const r of results) {
       assert.equal(r.failed, null, `${r.notebook}: ${r.failed}`);
       assert.deepEqual(r.errors, [], `${r.notebook} has error outputs`);
+      assert.ok(r.bytes < 5e6, `${r.out} is ${r.bytes} bytes (limit 5 MB)`);
       // Count from the saved file too (not only the runner's summary).
       const nb = JSON.parse(readFileSync(r.out, "utf8")) as { cells: { cell_type: string; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[] };
       const outs = nb.cells.flatMap((c) => c.outputs ?? []);

@@ -47,7 +47,7 @@ display.markdown(`Mode **${QUICK ? "quick" : "full"}** · backend **${backend.na
 // The built-in world draws coloured shapes on a canvas. Each image comes with
 //
 // - **alt-text**: short, noisy, web-style text (sometimes off-topic filler) — the pretraining text, the role ALIGN's alt-text plays in the paper;
-// - five clean **reference captions** (COCO-style), **VQA** questions and **entailment** hypotheses — used only for evaluation and finetuning.
+// - clean **reference captions** (COCO-style, several per image), **VQA** questions and **entailment** hypotheses — used only for evaluation and finetuning.
 //
 // The pretraining stream mixes image–alt-text pairs with **text-only documents** (the role C4 plays in the paper):
 // after every `textOnlyEvery` image examples comes one document, the paper's 4,096 : 512 batch ratio.
@@ -121,7 +121,7 @@ const tp = drawPrefixLength(ids.length, true, { mode: "random" }, new Rng(SEED +
 const numPatches = gridSide(cfg) ** 2;
 const maskFig = await prefixMaskFigure({ tokens, numPatches, tp, maxPatchColumns: 8 });
 display(maskFig);
-display.markdown(`Drawn *T_p* = **${tp}** of ${ids.length} tokens; the ${numPatches} image patches (an ${gridSide(cfg)} × ${gridSide(cfg)} grid) ` +
+display.markdown(`Drawn *T_p* = **${tp}** of ${ids.length} tokens; the ${numPatches} image patches (a grid of ${gridSide(cfg)} × ${gridSide(cfg)}) ` +
   `are drawn as 8 columns because they all share one mask pattern. Prefix: \`${tokens.slice(0, tp).join(" ")}\` · ` +
   `suffix (predicted): \`${tokens.slice(tp).join(" ")}\``);
 
@@ -211,7 +211,8 @@ for (let i = 0; i < picks.length; i++) {
 
 // %%
 const meta = readCheckpointMeta(CKPT);
-const files = fs.readdirSync(CKPT).map((f) => `${f} (${(fs.statSync(path.join(CKPT, f)).size / 1024).toFixed(0)} KB)`);
+const files = fs.readdirSync(CKPT, { recursive: true }).map(String).filter((f) => fs.statSync(path.join(CKPT, f)).isFile()).sort()
+  .map((f) => `\`${f}\` (${(fs.statSync(path.join(CKPT, f)).size / 1024).toFixed(0)} KB)`);
 const reloaded = await loadModel(CKPT);
 const again = await generate(reloaded.model, reloaded.tokenizer, { images: shown.map((t) => t.image) });
 const same = again.texts.every((t, i) => t === out.texts[i]);

@@ -154,7 +154,7 @@ display.markdown(`Confusion matrix of the transfer test (rows: gold, columns: pr
 // %% [markdown]
 // ## 4 · Compositional zero-shot: new colour + shape pairs
 //
-// Five colour+shape combinations (listed below) never occur in the train split, although every colour
+// A few colour+shape combinations (listed below) never occur in the train split, although every colour
 // and every shape does. Scenes in the test split may contain them. We score the captioner finetuned
 // on the whole pool on scenes *with* a held-out pair against scenes *without* one, and count how often
 // the caption names a held-out object exactly ("red triangle") — possible only by composing the two
@@ -184,7 +184,7 @@ if (showHeld.length) {
 // ## 5 · Real data: Tux Paint stamps
 //
 // The shapes world is synthetic. [Tux Paint](https://tuxpaint.org)'s stamp collection (Debian package
-// `tuxpaint-stamps-default`) has about 950 drawings — animals, food, vehicles, people — each with a
+// `tuxpaint-stamps-default`) has hundreds of drawings — animals, food, vehicles, people — each with a
 // one-line English description: a tiny, real image–text set. We take the captioner from the shapes
 // world, look at what it says about stamps (it has never seen a cat), finetune it on the stamps of the
 // train split and caption stamps of the test split. One reference per image makes CIDEr-D noisy, so
