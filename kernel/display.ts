@@ -1,7 +1,7 @@
 /**
  * The display API cells use (`display.html(…)`, `display.plotly(fig)`, `clearOutput()`, progress
  * bars) and the rendering of values into mime bundles. Plotly bundles get offline-capable HTML; the
- * first Plotly output of a session is preceded by a one-time loader output that carries plotly.js.
+ * first Plotly output of a session carries plotly.js inline (see completeBundle).
  */
 import { inspect } from "node:util";
 import { DISPLAY, isDisplayable, PLOTLY_MIME, type MimeBundle, type PlotlyFigure } from "../lib/display/index.ts";
@@ -13,6 +13,7 @@ export interface DisplayOptions { displayId?: string; update?: boolean }
 export type IopubSend = (msgType: string, content: Record<string, unknown>) => void;
 
 let plotlyLoaded = false;
+let loaderDisplayId: string | undefined;
 
 /** Text for a value, as the REPL would show it. */
 export function plainText(value: unknown): string {
@@ -29,17 +30,19 @@ export function bundleFor(value: unknown): MimeBundle {
   return { "text/plain": plainText(value) };
 }
 
-/** Normalise a bundle for the wire: Plotly gets HTML and text; JSON types stay objects. */
-export function completeBundle(bundle: MimeBundle, send: IopubSend): MimeBundle {
+/** Normalise a bundle for the wire: Plotly gets offline-capable HTML and text. */
+export function completeBundle(bundle: MimeBundle, displayId?: string): MimeBundle {
   const out: MimeBundle = { ...bundle };
   const fig = out[PLOTLY_MIME] as PlotlyFigure | undefined;
   if (fig && typeof fig === "object") {
     if (!("text/html" in out)) {
-      if (!plotlyLoaded) {
-        plotlyLoaded = true;
-        send("display_data", { data: { "text/html": plotlyLoaderHtml(), "text/plain": "(plotly.js loader)" }, metadata: {}, transient: {} });
-      }
-      out["text/html"] = plotlyFigureHtml(fig);
+      // The session's first figure carries plotly.js inline (once per page), so a saved notebook and
+      // its nbconvert HTML render offline; later figures are a few KB plus their data.
+      // An in-place update of that output keeps plotly.js in it, or the saved notebook would lose it.
+      const carry = !plotlyLoaded || (displayId !== undefined && displayId === loaderDisplayId);
+      out["text/html"] = (carry ? plotlyLoaderHtml() : "") + plotlyFigureHtml(fig);
+      if (!plotlyLoaded) loaderDisplayId = displayId;
+      plotlyLoaded = true;
     }
     out["text/plain"] ??= plotlyFigureText(fig);
   }
@@ -71,7 +74,7 @@ export function makeDisplay(getSend: () => IopubSend, defaults: DisplayOptions =
     const send = getSend();
     const o = { ...defaults, ...opts };
     if (o.update && !o.displayId) throw new TypeError("display: { update: true } needs a displayId");
-    const data = completeBundle(bundle, send);
+    const data = completeBundle(bundle, o.displayId);
     send(o.update ? "update_display_data" : "display_data", { data, metadata: {}, transient: o.displayId ? { display_id: o.displayId } : {} });
   };
   const d = ((value: unknown, opts?: DisplayOptions) => mime(bundleFor(value), opts)) as DisplayFn;

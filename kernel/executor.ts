@@ -35,12 +35,14 @@ export const als = new AsyncLocalStorage<Exec>();
 let current: Exec | undefined;
 let flag: Int32Array;
 let ticks = 0;
+let strict = false;
 
 /** The execution output belongs to: the async context's, else the one running now. */
 export function owner(): Exec | undefined { return als.getStore() ?? current; }
 
 export function abort(ex: Exec | undefined): void {
   if (!ex || ex.controller.signal.aborted) return;
+  strict = true;
   ex.controller.abort(new InterruptError());
   for (const t of ex.intervals) clearInterval(t);
   ex.intervals.clear();
@@ -48,13 +50,26 @@ export function abort(ex: Exec | undefined): void {
   ex.timeouts.clear();
 }
 
+/**
+ * Shared flag slots (Int32Array over a SharedArrayBuffer, written by the wire worker too):
+ * PENDING = an interrupt waits to be seen; SIGNALS = SIGINTs the wire sent and this thread has not
+ * seen yet; RUNNING = the request now executing; TARGET = the request the interrupt was meant for.
+ * A SIGINT the wire sent for a cell that has already stopped must not hit the next cell.
+ */
+export const PENDING = 0, SIGNALS = 1, RUNNING = 2, TARGET = 3;
+export const FLAG_SLOTS = 4;
+
 function tick(): void {
-  if (Atomics.load(flag, 0) !== 0) {
-    Atomics.store(flag, 0, 0);
-    abort(current);
-    throw new InterruptError();
+  if (Atomics.load(flag, PENDING) !== 0) {
+    Atomics.store(flag, PENDING, 0);
+    if (current && Atomics.load(flag, TARGET) === current.req) {
+      abort(current);
+      throw new InterruptError();
+    }
   }
-  if ((++ticks & 63) === 0 && als.getStore()?.controller.signal.aborted) throw new InterruptError();
+  // Once any cell was interrupted, an abandoned async loop of it may wake up at any tick: check the
+  // async context every time from then on (before that, sample it cheaply).
+  if ((strict || (++ticks & 63) === 0) && als.getStore()?.controller.signal.aborted) throw new InterruptError();
 }
 
 /** Track timers per execution (see the module comment). Node's own timers are untouched. */
@@ -115,8 +130,7 @@ const maps = new Map<number, { map?: SourceMap; lineOffset: number }>();
 /** Run a converted cell; resolves with { value } or undefined, rejects with the cell's error. */
 export async function runCell(ex: Exec, cell: number, code: CellCode): Promise<{ value: unknown } | undefined> {
   maps.set(cell, { map: code.sourceMap ? new SourceMap(code.sourceMap as never) : undefined, lineOffset: code.lineOffset });
-  Atomics.store(flag, 0, 0);
-  current = ex;
+  if (ex.controller.signal.aborted) throw new InterruptError();
   setRunContext({ signal: ex.controller.signal, progress: globalProgress, display: globalDisplaySink });
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(ex.controller.signal.reason ?? new InterruptError());
@@ -128,16 +142,32 @@ export async function runCell(ex: Exec, cell: number, code: CellCode): Promise<{
       try {
         return vm.runInThisContext(code.js, { filename: `cell-${cell}`, breakOnSigint: true }) as Promise<{ value: unknown } | undefined>;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException)?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") { abort(ex); throw new InterruptError(); }
+        if ((e as NodeJS.ErrnoException)?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
+          // vm consumed the signal: if the wire sent it, it is accounted for now.
+          if (Atomics.load(flag, SIGNALS) > 0) Atomics.sub(flag, SIGNALS, 1);
+          abort(ex);
+          throw new InterruptError();
+        }
         throw e;
       }
     });
     promise.catch(() => {}); // a cell that rejects after being interrupted must not crash the kernel
     return await Promise.race([promise, aborted]);
   } finally {
-    current = undefined;
-    Atomics.store(flag, 0, 0);
+    Atomics.store(flag, PENDING, 0);
   }
+}
+
+/** From the moment an execute request is taken (type-checking included) an interrupt targets it. */
+export function beginExecution(ex: Exec): void { Atomics.store(flag, PENDING, 0); Atomics.store(flag, RUNNING, ex.req); current = ex; }
+export function endExecution(): void { current = undefined; Atomics.store(flag, RUNNING, 0); Atomics.store(flag, PENDING, 0); }
+
+/** Resolves with `p`, or rejects as soon as the execution is interrupted. */
+export function unlessInterrupted<T>(ex: Exec, p: Promise<T>): Promise<T> {
+  return Promise.race([p, new Promise<never>((_, reject) => {
+    if (ex.controller.signal.aborted) reject(new InterruptError());
+    ex.controller.signal.addEventListener("abort", () => reject(new InterruptError()), { once: true });
+  })]);
 }
 
 /** Ambient sinks the kernel sets up once (see kernel.ts). */
@@ -147,9 +177,15 @@ export function setAmbientSinks(progress: typeof globalProgress, display: typeof
   globalProgress = progress; globalDisplaySink = display;
 }
 
-/** Called on SIGINT outside vm's breakOnSigint window. */
+/** Called on SIGINT outside vm's breakOnSigint window (from the wire's interrupt, or from outside). */
 export function interruptCurrent(): void {
-  if (current) abort(current); else Atomics.store(flag, 0, 0);
+  let target = current?.req;
+  if (Atomics.load(flag, SIGNALS) > 0) {
+    Atomics.sub(flag, SIGNALS, 1);
+    target = Atomics.load(flag, TARGET);
+  }
+  if (process.env.SIMVLM_KERNEL_DEBUG) process.stderr.write(`[simvlm kernel] SIGINT for request ${target}; running ${current?.req}\n`);
+  if (current && current.req === target) abort(current);
 }
 
 /** A traceback whose frames point into cells (`cell[3]:2:5`), without kernel internals. */

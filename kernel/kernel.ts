@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MessageChannel, Worker } from "node:worker_threads";
-import { abort, formatError, installRuntime, interruptCurrent, InterruptError, owner, runCell, setAmbientSinks, type Exec } from "./executor.ts";
+import { abort, FLAG_SLOTS, beginExecution, endExecution, formatError, installRuntime, interruptCurrent, InterruptError, owner, runCell, setAmbientSinks, unlessInterrupted, type Exec } from "./executor.ts";
 import { bundleFor, completeBundle, makeDisplay, makeProgress, type IopubSend } from "./display.ts";
 import type { Converted, LangCall, LangReply, MainToWire, WireToMain } from "./protocol.ts";
 
@@ -18,7 +18,7 @@ export interface KernelOptions { typecheck?: boolean }
 export async function runKernel(connectionFile: string, opts: KernelOptions = {}): Promise<void> {
   const version = pkgVersion(here("../package.json"));
   const tsVersion = pkgVersion(here("../node_modules/typescript/package.json"));
-  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const flag = new Int32Array(new SharedArrayBuffer(4 * FLAG_SLOTS));
   const boot = here("./worker-boot.mjs");
   const wire = new Worker(boot, { workerData: { entry: pathToFileURL(here("./server.ts")).href, connectionFile, flag: flag.buffer, version, tsVersion } });
   const lang = new Worker(boot, { workerData: { entry: pathToFileURL(here("./language-worker.ts")).href, cwd: process.cwd(), typecheck: opts.typecheck !== false } });
@@ -50,6 +50,7 @@ export async function runKernel(connectionFile: string, opts: KernelOptions = {}
     streams.delete(req);
     for (const name of ["stdout", "stderr"] as const) if (s[name]) toWire({ t: "iopub", req, msgType: "stream", content: { name, text: s[name] } });
   };
+  const lastFlush = new Map<number, number>();
   let flushScheduled = false;
   const scheduleFlush = () => {
     if (flushScheduled) return;
@@ -76,8 +77,10 @@ export async function runKernel(connectionFile: string, opts: KernelOptions = {}
         if (s[other]) flushStreams(ex.req);
         const cur = streams.get(ex.req) ?? (streams.set(ex.req, { stdout: "", stderr: "", at: Date.now() }).get(ex.req)!);
         cur[name] += text;
-        // A busy cell never yields to setImmediate: flush by size and age as it writes.
-        if (cur[name].length > 65536 || Date.now() - cur.at > 50) flushStreams(ex.req); else scheduleFlush();
+        // A busy cell never yields to setImmediate: the first write after a quiet spell goes out at
+        // once, later ones are coalesced and flushed by size and age as the cell writes.
+        const now = Date.now();
+        if (cur[name].length > 65536 || now - cur.at > 50 || now - (lastFlush.get(ex.req) ?? 0) > 50) { lastFlush.set(ex.req, now); flushStreams(ex.req); } else scheduleFlush();
       }
       const done = typeof enc === "function" ? enc : cb;
       if (typeof done === "function") queueMicrotask(() => (done as () => void)());
@@ -144,11 +147,13 @@ export async function runKernel(connectionFile: string, opts: KernelOptions = {}
     if (m.storeHistory) count++;
     const ex: Exec = { req: m.req, controller: new AbortController(), timeouts: new Map(), intervals: new Set() };
     allowStdin.set(m.req, m.allowStdin);
+    beginExecution(ex);
     toWire({ t: "begin", req: m.req, count, code: m.code });
     let output: string | undefined;
     const end = (content: Record<string, unknown>) => {
       flushStreams(m.req);
       allowStdin.delete(m.req);
+      lastFlush.delete(m.req);
       toWire({ t: "end", req: m.req, count, storeHistory: m.storeHistory, code: m.code, output, content: { execution_count: count, ...content } });
     };
     const fail = (err: { ename: string; evalue: string; traceback: string[] }) => {
@@ -166,7 +171,7 @@ export async function runKernel(connectionFile: string, opts: KernelOptions = {}
         end({ status: "ok", payload: [{ source: "page", data, start: 0 }], user_expressions: {} });
         return true;
       }
-      const conv = await ask<Converted & { sourceMap: unknown }>({ t: "convert", code: m.code, cell: count });
+      const conv = await unlessInterrupted(ex, ask<Converted & { sourceMap: unknown }>({ t: "convert", code: m.code, cell: count }));
       if (conv.diagnostics.length) {
         const lines = m.code.split("\n");
         const tb = conv.diagnostics.flatMap((d) => [
@@ -179,7 +184,7 @@ export async function runKernel(connectionFile: string, opts: KernelOptions = {}
       void ask({ t: "commit", cell: count }).catch(() => {});
       const result = await runCell(ex, count, conv);
       if (result && result.value !== undefined && !m.silent) {
-        const bundle = completeBundle(bundleFor(result.value), sendFor(ex));
+        const bundle = completeBundle(bundleFor(result.value));
         output = String(bundle["text/plain"] ?? "");
         flushStreams(m.req);
         toWire({ t: "iopub", req: m.req, msgType: "execute_result", content: { execution_count: count, data: bundle, metadata: {} } });
@@ -194,6 +199,7 @@ export async function runKernel(connectionFile: string, opts: KernelOptions = {}
       abort(ex);
       return r;
     } finally {
+      endExecution();
       inputWaiters.delete(m.req);
     }
   };

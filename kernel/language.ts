@@ -156,7 +156,8 @@ export class LanguageService {
     if (pos > 0 && !/[\w$]/.test(code[pos] ?? "") && /[\w$]/.test(code[pos - 1]!)) pos--;
     const q = this.service.getQuickInfoAtPosition(this.current, offset + pos);
     if (!q) return { found: false, data: {}, metadata: {} };
-    const sig = this.ts.displayPartsToString(q.displayParts);
+    // Earlier cells' functions and classes reach this cell through a header import: show them as declared.
+    const sig = this.ts.displayPartsToString(q.displayParts).replace(/^\(alias\) /, "").replace(/\nimport [\w$]+$/, "");
     const doc = this.ts.displayPartsToString(q.documentation);
     const tags = (q.tags ?? []).map((t) => `@${t.name} ${this.ts.displayPartsToString(t.text)}`.trim()).join("\n");
     const plain = [sig, doc, tags].filter(Boolean).join("\n\n");

@@ -7,7 +7,7 @@
  * each socket has a queue drained by one loop; queued stream messages for the same parent and
  * stream are coalesced, so 10,000 prints become a few messages, all delivered, in order.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import * as zmq from "zeromq";
 import type { LangCall, LangReply, MainToWire, WireToMain } from "./protocol.ts";
@@ -18,7 +18,9 @@ interface Data { connectionFile: string; flag: SharedArrayBuffer; version: strin
 const data = workerData as Data;
 const flag = new Int32Array(data.flag);
 const port = parentPort!;
-const log = (m: string) => process.stderr.write(`[simvlm kernel] ${m}\n`);
+// Straight to fd 2: a worker's process.stderr goes through the main thread, where a running cell
+// captures stderr, and kernel logs must not land in a notebook's output.
+const log = (m: string) => { try { writeSync(2, `[simvlm kernel] ${m}\n`); } catch { /* stderr closed */ } };
 
 const conn = validateConnection(JSON.parse(readFileSync(data.connectionFile, "utf8")), data.connectionFile);
 const signer = new Signer(conn.key);
@@ -148,6 +150,11 @@ async function handleShell(msg: Message, box: Outbox): Promise<void> {
 }
 
 function interrupt(): void {
+  // Slots as in executor.ts: TARGET = RUNNING, SIGNALS += 1, PENDING = 1.
+  const running = Atomics.load(flag, 2);
+  if (!running) return; // nothing to interrupt
+  Atomics.store(flag, 3, running);
+  Atomics.add(flag, 1, 1);
   Atomics.store(flag, 0, 1);
   // The main thread's SIGINT handling stops a synchronous vm run (breakOnSigint) and trips the signal.
   process.kill(process.pid, "SIGINT");
