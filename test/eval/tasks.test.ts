@@ -17,6 +17,7 @@ import {
   EvalInputError, type TaskPair,
 } from "../../lib/eval/index.ts";
 import type { ModelInputs } from "../../lib/model/types.ts";
+import { SimVLM } from "../../lib/model/index.ts";
 
 let dir: string;
 let run: TrainResult;
@@ -197,4 +198,18 @@ test("task pairs: few-shot fraction, VQA majority answer, bad options name the i
   assert.throws(() => taskPairs("caption", items, { fraction: 0 }), /fraction must be in \(0, 1\], got 0/);
   assert.throws(() => taskPairs("bogus" as never, items), /task must be one of caption, vqa, entailment/);
   assert.throws(() => finetuneModel(run.model, run.tokenizer, [], { steps: 1 }), /no training pairs/);
+});
+
+test("entailment: a model finetuned on three text-only items generates and ranks their labels", async () => {
+  const model = new SimVLM({ ...run.config, dropout: 0 }, 5);
+  try {
+    const items = makeWorld({ seed: 3, split: "train", n: 1, size: 32 });
+    const pairs = taskPairs("entailment", items, { textOnly: true, fit: { tokenizer: run.tokenizer, maxTextLen: run.config.maxTextLen } });
+    assert.deepEqual(pairs.map((p) => p.target).sort(), ["contradiction", "entailment", "neutral"]);
+    const ft = finetuneModel(model, run.tokenizer, pairs, { steps: 80, batchSize: 3, lr: 5e-3, progress: false });
+    ft.optimizer.dispose();
+    const ev = await evalEntailment(model, run.tokenizer, items, { premise: "text", progress: false });
+    assert.equal(ev.metrics.generation_accuracy, 1, JSON.stringify(ev.samples));
+    assert.ok(ev.metrics.accuracy_per_token >= 2 / 3, JSON.stringify(ev.samples));
+  } finally { model.dispose(); }
 });

@@ -108,6 +108,8 @@ export async function evalEntailment(model: SimVLM, tokenizer: SimTokenizer, ite
   const confusion = ENTAILMENT_LABELS.map(() => ENTAILMENT_LABELS.map(() => 0));
   gold.forEach((g, i) => confusion[g]![pred[i]!]!++);
   const generated: string[] = [];
+  // Room for the longest label (labels may be several tokens: the tokenizer learnt them from little text) and eos.
+  const maxLabelTokens = Math.max(...tokenCounts);
   if (opts.generate !== false) {
     const bs = opts.batchSize ?? 32;
     for (let i = 0; i < pairs.length; i += bs) {
@@ -116,7 +118,7 @@ export async function evalEntailment(model: SimVLM, tokenizer: SimTokenizer, ite
       const hasImage = chunk.some((p) => p.image);
       if (hasImage && !chunk.every((p) => p.image)) throw new EvalInputError("evalEntailment: a batch mixes image and text premises");
       const r = await generate(model, tokenizer, {
-        images: hasImage ? chunk.map((p) => p.image!) : undefined, prefixTexts: chunk.map((p) => p.prefix), maxLen: 4, signal, progress: false,
+        images: hasImage ? chunk.map((p) => p.image!) : undefined, prefixTexts: chunk.map((p) => p.prefix), maxLen: maxLabelTokens, signal, progress: false,
       });
       generated.push(...r.texts.map((t) => t.trim()));
     }
