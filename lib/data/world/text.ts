@@ -134,6 +134,8 @@ export function makeDocument(objs: SceneObject[], rng: Rng): string {
   sents.push(rng.pick([
     `In this picture we can see ${countWord(n)} ${n === 1 ? "shape" : "shapes"} on a ${rng.pick(["pale", "light", "soft", "plain"])} background.`,
     `The image shows ${joinAnd(objs.map((o) => withArticle(np(o, false))))}.`,
+    // Web text often opens this way; it is what makes the paper's zero-shot prompt "a picture of" work.
+    `A picture of ${joinAnd(objs.map((o) => withArticle(np(o, false))))}.`,
     `Here is a simple drawing with ${countWord(n)} ${n === 1 ? "object" : "objects"}.`,
   ]));
   for (const o of rng.shuffle([...objs])) {
