@@ -50,7 +50,7 @@ function isComplete(code: string): { status: string; indent?: string } {
 
 function handle(req: LangRequest): unknown {
   switch (req.t) {
-    case "warm": languageService().diagnostics("0"); return true;
+    case "warm": if (typecheck) languageService().diagnostics("0"); else loadTs(); return true;
     case "convert": {
       const converted = convertCell(loadTs(), req.code, `cell-${req.cell}.ts`);
       let diagnostics = converted.syntaxErrors;
