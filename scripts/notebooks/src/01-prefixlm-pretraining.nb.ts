@@ -183,7 +183,8 @@ display.png(encodePng(tile(shown.map((t) => t.image), 8, 2)));
 display.markdown(["| # | generated | a reference caption |", "|---|---|---|",
   ...shown.map((t, i) => `| ${i} | ${esc(out.texts[i]!)} | ${esc(t.captions[0]!)} |`)].join("\n"));
 const capEval = await evalCaptioning(model, tokenizer, test);
-display.markdown(`On **${capEval.n}** test images: BLEU-4 **${capEval.metrics.bleu4.toFixed(3)}**, CIDEr-D **${capEval.metrics.cider.toFixed(3)}** (no finetuning, no prompt).`);
+const namesObject = test.filter((t) => t.objects.some((o) => capEval.captions[t.id]!.includes(`${o.color} ${o.shape}`))).length;
+display.markdown(`On **${capEval.n}** test images: ${namesObject} captions (${(100 * namesObject / test.length).toFixed(0)}%) name an object of their image by colour and shape (\`pink heart\`). BLEU-4 **${capEval.metrics.bleu4.toFixed(3)}**, CIDEr-D **${capEval.metrics.cider.toFixed(3)}** (no finetuning, no prompt).`);
 
 // %% [markdown]
 // ## 6 · Where does the model look?

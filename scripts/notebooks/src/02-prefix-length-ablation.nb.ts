@@ -114,6 +114,14 @@ if (rerunTrained !== 0) throw new Error(`the unchanged grid retrained ${rerunTra
 // %%
 display(table);
 
+// %% [markdown]
+// Tables filter and compare: here only the fixed-*T_p* runs, and the per-seed rows of the paper's strategy.
+
+// %%
+display(table.where("fixed T_p"));
+display.markdown(["| run | seed | val_loss | cider | vqa | seconds |", "|---|---|---|---|---|---|",
+  ...table.where("random T_p").rows.map((r) => `| ${r.label} | ${r.seed} | ${r.metrics.val_loss!.toFixed(4)} | ${r.metrics.cider!.toFixed(4)} | ${r.metrics.vqa!.toFixed(4)} | ${r.seconds.toFixed(1)} |`)].join("\n"));
+
 // %%
 const pts = (metric: string, labels: string[]) => table.rows.filter((r) => labels.includes(r.label) && Number.isFinite(r.metrics[metric]))
   .map((r) => ({ strategy: r.label, seed: r.seed, metric: r.metrics[metric]! }));
