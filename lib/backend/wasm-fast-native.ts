@@ -145,7 +145,7 @@ function nativeSum(args: KernelArgs): TensorInfo {
 export async function registerNativeMatMul(notes: string[]): Promise<boolean> {
   if (addon) return true;
   const got = await loadBlasAddon();
-  if (typeof got === "string") { notes.push(`native BLAS matmul ${got}; using the wasm fast path`); return false; }
+  if (typeof got === "string") { notes.push(`native BLAS matmul ${got}; matrix products stay on wasm`); return false; }
   const bmmK = tf.getKernel("BatchMatMul", "wasm"), fusedK = tf.getKernel("_FusedMatMul", "wasm"), sumK = tf.getKernel("Sum", "wasm");
   if (!bmmK || !fusedK || !sumK) return false;
   addon = got;
