@@ -6,7 +6,7 @@
  */
 import { tf } from "../lib/backend/index.ts";
 import { SimVLM, resolveConfig, type ModelConfig } from "../lib/model/index.ts";
-import { AdamW, trainStep, type TrainBatch } from "../lib/train/index.ts";
+import { AdamW, trainStepAsync, type TrainBatch } from "../lib/train/index.ts";
 import { Rng } from "../lib/util/rng.ts";
 import type { RefConfig } from "./ref-model.ts";
 
@@ -38,7 +38,7 @@ export function productRunner(batchSize = 16, textLen = 32, configName = "refere
       dModel: config.dModel, heads: config.heads, encLayers: config.encLayers, decLayers: config.decLayers, ffn: config.ffn,
       imageSize: config.imageSize, patch: config.patchSize, textLen, vocab: config.vocabSize, batch: batchSize,
     },
-    async step(i: number) { return trainStep(model, opt, batch, { lr: 1e-3, dropoutSeed: i }).loss; },
+    async step(i: number) { return (await trainStepAsync(model, opt, batch, { lr: 1e-3, dropoutSeed: i })).loss; },
     dispose() {
       model.dispose();
       opt.dispose();
