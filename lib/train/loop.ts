@@ -18,7 +18,7 @@ import { Rng, type RngState } from "../util/rng.ts";
 import { startProgress, runSignal, type LongRunOptions } from "../runtime.ts";
 import { makeBatch, disposeBatch, SPAN_SENTINELS } from "./batch.ts";
 import { AdamW, learningRate, type DecayKind, type LrSchedule } from "./optimizer.ts";
-import { trainStep } from "./step.ts";
+import { trainStepAsync } from "./step.ts";
 import { TRAIN_OBJECTIVES, resolvePrefix, validateSpanOptions, type PrefixOptions, type SpanOptions, type TrainObjective } from "./objectives.ts";
 import { saveCheckpoint, loadCheckpoint, hasCheckpoint, readCheckpointMeta } from "./checkpoint.ts";
 import { weightsToArrays, assignWeights, checkpointConfig, checkpointTokenizer, trainCodeVersion } from "./model-io.ts";
@@ -270,7 +270,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainResult> {
       const batch = makeBatch(exs, tokenizer, config, { objective: state.objective, prefix: state.prefix, span: state.span, rng: batchRng });
       const lr = learningRate(state.schedule, step + 1);
       let r;
-      try { r = trainStep(model, optimizer, batch, { lr, dropoutSeed: dropoutRng.nextUint32() }); } finally { disposeBatch(batch); }
+      try { r = await trainStepAsync(model, optimizer, batch, { lr, dropoutSeed: dropoutRng.nextUint32() }); } finally { disposeBatch(batch); }
       step++;
       const sec = (performance.now() - ts) / 1000;
       const row: TrainLogRow = {

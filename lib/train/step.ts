@@ -83,24 +83,48 @@ export interface TrainStepResult {
  * untouched) when the loss or the gradient norm is not finite.
  */
 export function trainStep(model: TrainableModel, optimizer: AdamW, batch: TrainBatch, opts: TrainStepOptions): TrainStepResult {
+  const t = computeGradients(model, batch, opts);
+  return applyStep(optimizer, t, t.value.dataSync()[0]!, t.norm.dataSync()[0]!, opts.lr);
+}
+
+/**
+ * trainStep with the two scalars read asynchronously. Same numbers; needed where a backend cannot
+ * read synchronously (WebGPU in Node has no OffscreenCanvas for tfjs's readSync). The training
+ * loops use this one.
+ */
+export async function trainStepAsync(model: TrainableModel, optimizer: AdamW, batch: TrainBatch, opts: TrainStepOptions): Promise<TrainStepResult> {
+  const t = computeGradients(model, batch, opts);
+  let loss: number, gradNorm: number;
+  try {
+    [loss, gradNorm] = [(await t.value.data())[0]!, (await t.norm.data())[0]!];
+  } catch (e) { tf.dispose([t.value, t.norm, ...Object.values(t.grads)]); throw e; }
+  return applyStep(optimizer, t, loss, gradNorm, opts.lr);
+}
+
+interface StepTensors { value: tf.Scalar; grads: Record<string, tf.Tensor>; norm: tf.Scalar }
+
+function computeGradients(model: TrainableModel, batch: TrainBatch, opts: TrainStepOptions): StepTensors {
   registerTfGradients(); // idempotent; the cpu backend path does not register them itself
   const params = model.weights();
   const names = [...params.keys()];
   const varList = names.map((n) => params.get(n)!);
-  const { value, grads, norm } = tf.tidy(() => {
+  return tf.tidy(() => {
     const r = tf.variableGrads(() => batchLoss(model, batch, { training: true, dropoutSeed: opts.dropoutSeed }), varList);
     const byName: Record<string, tf.Tensor> = {};
     names.forEach((n, i) => { const g = r.grads[varList[i]!.name]; if (g) byName[n] = g; });
-    return { value: r.value, grads: byName, norm: globalGradNorm(byName, names) };
+    return { value: r.value, grads: byName, norm: globalGradNorm(byName, names) as tf.Scalar };
   });
+}
+
+/** Check the scalars, apply the clipped AdamW update, and free the step's tensors. */
+function applyStep(optimizer: AdamW, t: StepTensors, loss: number, gradNorm: number, lr: number): TrainStepResult {
   try {
-    const loss = value.dataSync()[0]!, gradNorm = norm.dataSync()[0]!;
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       throw new TrainDivergedError(`training diverged: loss ${loss}, gradient norm ${gradNorm} (weights left as they were; try a lower learning rate)`);
     }
-    tf.tidy(() => optimizer.apply(grads, opts.lr, gradNorm));
+    tf.tidy(() => optimizer.apply(t.grads, lr, gradNorm));
     return { loss, gradNorm };
   } finally {
-    tf.dispose([value, norm, ...Object.values(grads)]);
+    tf.dispose([t.value, t.norm, ...Object.values(t.grads)]);
   }
 }

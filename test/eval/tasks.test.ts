@@ -174,8 +174,8 @@ test("finetuning continues training with lib/train's step: the loss on the pairs
   const pairs = taskPairs("caption", train).slice(0, 4);
   assert.equal(pairs[0]!.prefix, "");
   const before = scorePairs(run.model, run.tokenizer, pairs).logLik.reduce((a, x) => a + x, 0);
-  await noLeak(() => {
-    const r = finetuneModel(run.model, run.tokenizer, pairs, { steps: 25, batchSize: 4, lr: 3e-3, progress: false, seed: 1 });
+  await noLeak(async () => {
+    const r = await finetuneModel(run.model, run.tokenizer, pairs, { steps: 25, batchSize: 4, lr: 3e-3, progress: false, seed: 1 });
     r.optimizer.dispose();
     assert.equal(r.rows.length, 25);
   });
@@ -183,7 +183,7 @@ test("finetuning continues training with lib/train's step: the loss on the pairs
   assert.ok(afterLL > before + 5, `log-likelihood ${before} → ${afterLL}`);
 });
 
-test("task pairs: few-shot fraction, VQA majority answer, bad options name the input", () => {
+test("task pairs: few-shot fraction, VQA majority answer, bad options name the input", async () => {
   const items = makeWorld({ seed: 3, split: "train", n: 10, size: 32 });
   const all = taskPairs("caption", items), few = taskPairs("caption", items, { fraction: 0.3, seed: 2 });
   assert.equal(all.length, 50);
@@ -197,7 +197,7 @@ test("task pairs: few-shot fraction, VQA majority answer, bad options name the i
   assert.throws(() => taskPairs("caption", items, { textOnly: true }), /text-only finetuning is for the entailment task/);
   assert.throws(() => taskPairs("caption", items, { fraction: 0 }), /fraction must be in \(0, 1\], got 0/);
   assert.throws(() => taskPairs("bogus" as never, items), /task must be one of caption, vqa, entailment/);
-  assert.throws(() => finetuneModel(run.model, run.tokenizer, [], { steps: 1 }), /no training pairs/);
+  await assert.rejects(finetuneModel(run.model, run.tokenizer, [], { steps: 1 }), /no training pairs/);
 });
 
 test("entailment: a model finetuned on three text-only items generates and ranks their labels", async () => {
@@ -206,7 +206,7 @@ test("entailment: a model finetuned on three text-only items generates and ranks
     const items = makeWorld({ seed: 3, split: "train", n: 1, size: 32 });
     const pairs = taskPairs("entailment", items, { textOnly: true, fit: { tokenizer: run.tokenizer, maxTextLen: run.config.maxTextLen } });
     assert.deepEqual(pairs.map((p) => p.target).sort(), ["contradiction", "entailment", "neutral"]);
-    const ft = finetuneModel(model, run.tokenizer, pairs, { steps: 80, batchSize: 3, lr: 5e-3, progress: false });
+    const ft = await finetuneModel(model, run.tokenizer, pairs, { steps: 80, batchSize: 3, lr: 5e-3, progress: false });
     ft.optimizer.dispose();
     const ev = await evalEntailment(model, run.tokenizer, items, { premise: "text", progress: false });
     assert.equal(ev.metrics.generation_accuracy, 1, JSON.stringify(ev.samples));

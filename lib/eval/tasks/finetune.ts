@@ -10,7 +10,7 @@ import { makeWorld } from "../../data/world/index.ts";
 import type { SimVLM } from "../../model/simvlm.ts";
 import type { SimTokenizer } from "../../tokenizer/tokenizer.ts";
 import { AdamW, learningRate, type LrSchedule } from "../../train/optimizer.ts";
-import { trainStep } from "../../train/step.ts";
+import { trainStepAsync } from "../../train/step.ts";
 import { disposeBatch } from "../../train/batch.ts";
 import { saveCheckpoint, hasCheckpoint, readCheckpointMeta } from "../../train/checkpoint.ts";
 import { loadModel, weightsToArrays, trainCodeVersion } from "../../train/model-io.ts";
@@ -72,7 +72,7 @@ export interface FinetuneResult { steps: number; rows: { step: number; loss: num
  * Continue training `model` in place on `pairs`. Returns the log and the optimizer (the caller
  * saves or disposes it). On interrupt the weights keep the steps done and AbortedError is thrown.
  */
-export function finetuneModel(model: SimVLM, tokenizer: SimTokenizer, pairs: TaskPair[], opts: FinetuneOptions): FinetuneResult {
+export async function finetuneModel(model: SimVLM, tokenizer: SimTokenizer, pairs: TaskPair[], opts: FinetuneOptions): Promise<FinetuneResult> {
   if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new EvalInputError(`steps must be an integer ≥ 1, got ${opts.steps}`);
   const bs = opts.batchSize ?? 16;
   if (!Number.isInteger(bs) || bs < 1) throw new EvalInputError(`batchSize must be an integer ≥ 1, got ${opts.batchSize}`);
@@ -93,7 +93,7 @@ export function finetuneModel(model: SimVLM, tokenizer: SimTokenizer, pairs: Tas
       const batch = pairBatch(exs, tokenizer, model.config);
       const lr = learningRate(schedule, step);
       let r;
-      try { r = trainStep(model, optimizer, batch, { lr, dropoutSeed: dropout.nextUint32() }); } finally { disposeBatch(batch); }
+      try { r = await trainStepAsync(model, optimizer, batch, { lr, dropoutSeed: dropout.nextUint32() }); } finally { disposeBatch(batch); }
       const row = { step, loss: r.loss, lr, grad_norm: r.gradNorm };
       rows.push(row);
       opts.onStep?.(row);
@@ -136,7 +136,7 @@ export async function finetuneCheckpoint(opts: FinetuneCheckpointOptions): Promi
     const items = makeWorld({ seed: worldSeed, split: "train", n: nImages, size: config.imageSize });
     const pairs = taskPairs(opts.task, items, { fraction: opts.fraction, textOnly: opts.textOnly, seed: opts.seed, fit: { tokenizer, maxTextLen: config.maxTextLen } });
     const steps = opts.steps ?? 100;
-    const r = finetuneModel(model, tokenizer, pairs, { ...opts, steps });
+    const r = await finetuneModel(model, tokenizer, pairs, { ...opts, steps });
     // A finetuned checkpoint records where it came from; it carries no `train` state, so pretrain
     // will not try to resume it as a pretraining run.
     const ckMeta = {

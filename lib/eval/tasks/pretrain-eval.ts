@@ -104,7 +104,7 @@ export async function pretrainEvalRun(params: Record<string, unknown>, info: Pre
     if (vqaSteps > 0) {
       // Last, because it changes the weights (in memory only: the checkpoint stays the pretrained one).
       const train = makeWorld({ seed: info.seed, split: "train", n: Math.max(64, evalN), size: config.imageSize });
-      const ft = finetuneModel(model, tokenizer, taskPairs("vqa", train), { steps: vqaSteps, batchSize: batch, lr: p.lr ?? 1e-3, seed: info.seed, ...common });
+      const ft = await finetuneModel(model, tokenizer, taskPairs("vqa", train), { steps: vqaSteps, batchSize: batch, lr: p.lr ?? 1e-3, seed: info.seed, ...common });
       ft.optimizer.dispose();
       vqa = await evalVqa(model, tokenizer, test, { ...common, maxLen: 4, samples: 3 });
     }
