@@ -104,7 +104,7 @@ let fullCaptioner: { model: SimVLM; tokenizer: SimTokenizer } | undefined;
 for (const fraction of S.fractions) {
   const m = await fresh();
   const pairs = taskPairs("caption", train, { fraction, seed: SEED });
-  (await finetuneModel(m.model, m.tokenizer, pairs, { steps: S.ftSteps, batchSize: S.batchSize, seed: SEED })).optimizer.dispose();
+  (await (await finetuneModel(m.model, m.tokenizer, pairs, { steps: S.ftSteps, batchSize: S.batchSize, seed: SEED }))).optimizer.dispose();
   const ev = await evalCaptioning(m.model, m.tokenizer, test);
   fewShot.push({ fraction, images: new Set(pairs.map((p) => p.id.split("#")[0])).size, pairs: pairs.length, eval: ev });
   if (fraction === 1) fullCaptioner = m; else m.model.dispose();
@@ -136,7 +136,7 @@ const ent = await fresh();
 const entBefore = await evalEntailment(ent.model, ent.tokenizer, test, { premise: "image", generate: false });
 const entPairs = taskPairs("entailment", train, { textOnly: true, seed: SEED });
 if (entPairs.some((p) => p.image)) throw new Error("text-only finetuning pairs must carry no image");
-(await finetuneModel(ent.model, ent.tokenizer, entPairs, { steps: S.entSteps, batchSize: S.batchSize, seed: SEED })).optimizer.dispose();
+(await (await finetuneModel(ent.model, ent.tokenizer, entPairs, { steps: S.entSteps, batchSize: S.batchSize, seed: SEED }))).optimizer.dispose();
 const entText = await evalEntailment(ent.model, ent.tokenizer, test, { premise: "text", generate: false });
 const entImage = await evalEntailment(ent.model, ent.tokenizer, test, { premise: "image", generate: false });
 ent.model.dispose();
@@ -210,7 +210,7 @@ async function readStamps(split: "train" | "test", n: number): Promise<{ id: str
 const tuxTrain = await readStamps("train", S.tuxTrain), tuxTest = await readStamps("test", S.tuxTest);
 const tuxBefore = await evalCaptioning(cap.model, cap.tokenizer, tuxTest);
 const tuxPairs: TaskPair[] = tuxTrain.map((t) => ({ id: t.id, image: t.image, prefix: "", target: t.captions[0]! }));
-(await finetuneModel(cap.model, cap.tokenizer, tuxPairs, { steps: S.tuxSteps, batchSize: S.batchSize, seed: SEED })).optimizer.dispose();
+(await (await finetuneModel(cap.model, cap.tokenizer, tuxPairs, { steps: S.tuxSteps, batchSize: S.batchSize, seed: SEED }))).optimizer.dispose();
 const tuxAfter = await evalCaptioning(cap.model, cap.tokenizer, tuxTest);
 display.markdown([`**${tuxTrain.length}** train stamps, **${tuxTest.length}** test stamps; finetuned ${S.tuxSteps} steps.`, "",
   "| model | BLEU-1 | BLEU-4 | CIDEr-D |", "|---|---|---|---|",
