@@ -151,10 +151,19 @@ export async function availableBackends(): Promise<BackendName[]> {
   if (pkgVersion("@tensorflow/tfjs-node")) {
     try { require.resolve("@tensorflow/tfjs-node"); out.push("node"); } catch { /* not loadable */ }
   }
-  if (pkgVersion("@tensorflow/tfjs-backend-webgpu") && pkgVersion("webgpu")) out.push("webgpu");
+  // webgpu needs a Vulkan driver besides the packages: an installed ICD manifest is the cheap sign.
+  if (pkgVersion("@tensorflow/tfjs-backend-webgpu") && pkgVersion("webgpu") && vulkanIcdPresent()) out.push("webgpu");
   if (pkgVersion("@tensorflow/tfjs-backend-wasm")) out.push("wasm");
   out.push("cpu");
   return out;
+}
+
+function vulkanIcdPresent(): boolean {
+  const fs = require("node:fs") as typeof import("node:fs");
+  const dirs = [process.env.VK_DRIVER_FILES, process.env.VK_ICD_FILENAMES].filter(Boolean).length
+    ? [] : ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
+  if (!dirs.length) return true;
+  return dirs.some((d) => { try { return fs.readdirSync(d).some((f) => f.endsWith(".json")); } catch { return false; } });
 }
 
 function versions(): Record<string, string> {
