@@ -63,6 +63,10 @@ export async function runNotebooks(opts: RunNotebooksOptions = {}): Promise<Note
     ...process.env,
     JUPYTER_PATH: [ks.jupyterPath, process.env.JUPYTER_PATH].filter(Boolean).join(":"),
     SIMVLM_QUICK: opts.quick ? "1" : "0",
+    // One BLAS thread per process: notebooks run several training processes at once (ablation
+    // workers, notebooks side by side), and at these matrix sizes a multi-threaded OpenBLAS took
+    // twice the CPU for no gain in wall time (measured: tiny pretrainEval run, 41 vs 73 CPU-s).
+    OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? "1",
     ...(opts.cacheDir ? { SIMVLM_CACHE_DIR: resolve(opts.cacheDir) } : {}),
   };
   const out: NotebookRunSummary[] = [];

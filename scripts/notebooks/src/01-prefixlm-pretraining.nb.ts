@@ -36,7 +36,7 @@ const CACHE = process.env.SIMVLM_CACHE_DIR ?? path.resolve("..", ".simvlm-cache"
 const CKPT = path.join(CACHE, "notebooks", QUICK ? "01-checkpoint-quick" : "01-checkpoint");
 const SETTINGS = QUICK
   ? { config: "tiny" as const, steps: 30, batchSize: 8, testImages: 16 }
-  : { config: "small" as const, steps: 800, batchSize: 16, testImages: 100 };
+  : { config: "small" as const, steps: 1000, batchSize: 16, testImages: 100 };
 const backend = await initBackend();
 display.markdown(`Mode **${QUICK ? "quick" : "full"}** · backend **${backend.name}** (${backend.threads} thread(s)) · ` +
   `model \`${SETTINGS.config}\`, ${SETTINGS.steps} steps of ${SETTINGS.batchSize} examples · checkpoint \`${path.relative(path.resolve(".."), CKPT)}\``);

@@ -34,7 +34,7 @@ const backend = await initBackend();
 // The base run: every variant below changes only what its label says.
 const BASE = QUICK
   ? { config: "tiny", steps: 8, batch: 4, lr: 2e-3, evalN: 4, valN: 6, maxK: 4, vqaFinetuneSteps: 2, objective: "prefixlm", prefix: { mode: "random" }, textOnly: true }
-  : { config: "tiny", steps: 800, batch: 16, lr: 2e-3, evalN: 50, valN: 50, maxK: 8, vqaFinetuneSteps: 100, objective: "prefixlm", prefix: { mode: "random" }, textOnly: true };
+  : { config: "tiny", steps: 1000, batch: 16, lr: 2e-3, evalN: 50, valN: 50, maxK: 8, vqaFinetuneSteps: 100, objective: "prefixlm", prefix: { mode: "random" }, textOnly: true };
 const SEEDS = QUICK ? [0] : [0, 1, 2];
 const WORKERS = QUICK ? 0 : 2;
 const VARIANTS = [
