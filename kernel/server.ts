@@ -150,14 +150,19 @@ async function handleShell(msg: Message, box: Outbox): Promise<void> {
 }
 
 function interrupt(): void {
-  // Slots as in executor.ts: TARGET = RUNNING, SIGNALS += 1, PENDING = 1.
+  // Slots as in executor.ts: PENDING 0, SIGNALS 1, RUNNING 2, TARGET 3.
   const running = Atomics.load(flag, 2);
   if (!running) return; // nothing to interrupt
   Atomics.store(flag, 3, running);
-  Atomics.add(flag, 1, 1);
   Atomics.store(flag, 0, 1);
-  // The main thread's SIGINT handling stops a synchronous vm run (breakOnSigint) and trips the signal.
-  process.kill(process.pid, "SIGINT");
+  // A cell's loop guard sees PENDING within microseconds. Only if nobody took it (code without
+  // guards: synchronous vm code, or an idle await) send SIGINT; sending it regardless could land on
+  // the next cell after the guard already stopped this one.
+  setTimeout(() => {
+    if (Atomics.load(flag, 0) !== 1 || Atomics.load(flag, 2) !== running) return;
+    Atomics.add(flag, 1, 1);
+    process.kill(process.pid, "SIGINT");
+  }, 50);
 }
 
 async function shutdown(msg: Message, box: Outbox): Promise<void> {

@@ -8,9 +8,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { installTempKernelspec } from "./client.ts";
+import { exitWhenDone, installTempKernelspec } from "./client.ts";
 import { startJupyter } from "./server.ts";
 import { launchChromium } from "./browser.ts";
+
+exitWhenDone();
 
 const cell = (source: string) => ({ cell_type: "code", execution_count: null, metadata: {}, outputs: [], source });
 

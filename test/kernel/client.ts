@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after } from "node:test";
 import * as zmq from "zeromq";
 import { decode, encode, makeHeader, Signer, type Message } from "../../kernel/wire.ts";
 
@@ -180,4 +181,13 @@ export class TestKernel {
 /** Text of all stream messages of one name, in order. */
 export function streamText(msgs: Message[], name = "stdout"): string {
   return msgs.filter((m) => m.header.msg_type === "stream" && m.content.name === name).map((m) => m.content.text as string).join("");
+}
+
+/**
+ * Call at the top of a test file: once its tests are done, exit even if a library left a handle
+ * open (zeromq's context, @jupyterlab/services' polls, fetch keep-alive), so the suite never waits
+ * on a finished file. Results are already reported; process.exitCode (failures) is kept.
+ */
+export function exitWhenDone(): void {
+  after(() => { setTimeout(() => process.exit(), 2000).unref(); });
 }

@@ -6,7 +6,9 @@ import { it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { installTempKernelspec, PYTHON, repo } from "./client.ts";
+import { exitWhenDone, installTempKernelspec, PYTHON, repo } from "./client.ts";
+
+exitWhenDone();
 
 it("passes jupyter_kernel_test with every attribute filled", { timeout: 300_000 }, () => {
   const ks = installTempKernelspec();

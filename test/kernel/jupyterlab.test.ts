@@ -8,10 +8,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import WebSocket from "ws";
+import { createRequire } from "node:module";
 import { KernelManager, ServerConnection, SessionManager, KernelSpecManager } from "@jupyterlab/services";
-import { installTempKernelspec } from "./client.ts";
+import { exitWhenDone, installTempKernelspec } from "./client.ts";
+
+// Node 20 has no global WebSocket; @jupyterlab/services takes the `ws` package's (it has no bundled types).
+const WebSocket = createRequire(import.meta.url)("ws") as typeof globalThis.WebSocket;
 import { startJupyter } from "./server.ts";
+
+exitWhenDone();
 
 it("jupyter_server + @jupyterlab/services: session, execute, display", { timeout: 300_000 }, async () => {
   const ks = installTempKernelspec();
@@ -19,12 +24,13 @@ it("jupyter_server + @jupyterlab/services: session, execute, display", { timeout
   const server = await startJupyter("jupyter_server", root, ks.jupyterPath);
   let sessions: SessionManager | undefined;
   let kernels: KernelManager | undefined;
+  let specs: KernelSpecManager | undefined;
   try {
     const serverSettings = ServerConnection.makeSettings({
       baseUrl: server.url, wsUrl: server.url.replace(/^http/, "ws"), token: server.token, appendToken: true,
-      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+      WebSocket,
     });
-    const specs = new KernelSpecManager({ serverSettings });
+    specs = new KernelSpecManager({ serverSettings });
     await specs.refreshSpecs();
     const spec = specs.specs!.kernelspecs.simvlm!;
     assert.equal(spec.display_name, "SimVLM (TypeScript)");
@@ -65,7 +71,8 @@ it("jupyter_server + @jupyterlab/services: session, execute, display", { timeout
     assert.equal(result, "'undefined'");
     await session.shutdown();
   } finally {
-    sessions?.dispose(); kernels?.dispose();
+    // Every manager polls the server until disposed; an undisposed one keeps the test process alive.
+    sessions?.dispose(); kernels?.dispose(); specs?.dispose();
     await server.stop();
     ks.cleanup();
     rmSync(root, { recursive: true, force: true });

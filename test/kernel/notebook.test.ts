@@ -10,8 +10,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { installTempKernelspec, PYTHON, repo } from "./client.ts";
+import { exitWhenDone, installTempKernelspec, PYTHON, repo } from "./client.ts";
 import { launchChromium } from "./browser.ts";
+
+exitWhenDone();
 
 it("runs a notebook with nbclient; its HTML export draws the Plotly figure offline", { timeout: 300_000 }, async () => {
   const ks = installTempKernelspec();

@@ -7,8 +7,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { installTempKernelspec, streamText, TestKernel } from "./client.ts";
+import { exitWhenDone, installTempKernelspec, streamText, TestKernel } from "./client.ts";
 import { encode, makeHeader } from "../../kernel/wire.ts";
+
+exitWhenDone();
 
 const ks = installTempKernelspec();
 const kernelJson = join(ks.jupyterPath, "kernels", "simvlm", "kernel.json");
