@@ -1,7 +1,7 @@
 /**
  * The display API cells use (`display.html(…)`, `display.plotly(fig)`, `clearOutput()`, progress
  * bars) and the rendering of values into mime bundles. Plotly bundles get offline-capable HTML; the
- * first Plotly output of a session carries plotly.js inline (see completeBundle).
+ * first Plotly figure of a session is preceded by an output carrying plotly.js (plotlyLoaderBundle).
  */
 import { inspect } from "node:util";
 import { DISPLAY, isDisplayable, PLOTLY_MIME, type MimeBundle, type PlotlyFigure } from "../lib/display/index.ts";
@@ -13,7 +13,6 @@ export interface DisplayOptions { displayId?: string; update?: boolean }
 export type IopubSend = (msgType: string, content: Record<string, unknown>) => void;
 
 let plotlyLoaded = false;
-let loaderDisplayId: string | undefined;
 
 /** Text for a value, as the REPL would show it. */
 export function plainText(value: unknown): string {
@@ -31,23 +30,28 @@ export function bundleFor(value: unknown): MimeBundle {
 }
 
 /** Normalise a bundle for the wire: Plotly gets offline-capable HTML and text. */
-export function completeBundle(bundle: MimeBundle, displayId?: string): MimeBundle {
+export function completeBundle(bundle: MimeBundle): MimeBundle {
   const out: MimeBundle = { ...bundle };
   const fig = out[PLOTLY_MIME] as PlotlyFigure | undefined;
   if (fig && typeof fig === "object") {
-    if (!("text/html" in out)) {
-      // The session's first figure carries plotly.js inline (once per page), so a saved notebook and
-      // its nbconvert HTML render offline; later figures are a few KB plus their data.
-      // An in-place update of that output keeps plotly.js in it, or the saved notebook would lose it.
-      const carry = !plotlyLoaded || (displayId !== undefined && displayId === loaderDisplayId);
-      out["text/html"] = (carry ? plotlyLoaderHtml() : "") + plotlyFigureHtml(fig);
-      if (!plotlyLoaded) loaderDisplayId = displayId;
-      plotlyLoaded = true;
-    }
+    if (!("text/html" in out)) out["text/html"] = plotlyFigureHtml(fig);
     out["text/plain"] ??= plotlyFigureText(fig);
   }
   if (!("text/plain" in out)) out["text/plain"] = `<${Object.keys(out).join(", ")}>`;
   return out;
+}
+
+/**
+ * The output that defines plotly.js, due once per session, right after the first figure we render to
+ * HTML (that figure's script waits for it): it makes a saved notebook and its nbconvert HTML render
+ * offline. It is an output of its own (a script, nothing visible) so that every figure output stays small, and it carries plotly.js's
+ * cartesian bundle (1.4 MB: scatter, bar, heatmap, image, box, contour, histogram, pie, violin)
+ * rather than the 4.7 MB full one. Returns undefined when not due.
+ */
+export function plotlyLoaderBundle(bundle: MimeBundle): MimeBundle | undefined {
+  if (plotlyLoaded || !(PLOTLY_MIME in bundle) || "text/html" in bundle) return undefined;
+  plotlyLoaded = true;
+  return { "text/html": plotlyLoaderHtml(), "text/plain": "" };
 }
 
 function bytesToBase64(b: Uint8Array | string): string {
@@ -74,8 +78,10 @@ export function makeDisplay(getSend: () => IopubSend, defaults: DisplayOptions =
     const send = getSend();
     const o = { ...defaults, ...opts };
     if (o.update && !o.displayId) throw new TypeError("display: { update: true } needs a displayId");
-    const data = completeBundle(bundle, o.displayId);
+    const data = completeBundle(bundle);
     send(o.update ? "update_display_data" : "display_data", { data, metadata: {}, transient: o.displayId ? { display_id: o.displayId } : {} });
+    const loader = o.update ? undefined : plotlyLoaderBundle(bundle);
+    if (loader) send("display_data", { data: loader, metadata: {}, transient: {} });
   };
   const d = ((value: unknown, opts?: DisplayOptions) => mime(bundleFor(value), opts)) as DisplayFn;
   d.mime = mime;

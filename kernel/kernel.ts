@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { abort, FLAG_SLOTS, beginExecution, endExecution, formatError, installRuntime, interruptCurrent, InterruptError, owner, runCell, setAmbientSinks, unlessInterrupted, type Exec } from "./executor.ts";
-import { bundleFor, completeBundle, makeDisplay, makeProgress, type IopubSend } from "./display.ts";
+import { bundleFor, completeBundle, makeDisplay, makeProgress, plotlyLoaderBundle, type IopubSend } from "./display.ts";
 import type { Converted, LangCall, LangReply, MainToWire, WireToMain } from "./protocol.ts";
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -184,10 +184,13 @@ export async function runKernel(connectionFile: string, opts: KernelOptions = {}
       void ask({ t: "commit", cell: count }).catch(() => {});
       const result = await runCell(ex, count, conv);
       if (result && result.value !== undefined && !m.silent) {
-        const bundle = completeBundle(bundleFor(result.value));
+        const raw = bundleFor(result.value);
+        const bundle = completeBundle(raw);
         output = String(bundle["text/plain"] ?? "");
         flushStreams(m.req);
         toWire({ t: "iopub", req: m.req, msgType: "execute_result", content: { execution_count: count, data: bundle, metadata: {} } });
+        const loader = plotlyLoaderBundle(raw);
+        if (loader) toWire({ t: "iopub", req: m.req, msgType: "display_data", content: { data: loader, metadata: {}, transient: {} } });
       }
       end({ status: "ok", payload: [], user_expressions: evaluateUserExpressions(m.userExpressions) });
       return true;

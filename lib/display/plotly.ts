@@ -6,8 +6,9 @@
  *   data). It draws with `window.Plotly` if present; otherwise, on a live Jupyter server, it loads
  *   plotly.js once per page from the kernelspec folder (`{base_url}kernelspecs/simvlm/plotly.min.js`),
  *   and otherwise waits for the loader below (e.g. in `nbconvert --to html` output opened offline).
- * - `plotlyLoaderHtml()`: a `<script>` with plotly.js inline; the kernel emits it once per session
- *   before the first figure, so saved notebooks and their HTML exports stay self-contained.
+ * - `plotlyLoaderHtml()`: a `<script>` with plotly.js (the 1.4 MB cartesian bundle) inline; the kernel
+ *   emits it once per session, as its own output before the first figure, so saved notebooks and
+ *   their HTML exports stay self-contained while each figure output stays small.
  * - `plotlyStandaloneHtml(fig, title?)`: a complete offline page (used by `viz --out FILE.html`).
  */
 import { readFileSync } from "node:fs";
@@ -75,9 +76,21 @@ export function plotlyFigureHtml(fig: PlotlyFigure, opts: { divId?: string; heig
 </script>`;
 }
 
-/** A script that defines window.Plotly inline and draws figures that were waiting for it. */
+let cachedCartesianJs: string | undefined;
+
+/**
+ * plotly.js's cartesian partial bundle (npm `plotly.js-cartesian-dist-min`, 1.4 MB instead of 4.7):
+ * every trace type the library's figures use (scatter, heatmap, image) and the common 2-D ones.
+ * It is what saved notebooks carry; standalone pages keep the full bundle.
+ */
+export function plotlyCartesianJsSource(): string {
+  cachedCartesianJs ??= readFileSync(createRequire(import.meta.url).resolve("plotly.js-cartesian-dist-min/plotly-cartesian.min.js"), "utf8");
+  return cachedCartesianJs;
+}
+
+/** A script that defines window.Plotly inline (cartesian bundle) and draws figures that were waiting for it. */
 export function plotlyLoaderHtml(): string {
-  const js = plotlyJsSource().replace(/<\/script/gi, "<\\/script");
+  const js = plotlyCartesianJsSource().replace(/<\/script/gi, "<\\/script");
   return `<script type="text/javascript">
 if (!window.Plotly) {
 ${js}
