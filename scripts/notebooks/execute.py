@@ -2,9 +2,9 @@
 
     /usr/bin/python3 scripts/notebooks/execute.py IN.ipynb OUT.ipynb [--timeout SECONDS] [--cwd DIR]
 
-The kernel sends plotly.js (a 4.7 MB script) inline once per session — as its own
-"(plotly.js loader)" output, or prepended to the first figure's HTML — so that exported HTML works
-offline. That script is removed before saving (a notebook must stay under 5 MB): figures keep their
+The kernel sends plotly.js (its 1.4 MB cartesian bundle) once per session as an output of its own,
+so that the saved notebook and its exported HTML work offline. It is kept, unless the notebook would
+pass 4.5 MB (a notebook must stay under 5 MB); then it is removed before saving: figures keep their
 Plotly JSON (rendered by JupyterLab, VS Code and other front ends) and their HTML fragment, which
 loads plotly.js from the kernelspec folder on a live Jupyter server, and every figure cell also
 carries a PNG where one is produced. Prints one JSON line: wall time, errors,
@@ -94,7 +94,10 @@ def main():
     except Exception as e:  # kernel died, timeout
         failed = f"{type(e).__name__}: {e}"
     wall = time.time() - t0
-    stripped = strip_plotly_js(nb)
+    # The kernel's plotly.js output (the 1.4 MB cartesian bundle, once per session) stays, so the
+    # notebook and its nbconvert HTML draw their figures offline; it is dropped only if the file
+    # would otherwise pass the 5 MB budget.
+    stripped = strip_plotly_js(nb) if len(nbformat.writes(nb)) > 4_500_000 else 0
     nbformat.validate(nb)
     nbformat.write(nb, a.out)
     s = summarise(nb)
