@@ -50,3 +50,19 @@ test("every notebook runs headless in quick mode with the simvlm kernel", { skip
     }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test("the committed notebooks are saved executed: outputs, a Plotly figure and a PNG each, nbformat-valid", () => {
+  for (const s of notebookSpecs()) {
+    const nb = JSON.parse(readFileSync(s.ipynb, "utf8")) as { cells: { cell_type: string; execution_count?: number | null; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[] };
+    const code = nb.cells.filter((c) => c.cell_type === "code");
+    assert.ok(code.every((c) => c.execution_count != null && (c.outputs?.length ?? 0) > 0), `${s.ipynb}: every code cell must be executed and have output (run scripts/notebooks/run.ts)`);
+    const outs = code.flatMap((c) => c.outputs ?? []);
+    assert.ok(!outs.some((o) => o.output_type === "error"), `${s.ipynb}: holds an error output`);
+    assert.ok(outs.some((o) => o.data && PLOTLY in o.data), `${s.ipynb}: no Plotly figure`);
+    assert.ok(outs.some((o) => o.data && "image/png" in o.data), `${s.ipynb}: no PNG`);
+    if (hasNbclient) {
+      const v = spawnSync(PYTHON, ["-c", "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))", s.ipynb], { encoding: "utf8" });
+      assert.equal(v.status, 0, `${s.ipynb} is not nbformat-valid: ${v.stderr}`);
+    }
+  }
+});
