@@ -7,6 +7,7 @@
 #include <node_api.h>
 #include <cblas.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define THROW(env, msg) do { napi_throw_error(env, "SIMVLM_NATIVE", msg); return NULL; } while (0)
@@ -21,20 +22,33 @@ static int in_heap(int64_t off, int64_t count, size_t len) {
 }
 
 /*
+ * The calling convention every kernel shares: (heap: Uint8Array, n integers). Reads them into
+ * data, length and v[0..n); on a bad call throws "<name>: …" and returns 0.
+ */
+static int read_args(napi_env env, napi_callback_info info, const char *name, size_t n, int64_t *v, void **data, size_t *length) {
+  char msg[96];
+  size_t argc = 16;
+  napi_value argv[16];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != n + 1) { snprintf(msg, sizeof msg, "%s: expected %zu arguments", name, n + 1); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0; }
+  napi_typedarray_type type; napi_value ab; size_t byte_offset;
+  if (napi_get_typedarray_info(env, argv[0], &type, length, data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array) {
+    snprintf(msg, sizeof msg, "%s: heap must be a Uint8Array", name); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0;
+  }
+  for (size_t i = 0; i < n; i++) if (!get_i64(env, argv[i + 1], &v[i])) {
+    snprintf(msg, sizeof msg, "%s: arguments 2-%zu must be integers", name, n + 1); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0;
+  }
+  return 1;
+}
+
+/*
  * sgemm(heap: Uint8Array, batch, M, N, K, transA, transB, aOff, bOff, cOff, strideA, strideB)
  * For i < batch: C_i[M,N] = op(A_i) · op(B_i), row-major; A_i at aOff + 4*i*strideA (a stride of 0
  * broadcasts), likewise B; C_i is dense at cOff + 4*i*M*N.
  */
 static napi_value sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 12) THROW(env, "sgemm: expected 12 arguments");
-  napi_typedarray_type type; size_t length; void *data; napi_value ab; size_t byte_offset;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array)
-    THROW(env, "sgemm: heap must be a Uint8Array");
-  int64_t v[11];
-  for (int i = 0; i < 11; i++) if (!get_i64(env, argv[i + 1], &v[i])) THROW(env, "sgemm: arguments 2-12 must be integers");
+  int64_t v[11]; void *data; size_t length;
+  if (!read_args(env, info, "sgemm", 11, v, &data, &length)) return NULL;
   int64_t batch = v[0], M = v[1], N = v[2], K = v[3], tA = v[4], tB = v[5];
   int64_t aOff = v[6], bOff = v[7], cOff = v[8], sA = v[9], sB = v[10];
   if (batch < 1 || M < 1 || N < 1 || K < 1 || M > INT32_MAX || N > INT32_MAX || K > INT32_MAX) THROW(env, "sgemm: bad sizes");
@@ -54,15 +68,8 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
 
 /* biasAct(heap, cOff, rows, N, biasOff (-1: none), act (0 linear, 1 relu)): C[r, n] = act(C[r, n] + bias[n]). */
 static napi_value bias_act(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 6) THROW(env, "biasAct: expected 6 arguments");
-  napi_typedarray_type type; size_t length; void *data; napi_value ab; size_t byte_offset;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array)
-    THROW(env, "biasAct: heap must be a Uint8Array");
-  int64_t v[5];
-  for (int i = 0; i < 5; i++) if (!get_i64(env, argv[i + 1], &v[i])) THROW(env, "biasAct: arguments 2-6 must be integers");
+  int64_t v[5]; void *data; size_t length;
+  if (!read_args(env, info, "biasAct", 5, v, &data, &length)) return NULL;
   int64_t cOff = v[0], rows = v[1], N = v[2], bOff = v[3], act = v[4];
   if (rows < 0 || N < 1 || !in_heap(cOff, rows * N, length) || (bOff != -1 && !in_heap(bOff, N, length)))
     THROW(env, "biasAct: operand outside the heap");
@@ -82,15 +89,8 @@ static napi_value bias_act(napi_env env, napi_callback_info info) {
  * this reads rows in place instead.
  */
 static napi_value reduce_sum(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 6) THROW(env, "reduceSum: expected 6 arguments");
-  napi_typedarray_type type; size_t length; void *data; napi_value ab; size_t byte_offset;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array)
-    THROW(env, "reduceSum: heap must be a Uint8Array");
-  int64_t v[5];
-  for (int i = 0; i < 5; i++) if (!get_i64(env, argv[i + 1], &v[i])) THROW(env, "reduceSum: arguments 2-6 must be integers");
+  int64_t v[5]; void *data; size_t length;
+  if (!read_args(env, info, "reduceSum", 5, v, &data, &length)) return NULL;
   int64_t inOff = v[0], outOff = v[1], outer = v[2], mid = v[3], inner = v[4];
   if (outer < 0 || mid < 0 || inner < 0 || !in_heap(inOff, outer * mid * inner, length) || !in_heap(outOff, outer * inner, length))
     THROW(env, "reduceSum: operand outside the heap");
