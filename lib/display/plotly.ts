@@ -15,17 +15,29 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { PlotlyFigure } from "./index.ts";
 
-let cachedJs: string | undefined;
+const FULL_BUNDLE = "plotly.js-dist-min/plotly.min.js";
+/**
+ * plotly.js's cartesian partial bundle (npm `plotly.js-cartesian-dist-min`, 1.4 MB instead of 4.7):
+ * every trace type the library's figures use (scatter, heatmap, image) and the common 2-D ones.
+ * It is what saved notebooks carry; standalone pages keep the full bundle.
+ */
+const CARTESIAN_BUNDLE = "plotly.js-cartesian-dist-min/plotly-cartesian.min.js";
 
-/** Absolute path of the plotly.js bundle that the HTML loads or inlines. */
+/** Absolute path of the full plotly.js bundle (copied into the kernelspec, inlined in standalone pages). */
 export function plotlyJsPath(): string {
-  return createRequire(import.meta.url).resolve("plotly.js-dist-min/plotly.min.js");
+  return createRequire(import.meta.url).resolve(FULL_BUNDLE);
 }
 
-/** The plotly.js source (read once). */
-export function plotlyJsSource(): string {
-  cachedJs ??= readFileSync(plotlyJsPath(), "utf8");
-  return cachedJs;
+const inlineCache = new Map<string, string>();
+
+/** A bundle's source, read once, made safe to sit inside a <script> element. */
+function inlineBundle(spec: string): string {
+  let js = inlineCache.get(spec);
+  if (js === undefined) {
+    js = readFileSync(createRequire(import.meta.url).resolve(spec), "utf8").replace(/<\/script/gi, "<\\/script");
+    inlineCache.set(spec, js);
+  }
+  return js;
 }
 
 /** JSON safe to put inside a <script> element. */
@@ -76,21 +88,9 @@ export function plotlyFigureHtml(fig: PlotlyFigure, opts: { divId?: string; heig
 </script>`;
 }
 
-let cachedCartesianJs: string | undefined;
-
-/**
- * plotly.js's cartesian partial bundle (npm `plotly.js-cartesian-dist-min`, 1.4 MB instead of 4.7):
- * every trace type the library's figures use (scatter, heatmap, image) and the common 2-D ones.
- * It is what saved notebooks carry; standalone pages keep the full bundle.
- */
-export function plotlyCartesianJsSource(): string {
-  cachedCartesianJs ??= readFileSync(createRequire(import.meta.url).resolve("plotly.js-cartesian-dist-min/plotly-cartesian.min.js"), "utf8");
-  return cachedCartesianJs;
-}
-
 /** A script that defines window.Plotly inline (cartesian bundle) and draws figures that were waiting for it. */
 export function plotlyLoaderHtml(): string {
-  const js = plotlyCartesianJsSource().replace(/<\/script/gi, "<\\/script");
+  const js = inlineBundle(CARTESIAN_BUNDLE);
   return `<script type="text/javascript">
 if (!window.Plotly) {
 ${js}
@@ -106,7 +106,7 @@ function escapeHtml(s: string): string {
 /** A complete HTML page with plotly.js inline: opens offline in any browser. */
 export function plotlyStandaloneHtml(fig: PlotlyFigure, title = "SimVLM figure"): string {
   checkFigure(fig);
-  const js = plotlyJsSource().replace(/<\/script/gi, "<\\/script");
+  const js = inlineBundle(FULL_BUNDLE);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
