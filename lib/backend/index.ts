@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { createRequire } from "node:module";
+import { existsSync, readdirSync } from "node:fs";
 import os from "node:os";
 import { registerTfGradients } from "./kernels/gradients.ts";
 
@@ -98,10 +99,7 @@ const attempts: Record<BackendName, Attempt> = {
 function gpuVisible(): boolean {
   // tfjs-node-gpu exposes no device query; CUDA_VISIBLE_DEVICES="" or no driver means no GPU.
   if (process.env.CUDA_VISIBLE_DEVICES === "" || process.env.CUDA_VISIBLE_DEVICES === "-1") return false;
-  try {
-    const fs = require("node:fs") as typeof import("node:fs");
-    return fs.existsSync("/proc/driver/nvidia/version") || fs.existsSync("/dev/nvidia0");
-  } catch { return false; }
+  return existsSync("/proc/driver/nvidia/version") || existsSync("/dev/nvidia0");
 }
 
 let current: Promise<BackendInfo> | undefined;
@@ -159,11 +157,10 @@ export async function availableBackends(): Promise<BackendName[]> {
 }
 
 function vulkanIcdPresent(): boolean {
-  const fs = require("node:fs") as typeof import("node:fs");
-  const dirs = [process.env.VK_DRIVER_FILES, process.env.VK_ICD_FILENAMES].filter(Boolean).length
-    ? [] : ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
-  if (!dirs.length) return true;
-  return dirs.some((d) => { try { return fs.readdirSync(d).some((f) => f.endsWith(".json")); } catch { return false; } });
+  // An explicit driver list means the user points Vulkan at a driver: trust it.
+  if (process.env.VK_DRIVER_FILES || process.env.VK_ICD_FILENAMES) return true;
+  return ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"]
+    .some((d) => { try { return readdirSync(d).some((f) => f.endsWith(".json")); } catch { return false; } });
 }
 
 function versions(): Record<string, string> {
