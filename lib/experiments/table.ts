@@ -4,7 +4,7 @@
  */
 import { type MimeBundle, DISPLAY } from "../display/index.ts";
 import type { RunResult } from "./cache.ts";
-import type { Params } from "./grid.ts";
+import { flattenParams, type Params } from "./grid.ts";
 
 export interface SummaryRow {
   label: string;
@@ -26,7 +26,7 @@ export class RunsTable {
   /** Rows whose label contains `text`, or whose diff matches every given dotted-path value. */
   where(match: string | Params): RunsTable {
     if (typeof match === "string") return this.filter((r) => r.label.includes(match));
-    return this.filter((r) => Object.entries(match).every(([k, v]) => JSON.stringify(flat(r.params)[k]) === JSON.stringify(v)));
+    return this.filter((r) => Object.entries(match).every(([k, v]) => JSON.stringify(flattenParams(r.params)[k]) === JSON.stringify(v)));
   }
 
   /** Aggregate over seeds: one row per label with mean/std/min/max of each metric. */
@@ -74,12 +74,3 @@ export class RunsTable {
   }
 }
 
-function flat(p: Params, prefix = ""): Params {
-  const out: Params = {};
-  for (const [k, v] of Object.entries(p)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === "object" && !Array.isArray(v)) Object.assign(out, flat(v as Params, key));
-    else out[key] = v;
-  }
-  return out;
-}
