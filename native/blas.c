@@ -4,42 +4,8 @@
  * nothing is copied; every offset and extent is checked against the heap's length first, so a
  * wrong call is a JS exception, never a stray write.
  */
-#include <node_api.h>
 #include <cblas.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-#define THROW(env, msg) do { napi_throw_error(env, "SIMVLM_NATIVE", msg); return NULL; } while (0)
-
-static int get_i64(napi_env env, napi_value v, int64_t *out) {
-  return napi_get_value_int64(env, v, out) == napi_ok;
-}
-
-/* Byte range [off, off + 4*count) inside a heap of `len` bytes, 4-byte aligned. */
-static int in_heap(int64_t off, int64_t count, size_t len) {
-  return off >= 0 && count >= 0 && (off & 3) == 0 && (uint64_t)off + 4u * (uint64_t)count <= len;
-}
-
-/*
- * The calling convention every kernel shares: (heap: Uint8Array, n integers). Reads them into
- * data, length and v[0..n); on a bad call throws "<name>: …" and returns 0.
- */
-static int read_args(napi_env env, napi_callback_info info, const char *name, size_t n, int64_t *v, void **data, size_t *length) {
-  char msg[96];
-  size_t argc = 16;
-  napi_value argv[16];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != n + 1) { snprintf(msg, sizeof msg, "%s: expected %zu arguments", name, n + 1); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0; }
-  napi_typedarray_type type; napi_value ab; size_t byte_offset;
-  if (napi_get_typedarray_info(env, argv[0], &type, length, data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array) {
-    snprintf(msg, sizeof msg, "%s: heap must be a Uint8Array", name); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0;
-  }
-  for (size_t i = 0; i < n; i++) if (!get_i64(env, argv[i + 1], &v[i])) {
-    snprintf(msg, sizeof msg, "%s: arguments 2-%zu must be integers", name, n + 1); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0;
-  }
-  return 1;
-}
+#include "common.h"
 
 /*
  * sgemm(heap: Uint8Array, batch, M, N, K, transA, transB, aOff, bOff, cOff, strideA, strideB)
@@ -122,6 +88,9 @@ static napi_value init(napi_env env, napi_value exports) {
     { "threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  simvlm_register_fused(env, exports);
+  simvlm_register_adamw(env, exports);
+  simvlm_register_rows(env, exports);
   return exports;
 }
 

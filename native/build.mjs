@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// Builds native/build/simvlm_blas.node (native/blas.c against OpenBLAS) with the system C compiler.
+// Builds native/build/simvlm_blas.node (native/*.c: OpenBLAS products plus fused kernels) with the system C compiler.
 // Run by npm's prepare step and, when the file is missing, on first use of the wasm backend.
 // Never fails an install: when it cannot build it prints one line saying why and exits 0, and the
 // wasm fast path is used instead. Needs: cc, Node's headers (node_api.h), libopenblas-dev.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ADDON = join(here, "build", "simvlm_blas.node");
+/** The addon's sources (every .c and .h here): the addon is rebuilt when one is newer. */
+export const SOURCES = readdirSync(here).filter((f) => /\.(c|h)$/.test(f)).sort().map((f) => join(here, f));
 
 function nodeIncludeDir() {
   const candidates = [join(dirname(process.execPath), "..", "include", "node"), "/usr/include/node", "/usr/local/include/node"];
@@ -24,8 +26,8 @@ export function buildNativeAddon(quiet = false) {
   mkdirSync(join(here, "build"), { recursive: true });
   // Build to a private name, then rename: parallel processes may race to build.
   const tmp = `${ADDON}.${process.pid}.tmp`;
-  const args = ["-O2", "-shared", "-fPIC", "-DNODE_GYP_MODULE_NAME=simvlm_blas", `-I${include}`, "-I/usr/include/openblas",
-    join(here, "blas.c"), "-lopenblas", "-o", tmp];
+  const args = ["-O3", "-shared", "-fPIC", "-DNODE_GYP_MODULE_NAME=simvlm_blas", `-I${include}`, "-I/usr/include/openblas",
+    ...SOURCES.filter((f) => f.endsWith(".c")), "-lopenblas", "-lm", "-o", tmp];
   const r = spawnSync(cc, args, { encoding: "utf8" });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });

@@ -9,25 +9,30 @@
  * (./wasm-fast.ts) is used and `simvlm info` says why in one line. SIMVLM_NATIVE=0 turns it off.
  */
 import { createRequire } from "node:module";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tf } from "./index.ts";
+import { registerNativeFused } from "./native-fused.ts";
+import { registerNativeAdamW } from "./native-adamw.ts";
+import { registerNativeRows } from "./native-rows.ts";
 
-interface BlasAddon {
+export interface BlasAddon {
   sgemm(heap: Uint8Array, batch: number, M: number, N: number, K: number, tA: number, tB: number,
     aOff: number, bOff: number, cOff: number, strideA: number, strideB: number): void;
   biasAct(heap: Uint8Array, cOff: number, rows: number, N: number, biasOff: number, act: number): void;
   reduceSum?(heap: Uint8Array, inOff: number, outOff: number, outer: number, mid: number, inner: number): void;
   threads(): number;
+  /** The fused kernels of native/fused.c, adamw.c, rows.c (typed where they are registered). */
+  [name: string]: unknown;
 }
 type TensorInfo = tf.TensorInfo;
-interface WasmBackend {
+export interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
 }
-type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
-type KernelFn = (args: KernelArgs) => TensorInfo;
+export type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
+export type KernelFn = (args: KernelArgs) => TensorInfo;
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -42,8 +47,8 @@ let fallback: { bmm: KernelFn; fused: KernelFn; sum: KernelFn } | undefined;
 /** Load (building first if needed) the addon; returns it or a one-line reason it is unavailable. */
 export async function loadBlasAddon(): Promise<BlasAddon | string> {
   if (process.env.SIMVLM_NATIVE === "0") return "off (SIMVLM_NATIVE=0)";
-  const source = `${root}native/blas.c`;
-  const stale = existsSync(NATIVE_ADDON_PATH) && existsSync(source) && statSync(source).mtimeMs > statSync(NATIVE_ADDON_PATH).mtimeMs;
+  const sources = existsSync(`${root}native`) ? readdirSync(`${root}native`).filter((f) => /\.(c|h)$/.test(f)).map((f) => `${root}native/${f}`) : [];
+  const stale = existsSync(NATIVE_ADDON_PATH) && sources.some((s) => statSync(s).mtimeMs > statSync(NATIVE_ADDON_PATH).mtimeMs);
   if (!existsSync(NATIVE_ADDON_PATH) || stale) {
     const { buildNativeAddon } = await import("../../native/build.mjs" as string) as { buildNativeAddon(quiet: boolean): { ok: boolean; reason?: string } };
     const r = buildNativeAddon(true);
@@ -54,7 +59,8 @@ export async function loadBlasAddon(): Promise<BlasAddon | string> {
   }
 }
 
-function offset(backend: WasmBackend, t: TensorInfo): number { return backend.dataIdMap.get(t.dataId).memoryOffset; }
+/** Byte offset of a tensor's data on the wasm heap. */
+export function offset(backend: WasmBackend, t: TensorInfo): number { return backend.dataIdMap.get(t.dataId).memoryOffset; }
 
 /** Shapes a product reduces to, or undefined when the batch shapes need real broadcasting. */
 function plan(a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean) {
@@ -154,6 +160,9 @@ export async function registerNativeMatMul(notes: string[]): Promise<boolean> {
     tf.unregisterKernel(k.kernelName, "wasm");
     tf.registerKernel({ ...k, kernelFunc: fn as unknown as tf.KernelFunc });
   }
+  registerNativeFused(got, notes);
+  registerNativeAdamW(got, notes);
+  registerNativeRows(got, notes);
   notes.push(`native BLAS matmul: OpenBLAS on the wasm heap, ${got.threads()} thread(s), plus in-place sums over outer axes (SIMVLM_NATIVE=0 turns off)`);
   return true;
 }
