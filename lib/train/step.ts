@@ -11,6 +11,7 @@
  */
 import { tf } from "../backend/index.ts";
 import { registerTfGradients } from "../backend/kernels/gradients.ts";
+import { fusedSoftmaxCrossEntropy } from "../backend/native-rows.ts";
 import type { ModelInputs } from "../model/types.ts";
 import type { TrainBatch } from "./batch.ts";
 import { AdamW, globalGradNorm } from "./optimizer.ts";
@@ -28,7 +29,10 @@ export class TrainDivergedError extends Error {
 /** −log p(target) at every position, [B, Td] (padding positions included; mask them). */
 export function tokenLosses(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
-    const V = logits.shape[2];
+    const [B, T, V] = logits.shape;
+    // One native pass each way where the backend has it (wasm with the addon); same numbers.
+    const fused = fusedSoftmaxCrossEntropy(tf.reshape(logits, [B * T, V]), tf.reshape(targets, [B * T]));
+    if (fused) return tf.reshape(fused, [B, T]) as tf.Tensor2D;
     // One-hot × log-softmax rather than gather: its gradient needs no scatter kernel on any backend.
     const logp = tf.logSoftmax(logits);
     return tf.neg(tf.sum(tf.mul(logp, tf.oneHot(tf.cast(targets, "int32"), V)), -1)) as tf.Tensor2D;
