@@ -1,6 +1,112 @@
-/* simvlm native kernels: the AdamW update and sums of squares for the gradient norm. */
+/*
+ * simvlm native kernels: the AdamW update and sums of squares for the gradient norm, on the wasm
+ * heap (common.h's calling convention). The update does, in float32 and in the same order, what
+ * lib/train/optimizer.ts does op by op on the cpu backend, so both give the same numbers: every
+ * intermediate is rounded to float32 as a separate tfjs op would round it.
+ */
+#include <math.h>
 #include "common.h"
 
+/* A fused multiply-add would round once where the op-by-op reference rounds twice. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+/* Reads argv[0..n) as doubles (JS numbers); throws "<name>: argument K must be a number" and returns 0 otherwise. */
+static int read_doubles(napi_env env, const char *name, napi_value *argv, size_t n, size_t argBase, double *out) {
+  for (size_t i = 0; i < n; i++) {
+    if (napi_get_value_double(env, argv[i], &out[i]) != napi_ok) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "%s: argument %zu must be a number", name, argBase + i + 1);
+      napi_throw_error(env, "SIMVLM_NATIVE", msg);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/*
+ * The per-element update. Hyperparameters arrive already rounded to float32, as tfjs rounds a JS
+ * number that it turns into a scalar tensor. `scaled` and `decayed` select the variant at compile
+ * time so each loop stays branch-free (and vectorisable).
+ */
+static inline void adamw_loop(const float *restrict p, const float *restrict m, const float *restrict v, const float *restrict g,
+                              float *restrict pOut, float *restrict mOut, float *restrict vOut, int64_t n,
+                              float b1, float omb1, float b2, float omb2, float c1, float c2, float eps,
+                              float decayFactor, float lr, float scale, int scaled, int decayed) {
+  for (int64_t i = 0; i < n; i++) {
+    float gi = scaled ? g[i] * scale : g[i];
+    float mi = m[i] * b1 + gi * omb1;
+    float vi = v[i] * b2 + (gi * gi) * omb2;
+    float update = (mi / c1) / (sqrtf(vi / c2) + eps);
+    float pi = decayed ? p[i] * decayFactor : p[i];
+    mOut[i] = mi;
+    vOut[i] = vi;
+    pOut[i] = pi - update * lr;
+  }
+}
+
+/*
+ * adamw(heap, pOff, mOff, vOff, gOff, pOutOff, mOutOff, vOutOff, n,
+ *       beta1, 1-beta1, beta2, 1-beta2, c1, c2, eps, decayFactor, lr, scale)
+ * g' = g·scale (only when scale ≠ 1); m' = m·β1 + g'·(1−β1); v' = v·β2 + g'²·(1−β2);
+ * p' = p·decayFactor (only when decayFactor ≠ 1) − (m'/c1) / (√(v'/c2) + eps)·lr.
+ * Outputs must not overlap the inputs (they are fresh tensors).
+ */
+static napi_value adamw(napi_env env, napi_callback_info info) {
+  int64_t o[8]; void *data; size_t length; double h[10];
+  size_t argc = 19;
+  napi_value argv[19];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 19) THROW(env, "adamw: expected 19 arguments");
+  napi_typedarray_type type; napi_value ab; size_t byte_offset;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array)
+    THROW(env, "adamw: heap must be a Uint8Array");
+  for (int i = 0; i < 8; i++) if (!get_i64(env, argv[i + 1], &o[i])) THROW(env, "adamw: arguments 2-9 must be integers");
+  if (!read_doubles(env, "adamw", argv + 9, 10, 9, h)) return NULL;
+  int64_t n = o[7];
+  for (int i = 0; i < 7; i++) if (!in_heap(o[i], n, length)) THROW(env, "adamw: operand outside the heap");
+  /* Separate outputs: no output may overlap an input or another output. */
+  for (int i = 4; i < 7; i++)
+    for (int j = 0; j < 7; j++)
+      if (i != j && o[i] < o[j] + 4 * n && o[j] < o[i] + 4 * n) THROW(env, "adamw: an output overlaps another operand");
+  if (n == 0) return NULL;
+  float *base = (float *)data;
+  const float *p = base + o[0] / 4, *m = base + o[1] / 4, *v = base + o[2] / 4, *g = base + o[3] / 4;
+  float *pOut = base + o[4] / 4, *mOut = base + o[5] / 4, *vOut = base + o[6] / 4;
+  float b1 = (float)h[0], omb1 = (float)h[1], b2 = (float)h[2], omb2 = (float)h[3], c1 = (float)h[4], c2 = (float)h[5];
+  float eps = (float)h[6], decayFactor = (float)h[7], lr = (float)h[8], scale = (float)h[9];
+  int scaled = h[9] != 1.0, decayed = h[7] != 1.0;
+  /* Four instantiations of the inlined loop, one per (scaled, decayed). */
+  if (scaled && decayed) adamw_loop(p, m, v, g, pOut, mOut, vOut, n, b1, omb1, b2, omb2, c1, c2, eps, decayFactor, lr, scale, 1, 1);
+  else if (scaled) adamw_loop(p, m, v, g, pOut, mOut, vOut, n, b1, omb1, b2, omb2, c1, c2, eps, decayFactor, lr, scale, 1, 0);
+  else if (decayed) adamw_loop(p, m, v, g, pOut, mOut, vOut, n, b1, omb1, b2, omb2, c1, c2, eps, decayFactor, lr, scale, 0, 1);
+  else adamw_loop(p, m, v, g, pOut, mOut, vOut, n, b1, omb1, b2, omb2, c1, c2, eps, decayFactor, lr, scale, 0, 0);
+  return NULL;
+}
+
+/* sumSquares(heap, xOff, n) → Σ x² as a JS number, accumulated in double (8 independent lanes, then in order). */
+static napi_value sum_squares(napi_env env, napi_callback_info info) {
+  int64_t v[2]; void *data; size_t length;
+  if (!read_args(env, info, "sumSquares", 2, v, &data, &length)) return NULL;
+  int64_t off = v[0], n = v[1];
+  if (!in_heap(off, n, length)) THROW(env, "sumSquares: operand outside the heap");
+  const float *x = (const float *)data + off / 4;
+  double acc[8] = { 0 };
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++) acc[k] += (double)x[i + k] * (double)x[i + k];
+  double total = 0;
+  for (int k = 0; k < 8; k++) total += acc[k];
+  for (; i < n; i++) total += (double)x[i] * (double)x[i];
+  napi_value out;
+  napi_create_double(env, total, &out);
+  return out;
+}
+
 void simvlm_register_adamw(napi_env env, napi_value exports) {
-  (void)env; (void)exports;
+  simvlm_export(env, exports, "adamw", adamw);
+  simvlm_export(env, exports, "sumSquares", sum_squares);
 }

@@ -8,6 +8,7 @@
  * can be saved and restored exactly, and weight decay can skip some parameters.
  */
 import { tf } from "../backend/index.ts";
+import { fusedAdamWAvailable, fusedAdamWUpdate, fusedSumSquares } from "../backend/native-adamw.ts";
 import type { NamedArray } from "./safetensors.ts";
 import { CheckpointError } from "./errors.ts";
 
@@ -106,9 +107,21 @@ export class AdamW {
     const t = this.step;
     const b1 = this.beta1, b2 = this.beta2;
     const c1 = 1 - Math.pow(b1, t), c2 = 1 - Math.pow(b2, t);
+    // On wasm with the native addon, one fused kernel per parameter (native/adamw.c) computes the
+    // same float32 operations in the same order as the ops below, without ten kernel launches.
+    const fused = fusedAdamWAvailable();
     for (const n of names) {
       if (!grads[n]) continue;
       const p = this.params.get(n)!, s = this.slots.get(n)!;
+      const grad = grads[n]!;
+      if (fused && p.dtype === "float32" && grad.dtype === "float32" && sameShape(grad.shape, p.shape)) {
+        const decayFactor = s.decay && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1;
+        const [pNew, mNew, vNew] = fusedAdamWUpdate(p, s.m, s.v, grad, { beta1: b1, beta2: b2, eps: this.eps, c1, c2, decayFactor, lr, scale });
+        s.m.assign(mNew);
+        s.v.assign(vNew);
+        p.assign(pNew);
+        continue;
+      }
       const g = scale === 1 ? grads[n]! : tf.mul(grads[n]!, scale);
       const m = tf.add(tf.mul(s.m, b1), tf.mul(g, 1 - b1));
       const v = tf.add(tf.mul(s.v, b2), tf.mul(tf.square(g), 1 - b2));
@@ -156,8 +169,15 @@ export class AdamW {
 
 let uid = 0;
 
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
 /** √(Σ‖g‖²) over all gradients, summed in name order so the value is reproducible. */
 export function globalGradNorm(grads: Record<string, tf.Tensor>, names: Iterable<string>): tf.Scalar {
+  const present = [...names].filter((n) => grads[n]).map((n) => grads[n]!);
+  if (fusedAdamWAvailable() && present.every((g) => g.dtype === "float32")) {
+    // One native call over every gradient (name order, accumulated in double) instead of square + sum + add each.
+    return tf.tidy(() => tf.sqrt(fusedSumSquares(present)));
+  }
   return tf.tidy(() => {
     let sq: tf.Scalar = tf.scalar(0);
     for (const n of names) if (grads[n]) sq = tf.add(sq, tf.sum(tf.square(grads[n]!)));
