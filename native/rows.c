@@ -4,6 +4,8 @@
  *                   kernels copy row by row from JavaScript, ~10x slower)
  *   softmaxXentFwd  per-row cross-entropy −log softmax(x)[target] and the row's log-sum-exp
  *   softmaxXentBwd  its gradient dy·(softmax(x) − onehot(target)), recomputed from the log-sum-exp
+ *   dropoutMask     a seeded dropout mask (0 or 1/keep) from a counter-based hash, the same
+ *                   numbers lib/backend/native-rows.ts computes in JS for other backends
  * Out-of-range targets (as tf.oneHot gives an all-zero row) have loss 0 and gradient 0.
  */
 #include <math.h>
@@ -126,8 +128,33 @@ static napi_value xent_bwd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Chris Wellons' "lowbias32" integer hash: full avalanche, a few cycles. */
+static inline uint32_t hash32(uint32_t x) {
+  x ^= x >> 16; x *= 0x7feb352du; x ^= x >> 15; x *= 0x846ca68bu; x ^= x >> 16;
+  return x;
+}
+
+/*
+ * dropoutMask(heap, outOff, n, key, threshold, scaleBits): out[i] = hash32(key + i·0x9e3779b9) >> 8
+ * < threshold ? 0 : scale, where scale is the float whose bit pattern is scaleBits (the kernel
+ * calling convention carries integers only).
+ */
+static napi_value dropout_mask(napi_env env, napi_callback_info info) {
+  int64_t v[5]; void *data; size_t length;
+  if (!read_args(env, info, "dropoutMask", 5, v, &data, &length)) return NULL;
+  int64_t off = v[0], n = v[1], thr = v[3];
+  if (n < 0 || n > UINT32_MAX || thr < 0 || thr > (1 << 24)) THROW(env, "dropoutMask: bad sizes");
+  if (!in_heap(off, n, length)) THROW(env, "dropoutMask: operand outside the heap");
+  uint32_t key = (uint32_t)v[2], bits = (uint32_t)v[4];
+  float scale; memcpy(&scale, &bits, 4);
+  float *out = (float *)data + off / 4;
+  for (int64_t i = 0; i < n; i++) out[i] = (hash32(key + (uint32_t)i * 0x9e3779b9u) >> 8) < (uint32_t)thr ? 0.0f : scale;
+  return NULL;
+}
+
 void simvlm_register_rows(napi_env env, napi_value exports) {
   simvlm_export(env, exports, "copyRows", copy_rows);
   simvlm_export(env, exports, "softmaxXentFwd", xent_fwd);
   simvlm_export(env, exports, "softmaxXentBwd", xent_bwd);
+  simvlm_export(env, exports, "dropoutMask", dropout_mask);
 }

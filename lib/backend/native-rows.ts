@@ -5,6 +5,9 @@
  *     cost ~3 ms a call on the reference step.
  *   SimvlmSoftmaxXent / SimvlmSoftmaxXentGrad — token cross-entropy and its gradient in one pass
  *     each, instead of log-softmax, one-hot, multiply and sum forward and their gradients backward.
+ *   SimvlmDropoutMask — a seeded dropout mask from a counter-based hash in C; every other backend
+ *     gets the same numbers from the JS version here, so a seed means the same masks everywhere
+ *     (tf.dropout draws from a JS generator, ~7 ns an element, ~30 ms of the reference step).
  * Anything these do not cover (other dtypes, slices along several axes, empty inputs) goes to the
  * stock kernel registered before.
  */
@@ -15,10 +18,11 @@ interface RowsAddon {
   copyRows(heap: Uint8Array, src: number, srcStride: number, dst: number, dstStride: number, rows: number, width: number): void;
   softmaxXentFwd(heap: Uint8Array, x: number, t: number, loss: number, lse: number, rows: number, V: number): void;
   softmaxXentBwd(heap: Uint8Array, x: number, t: number, lse: number, dy: number, dx: number, rows: number, V: number): void;
+  dropoutMask(heap: Uint8Array, out: number, n: number, key: number, threshold: number, scaleBits: number): void;
 }
 type TensorInfo = tf.TensorInfo;
 
-const XENT = "SimvlmSoftmaxXent", XENT_GRAD = "SimvlmSoftmaxXentGrad";
+const XENT = "SimvlmSoftmaxXent", XENT_GRAD = "SimvlmSoftmaxXentGrad", DROPOUT_MASK = "SimvlmDropoutMask";
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 const FOUR_BYTE = new Set(["float32", "int32"]);
 
@@ -137,10 +141,55 @@ export function fusedSoftmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor
   });
 }
 
+/** Chris Wellons' "lowbias32" integer hash (native/rows.c has the same). */
+export function hash32(x: number): number {
+  x ^= x >>> 16; x = Math.imul(x, 0x7feb352d); x ^= x >>> 15; x = Math.imul(x, 0x846ca68b); x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** The 32-bit key of dropout call number `counter` under `seed` (any finite number). */
+export function dropoutKey(seed: number, counter: number): number {
+  const s = Math.floor(Math.abs(seed));
+  const hi = Math.floor(s / 2 ** 32) >>> 0, lo = s >>> 0;
+  return hash32((hash32(lo ^ hash32(hi + (seed < 0 ? 1 : 0))) ^ Math.imul(counter + 1, 0x9e3779b9)) >>> 0);
+}
+
+interface MaskAttrs { shape: number[]; key: number; threshold: number; scaleBits: number }
+
+function maskAttrs(shape: number[], rate: number, key: number): MaskAttrs {
+  if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate must be in [0, 1), got ${rate}`);
+  const scaleBits = new Uint32Array(Float32Array.of(1 / (1 - rate)).buffer)[0]!;
+  return { shape, key: key >>> 0, threshold: Math.round(rate * 2 ** 24), scaleBits };
+}
+
+/** The mask in JS: element i is 0 when hash32(key + i·0x9e3779b9) >> 8 < threshold, else 1/(1 − rate). */
+function maskValues(n: number, a: MaskAttrs): Float32Array {
+  const out = new Float32Array(n), scale = new Float32Array(new Uint32Array([a.scaleBits]).buffer)[0]!;
+  for (let i = 0; i < n; i++) out[i] = hash32((a.key + Math.imul(i, 0x9e3779b9)) >>> 0) >>> 8 < a.threshold ? 0 : scale;
+  return out;
+}
+
+function maskKernel(args: KernelArgs): TensorInfo {
+  const a = args.attrs as unknown as MaskAttrs, { backend } = args;
+  const out = backend.makeOutput(a.shape, "float32");
+  addon!.dropoutMask(backend.wasm.HEAPU8, offset(backend, out), prod(a.shape), a.key, a.threshold, a.scaleBits);
+  return out;
+}
+
+/**
+ * A dropout mask of `shape`: each element 0 with probability `rate`, else 1/(1 − rate), fixed by
+ * `key` (see dropoutKey) and identical on every backend. Multiply the activations by it.
+ */
+export function dropoutMask(shape: number[], rate: number, key: number): tf.Tensor {
+  const a = maskAttrs(shape, rate, key);
+  if (addon && tf.getKernel(DROPOUT_MASK, tf.getBackend())) return tf.engine().runKernel(DROPOUT_MASK, {}, a as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return tf.tensor(maskValues(prod(shape), a), shape, "float32");
+}
+
 /** Registers the kernels for the wasm backend (called once the addon has loaded). */
 export function registerNativeRows(got: BlasAddon, notes: string[]): void {
   const a = got as unknown as Partial<RowsAddon>;
-  if (typeof a.copyRows !== "function" || typeof a.softmaxXentFwd !== "function" || typeof a.softmaxXentBwd !== "function") return;
+  if (["copyRows", "softmaxXentFwd", "softmaxXentBwd", "dropoutMask"].some((f) => typeof a[f as keyof RowsAddon] !== "function")) return;
   addon = a as RowsAddon;
   const replaced: Record<"Slice" | "SplitV" | "Concat", (args: KernelArgs) => unknown> = { Slice: nativeSlice, SplitV: nativeSplitV, Concat: nativeConcat };
   for (const [name, fn] of Object.entries(replaced) as ["Slice" | "SplitV" | "Concat", (args: KernelArgs) => unknown][]) {
@@ -150,8 +199,8 @@ export function registerNativeRows(got: BlasAddon, notes: string[]): void {
     tf.unregisterKernel(name, "wasm");
     tf.registerKernel({ ...k, kernelFunc: fn as unknown as tf.KernelFunc });
   }
-  for (const [name, fn] of [[XENT, xentForward], [XENT_GRAD, xentBackward]] as const) {
+  for (const [name, fn] of [[XENT, xentForward], [XENT_GRAD, xentBackward], [DROPOUT_MASK, maskKernel]] as const) {
     if (!tf.getKernel(name, "wasm")) tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: fn as unknown as tf.KernelFunc });
   }
-  notes.push("native row kernels: Slice/SplitV/Concat copies and fused softmax cross-entropy");
+  notes.push("native row kernels: Slice/SplitV/Concat copies, fused softmax cross-entropy, dropout masks");
 }

@@ -7,6 +7,7 @@
  */
 import { tf } from "../backend/index.ts";
 import { Rng } from "../util/rng.ts";
+import { dropoutKey, dropoutMask } from "../backend/native-rows.ts";
 
 /** Creates tf.Variables under stable names (the safetensors tensor names) from one seeded Rng. */
 export class ParamStore {
@@ -82,7 +83,9 @@ export class DropoutSeeds {
   constructor(readonly rate: number, readonly training: boolean, readonly seed: number) {}
   apply<T extends tf.Tensor>(x: T): T {
     if (!this.training || this.rate === 0) return x;
-    return tf.dropout(x, this.rate, undefined, `${this.seed}:${this.counter++}`) as T;
+    // Our own counter-based masks (lib/backend/native-rows.ts): the same on every backend, and
+    // generated natively on wasm instead of by tf.dropout's per-element JS generator.
+    return tf.mul(x, dropoutMask(x.shape, this.rate, dropoutKey(this.seed, this.counter++))) as T;
   }
 }
 

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf, initBackend } from "../../lib/backend/index.ts";
 import "@tensorflow/tfjs-backend-cpu";
-import { fusedSoftmaxCrossEntropy } from "../../lib/backend/native-rows.ts";
+import { dropoutKey, dropoutMask, fusedSoftmaxCrossEntropy } from "../../lib/backend/native-rows.ts";
 import { loadBlasAddon } from "../../lib/backend/wasm-fast-native.ts";
 import { tokenLosses } from "../../lib/train/step.ts";
 import { Rng } from "../../lib/util/rng.ts";
@@ -98,4 +98,26 @@ test("native row kernels reject operands outside the heap", async (t) => {
   assert.throws(() => a.copyRows!(heap, 0, 4, 0, 8, 2, 8), /bad sizes/);
   assert.throws(() => a.softmaxXentFwd!(heap, 0, 64, 68, 72, 2, 17), /outside the heap/);
   assert.throws(() => a.softmaxXentBwd!(heap, 0, 64, 68, 72, 0, 1, 33), /outside the heap/);
+});
+
+test("dropout masks: the same on cpu and wasm, the requested rate, different per key", async () => {
+  const info = await initBackend();
+  const main = info.name;
+  const masks: number[][] = [];
+  for (const backend of ["cpu", main]) {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    masks.push(tf.tidy(() => Array.from(dropoutMask([300, 70], 0.1, dropoutKey(5, 2)).dataSync())));
+    assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+  }
+  await tf.setBackend(main);
+  assert.deepEqual(masks[1], masks[0], "same key, same mask on every backend");
+  const m = masks[0]!, scale = Math.fround(1 / 0.9);
+  assert.ok(m.every((v) => v === 0 || v === scale), "values are 0 or 1/keep");
+  const dropped = m.filter((v) => v === 0).length / m.length;
+  assert.ok(Math.abs(dropped - 0.1) < 0.01, `dropped fraction ${dropped}`);
+  const other = tf.tidy(() => Array.from(dropoutMask([300, 70], 0.1, dropoutKey(5, 3)).dataSync()));
+  assert.ok(other.some((v, i) => v !== m[i]), "another call site gets another mask");
+  assert.notEqual(dropoutKey(1, 0), dropoutKey(2 ** 32 + 1, 0), "high bits of the seed count");
+  assert.throws(() => dropoutMask([2], 1, 0), /rate must be in \[0, 1\)/);
 });
