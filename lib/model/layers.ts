@@ -8,6 +8,7 @@
 import { tf } from "../backend/index.ts";
 import { Rng } from "../util/rng.ts";
 import { dropoutKey, dropoutMask } from "../backend/native-rows.ts";
+import { fusedGelu, fusedLayerNorm } from "../backend/native-fused.ts";
 
 /** Creates tf.Variables under stable names (the safetensors tensor names) from one seeded Rng. */
 export class ParamStore {
@@ -64,6 +65,9 @@ export function dense(x: tf.Tensor2D, l: Dense): tf.Tensor2D {
 
 /** Layer norm over the last axis of a 2-D tensor. */
 export function layerNorm(x: tf.Tensor2D, l: LayerNormP, eps: number): tf.Tensor2D {
+  // One native kernel (and one for its gradient) where the backend has it; else the composite.
+  const fused = fusedLayerNorm(x, l.gamma, l.beta, eps);
+  if (fused) return fused;
   const { mean, variance } = tf.moments(x, -1, true);
   const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
   return tf.add(tf.mul(xhat, l.gamma), l.beta);
@@ -72,6 +76,8 @@ export function layerNorm(x: tf.Tensor2D, l: LayerNormP, eps: number): tf.Tensor
 const GELU_C = Math.sqrt(2 / Math.PI);
 /** GELU, tanh approximation (PyTorch's nn.GELU(approximate="tanh")). */
 export function gelu<T extends tf.Tensor>(x: T): T {
+  const fused = fusedGelu(x);
+  if (fused) return fused;
   // x·x·x rather than pow(x, 3): Pow and its gradient (which also differentiates the exponent) are slow kernels.
   const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.square(x), x), 0.044715)), GELU_C);
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1)) as T;
