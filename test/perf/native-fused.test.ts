@@ -28,7 +28,8 @@ async function fusedReady(): Promise<string | undefined> {
   const info = await initBackend();
   if (info.name !== "wasm") return `backend is ${info.name}, not wasm`;
   if (!tf.getKernel(GELU_KERNEL, "wasm") || !tf.getKernel(LAYER_NORM_KERNEL, "wasm")) {
-    return `fused kernels not registered: ${info.notes.join("; ")}`;
+    const why = info.notes.find((n) => n.startsWith("native fused") || n.startsWith("native BLAS")) ?? "no note says why";
+    return `fused kernels not registered: ${why}`;
   }
   return undefined;
 }
