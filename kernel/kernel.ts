@@ -217,7 +217,7 @@ export async function runKernel(connectionFile: string, opts: KernelOptions = {}
         break;
       }
       case "shutdown": process.exit(0);
-      case "ready": void ask({ t: "warm" }).catch(() => {}); break;
+      case "ready": break; // the language worker warms up on its own from the start
     }
   });
 }

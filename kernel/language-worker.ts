@@ -3,21 +3,27 @@
  * for it and completion/inspection answer even while a cell is running. Serves the main thread
  * (convert = type-check + transpile, commit) and the wire worker (complete, inspect, is_complete).
  */
-import { createRequire } from "node:module";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import type * as TS from "typescript";
 import { convertCell } from "./converter.ts";
 import { LanguageService } from "./language.ts";
+import { loadTypeScript, type LoadedTypeScript } from "./ts-loader.ts";
 import type { LangReply, LangRequest } from "./protocol.ts";
 
 const { cwd, typecheck } = workerData as { cwd: string; typecheck: boolean };
-let ts: typeof TS | undefined;
+let loaded: LoadedTypeScript | undefined;
 let service: LanguageService | undefined;
 const pendingCode = new Map<number, string>();
 
 function loadTs(): typeof TS {
-  ts ??= createRequire(import.meta.url)("typescript") as typeof TS;
-  return ts;
+  loaded ??= loadTypeScript();
+  return loaded.ts;
+}
+
+/** Load TypeScript and build the language service now, so the first cell does not wait as long. */
+function warm(): void {
+  if (typecheck) languageService().diagnostics("0"); else loadTs();
+  loaded!.saveCache();
 }
 function languageService(): LanguageService {
   service ??= new LanguageService(loadTs(), cwd);
@@ -50,7 +56,7 @@ function isComplete(code: string): { status: string; indent?: string } {
 
 function handle(req: LangRequest): unknown {
   switch (req.t) {
-    case "warm": if (typecheck) languageService().diagnostics("0"); else loadTs(); return true;
+    case "warm": warm(); return true;
     case "convert": {
       const converted = convertCell(loadTs(), req.code, `cell-${req.cell}.ts`);
       let diagnostics = converted.syntaxErrors;
@@ -86,3 +92,7 @@ function serve(port: MessagePort | typeof parentPort): void {
 }
 
 serve(parentPort);
+// Warm up at once rather than when the wire reports ready: the two workers start together, and
+// on a kernel's start the type-checker is what the first cell waits for. (Requests that arrive
+// meanwhile queue behind it, as they would behind a "warm" request.)
+setImmediate(() => { try { warm(); } catch { /* the first real request reports the problem */ } });
