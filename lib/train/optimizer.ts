@@ -5,7 +5,8 @@
  * updates to the peak, then linear decay.
  *
  * Written out by hand (not tf.train.adam) so the update is plain to read, the state (m, v, step)
- * can be saved and restored exactly, and weight decay can skip some parameters.
+ * can be saved and restored exactly, and weight decay can skip some parameters. On wasm with the
+ * native addon the same arithmetic runs as one fused kernel per parameter (lib/backend/native-adamw.ts).
  */
 import { tf } from "../backend/index.ts";
 import { fusedAdamWAvailable, fusedAdamWUpdate, fusedSumSquares } from "../backend/native-adamw.ts";
@@ -173,6 +174,7 @@ const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b
 
 /** √(Σ‖g‖²) over all gradients, summed in name order so the value is reproducible. */
 export function globalGradNorm(grads: Record<string, tf.Tensor>, names: Iterable<string>): tf.Scalar {
+  // Read `names` once: it may be a one-shot iterator (a Map's keys()).
   const present = [...names].filter((n) => grads[n]).map((n) => grads[n]!);
   if (fusedAdamWAvailable() && present.every((g) => g.dtype === "float32")) {
     // One native call over every gradient (name order, accumulated in double) instead of square + sum + add each.
@@ -180,7 +182,7 @@ export function globalGradNorm(grads: Record<string, tf.Tensor>, names: Iterable
   }
   return tf.tidy(() => {
     let sq: tf.Scalar = tf.scalar(0);
-    for (const n of names) if (grads[n]) sq = tf.add(sq, tf.sum(tf.square(grads[n]!)));
+    for (const g of present) sq = tf.add(sq, tf.sum(tf.square(g)));
     return tf.sqrt(sq);
   });
 }
