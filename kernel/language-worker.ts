@@ -30,6 +30,22 @@ function languageService(): LanguageService {
   return service;
 }
 
+/**
+ * Conversion depends on the code alone (type checks, which depend on earlier cells, are not
+ * cached), so a cell run again — the common case in a notebook — reuses it: no transpiler run and
+ * none of its garbage, whose collection made one round trip in twenty several times slower.
+ */
+const convertedByCode = new Map<string, ReturnType<typeof convertCell>>();
+const CONVERTED_MAX = 128;
+function convert(code: string, cell: number): ReturnType<typeof convertCell> {
+  let c = convertedByCode.get(code);
+  if (c) convertedByCode.delete(code); // re-insert: most recently used last
+  else c = convertCell(loadTs(), code, `cell-${cell}.ts`);
+  convertedByCode.set(code, c);
+  if (convertedByCode.size > CONVERTED_MAX) convertedByCode.delete(convertedByCode.keys().next().value!);
+  return c;
+}
+
 /** Code points → UTF-16 offset (Jupyter counts cursor positions in code points). */
 function toUtf16(code: string, cursor: number): number {
   let i = 0;
@@ -58,7 +74,7 @@ function handle(req: LangRequest): unknown {
   switch (req.t) {
     case "warm": warm(); return true;
     case "convert": {
-      const converted = convertCell(loadTs(), req.code, `cell-${req.cell}.ts`);
+      const converted = convert(req.code, req.cell);
       let diagnostics = converted.syntaxErrors;
       if (!diagnostics.length && typecheck) diagnostics = languageService().diagnostics(req.code);
       pendingCode.set(req.cell, req.code);
