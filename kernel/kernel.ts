@@ -4,10 +4,11 @@
  * together, captures stdout/stderr per execution and sequences execute requests.
  */
 import { readFileSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { MessageChannel, Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import { MessageChannel } from "node:worker_threads";
 import { abort, FLAG_SLOTS, beginExecution, endExecution, formatError, installRuntime, interruptCurrent, InterruptError, owner, runCell, setAmbientSinks, unlessInterrupted, type Exec } from "./executor.ts";
 import { bundleFor, completeBundle, makeDisplay, makeProgress, plotlyLoaderBundle, type IopubSend } from "./display.ts";
+import { startLanguageWorker, startWorker } from "./worker-bundles.mjs";
 import type { Converted, LangCall, LangReply, MainToWire, WireToMain } from "./protocol.ts";
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -19,12 +20,10 @@ export async function runKernel(connectionFile: string, opts: KernelOptions = {}
   const version = pkgVersion(here("../package.json"));
   const tsVersion = pkgVersion(here("../node_modules/typescript/package.json"));
   const flag = new Int32Array(new SharedArrayBuffer(4 * FLAG_SLOTS));
-  const boot = here("./worker-boot.mjs");
-  const wire = new Worker(boot, { workerData: { entry: pathToFileURL(here("./server.ts")).href, connectionFile, flag: flag.buffer, version, tsVersion } });
-  const lang = new Worker(boot, { workerData: { entry: pathToFileURL(here("./language-worker.ts")).href, cwd: process.cwd(), typecheck: opts.typecheck !== false } });
-  for (const [name, w] of [["wire", wire], ["language", lang]] as const) {
-    w.on("error", (e) => { process.stderr.write(`[simvlm kernel] ${name} worker failed: ${e.stack ?? e}\n`); process.exit(1); });
-  }
+  // Usually started already by bin/simvlm.js, before the rest of the kernel loaded (worker-bundles.mjs).
+  const lang = await startLanguageWorker({ cwd: process.cwd(), typecheck: opts.typecheck !== false });
+  // Last before the listeners: from here to them no event-loop turn passes, so no message is missed.
+  const wire = await startWorker("server", { connectionFile, flag: flag.buffer, version, tsVersion });
   const channel = new MessageChannel();
   wire.postMessage({ t: "lang", port: channel.port1 } satisfies MainToWire, [channel.port1]);
   lang.postMessage({ t: "wire-port", port: channel.port2 }, [channel.port2]);

@@ -30,19 +30,23 @@ const session = crypto.randomUUID();
 class Outbox {
   private queue: Message[] = [];
   private running = false;
-  constructor(private readonly sock: zmq.Router | zmq.Publisher, private readonly name: string) {}
+  private held = false;
+  constructor(private readonly sock: zmq.Router | zmq.XPublisher, private readonly name: string) {}
+  /** Queue without sending until release() (iopub before its first subscriber). */
+  hold(): void { this.held = true; }
+  release(): void { this.held = false; if (!this.running) void this.drain(); }
   push(m: Message): void {
     const last = this.queue[this.queue.length - 1];
     if (last && m.header.msg_type === "stream" && last.header.msg_type === "stream" && last.parent_header.msg_id === m.parent_header.msg_id &&
       last.content.name === m.content.name && last.content.text.length < 1 << 20) {
       last.content.text += m.content.text;
     } else this.queue.push(m);
-    if (!this.running) void this.drain();
+    if (!this.running && !this.held) void this.drain();
   }
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length) {
+      while (this.queue.length && !this.held) {
         const m = this.queue.shift()!;
         try { await this.sock.send(encode(m, signer)); } catch (e) { log(`${this.name}: send failed: ${(e as Error).message}`); }
       }
@@ -55,13 +59,28 @@ class Outbox {
 const shell = new zmq.Router({ linger: 0 });
 const control = new zmq.Router({ linger: 0 });
 const stdin = new zmq.Router({ linger: 0 });
-const iopub = new zmq.Publisher({ linger: 1000 });
+// XPUB rather than PUB: it tells us when a frontend subscribes (see below).
+const iopub = new zmq.XPublisher({ linger: 1000 });
 const hb = new zmq.Reply({ linger: 0 });
 await Promise.all([
   shell.bind(endpoint(conn, conn.shell_port)), control.bind(endpoint(conn, conn.control_port)),
   stdin.bind(endpoint(conn, conn.stdin_port)), iopub.bind(endpoint(conn, conn.iopub_port)), hb.bind(endpoint(conn, conn.hb_port)),
 ]);
 const out = { shell: new Outbox(shell, "shell"), control: new Outbox(control, "control"), stdin: new Outbox(stdin, "stdin"), iopub: new Outbox(iopub, "iopub") };
+
+// A PUB socket drops what it sends before a subscriber's subscription has arrived ("slow joiner"),
+// so the client that started the kernel would miss the starting/busy/idle status of its first
+// kernel_info and wait (jupyter_client retries after 0.2 s). Hold iopub until the first
+// subscription arrives (or 2 s pass, for a kernel nobody listens to), then send in order.
+out.iopub.hold();
+const releaseIopub = setTimeout(() => out.iopub.release(), 2000);
+void (async () => {
+  try {
+    for await (const [sub] of iopub) {
+      if (sub?.[0] === 1) { clearTimeout(releaseIopub); out.iopub.release(); }
+    }
+  } catch { /* socket closed */ }
+})();
 
 const history = new History(session);
 /** Execute requests by id, kept until their reply is sent. */
