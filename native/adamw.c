@@ -8,8 +8,6 @@
 #include "common.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
-#elif defined(__aarch64__) && defined(__ARM_NEON)
-#include <arm_neon.h>
 #endif
 
 /* A fused multiply-add would round once where the op-by-op reference rounds twice. */
@@ -46,6 +44,7 @@ static inline void adamw_loop(const float *restrict p, const float *restrict m, 
    * GCC will not auto-vectorise sqrtf unless the whole build has -fno-math-errno, and the scalar
    * loop is 3x slower (23 vs 7 ms over 8.6M parameters), so four lanes at a time by hand. The
    * vector mul/add/div/sqrt round exactly as the scalar ones do (IEEE, no fused multiply-add).
+   * Other CPUs take the scalar loop below (same numbers).
    */
 #if defined(__SSE2__)
   const __m128 B1 = _mm_set1_ps(b1), OMB1 = _mm_set1_ps(omb1), B2 = _mm_set1_ps(b2), OMB2 = _mm_set1_ps(omb2);
@@ -62,22 +61,6 @@ static inline void adamw_loop(const float *restrict p, const float *restrict m, 
     _mm_storeu_ps(mOut + i, mi);
     _mm_storeu_ps(vOut + i, vi);
     _mm_storeu_ps(pOut + i, _mm_sub_ps(pi, _mm_mul_ps(update, LR)));
-  }
-#elif defined(__aarch64__) && defined(__ARM_NEON)
-  const float32x4_t B1 = vdupq_n_f32(b1), OMB1 = vdupq_n_f32(omb1), B2 = vdupq_n_f32(b2), OMB2 = vdupq_n_f32(omb2);
-  const float32x4_t C1 = vdupq_n_f32(c1), C2 = vdupq_n_f32(c2), EPS = vdupq_n_f32(eps), DF = vdupq_n_f32(decayFactor);
-  const float32x4_t LR = vdupq_n_f32(lr), SC = vdupq_n_f32(scale);
-  for (; i + 4 <= n; i += 4) {
-    float32x4_t gi = vld1q_f32(g + i);
-    if (scaled) gi = vmulq_f32(gi, SC);
-    float32x4_t mi = vaddq_f32(vmulq_f32(vld1q_f32(m + i), B1), vmulq_f32(gi, OMB1));
-    float32x4_t vi = vaddq_f32(vmulq_f32(vld1q_f32(v + i), B2), vmulq_f32(vmulq_f32(gi, gi), OMB2));
-    float32x4_t update = vdivq_f32(vdivq_f32(mi, C1), vaddq_f32(vsqrtq_f32(vdivq_f32(vi, C2)), EPS));
-    float32x4_t pi = vld1q_f32(p + i);
-    if (decayed) pi = vmulq_f32(pi, DF);
-    vst1q_f32(mOut + i, mi);
-    vst1q_f32(vOut + i, vi);
-    vst1q_f32(pOut + i, vsubq_f32(pi, vmulq_f32(update, LR)));
   }
 #endif
   for (; i < n; i++) {
