@@ -10,6 +10,7 @@
  * repeated. A name the current cell declares again is left out of the header, so redeclaring works.
  */
 import type * as TS from "typescript";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -31,6 +32,7 @@ export interface CellDiagnostic { line: number; column: number; message: string;
 
 export class LanguageService {
   private readonly files = new Map<string, { text: string; version: number }>();
+  private readonly disk = new Map<string, { mtime: number; snapshot: TS.IScriptSnapshot }>();
   private readonly origins = new Map<string, Origin>();
   private readonly committed: string[] = [];
   private readonly service: TS.LanguageService;
@@ -54,12 +56,15 @@ export class LanguageService {
     const host: TS.LanguageServiceHost = {
       getCompilationSettings: () => options,
       getScriptFileNames: () => [globals, ...this.committed, this.current],
-      getScriptVersion: (f) => String(this.files.get(f)?.version ?? 0),
+      getScriptVersion: (f) => {
+        const mem = this.files.get(f);
+        if (mem) return String(mem.version);
+        const disk = this.diskFile(f);
+        return disk ? `disk ${disk.mtime}` : "0";
+      },
       getScriptSnapshot: (f) => {
         const mem = this.files.get(f);
-        if (mem) return ts.ScriptSnapshot.fromString(mem.text);
-        const text = ts.sys.readFile(f);
-        return text === undefined ? undefined : ts.ScriptSnapshot.fromString(text);
+        return mem ? ts.ScriptSnapshot.fromString(mem.text) : this.diskFile(f)?.snapshot;
       },
       getCurrentDirectory: () => cwd,
       getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
@@ -71,6 +76,25 @@ export class LanguageService {
     };
     this.service = ts.createLanguageService(host, ts.createDocumentRegistry());
     this.setFile(this.current, "");
+  }
+
+  /**
+   * A file on disk as one snapshot per modification time. The service asks for the snapshot of
+   * every file of the program each time a cell's text is new; reading the ~3 MB of declaration
+   * files again each time was most of a new cell's type-check. Files under node_modules are taken
+   * as unchanging for the session; others (a notebook's own modules) are re-read when they change.
+   */
+  private diskFile(f: string): { mtime: number; snapshot: TS.IScriptSnapshot } | undefined {
+    const hit = this.disk.get(f);
+    if (hit && f.includes("/node_modules/")) return hit;
+    let mtime: number;
+    try { mtime = statSync(f).mtimeMs; } catch { return undefined; }
+    if (hit && hit.mtime === mtime) return hit;
+    const text = this.ts.sys.readFile(f);
+    if (text === undefined) return undefined;
+    const entry = { mtime, snapshot: this.ts.ScriptSnapshot.fromString(text) };
+    this.disk.set(f, entry);
+    return entry;
   }
 
   private setFile(name: string, text: string): void {

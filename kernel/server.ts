@@ -48,7 +48,8 @@ class Outbox {
     try {
       while (this.queue.length && !this.held) {
         const m = this.queue.shift()!;
-        try { await this.sock.send(encode(m, signer)); } catch (e) { log(`${this.name}: send failed: ${(e as Error).message}`); }
+        // After shutdown closed the sockets, late output has nowhere to go: drop it quietly.
+        try { await this.sock.send(encode(m, signer)); } catch (e) { if (!closing) log(`${this.name}: send failed: ${(e as Error).message}`); }
       }
     } finally { this.running = false; }
   }
