@@ -1,0 +1,35 @@
+// The kernel's type-checker over the session's cells (kernel/language.ts): earlier cells' names
+// are seen, and a notebook's own module edited during the session is checked in its new form.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type * as TS from "typescript";
+import { LanguageService } from "../../kernel/language.ts";
+
+const ts = createRequire(import.meta.url)("typescript") as typeof TS;
+
+test("type checks see earlier cells and re-read a local module that changed", () => {
+  const dir = mkdtempSync(join(tmpdir(), "simvlm-lang-"));
+  try {
+    const helper = join(dir, "helper.ts");
+    writeFileSync(helper, "export function twice(x: number): number { return 2 * x; }\n");
+    const s = new LanguageService(ts, dir);
+    assert.deepEqual(s.diagnostics(`import { twice } from "./helper.ts";\nconst y: number = twice(2);`), []);
+    s.commit(`import { twice } from "./helper.ts";\nconst y: number = twice(2);`, 1);
+    assert.deepEqual(s.diagnostics("const z: number = y + twice(3);"), [], "cell 1's names are in scope");
+    const bad = s.diagnostics('const w: string = y;');
+    assert.equal(bad.length, 1);
+    assert.match(bad[0]!.message, /not assignable to type 'string'/);
+
+    // The module now returns a string: the same cell must now fail.
+    writeFileSync(helper, "export function twice(x: number): string { return String(2 * x); }\n");
+    const later = new Date(Date.now() + 5000);
+    utimesSync(helper, later, later); // a distinct mtime even on coarse-grained file systems
+    const after = s.diagnostics("const z: number = twice(3);");
+    assert.equal(after.length, 1, JSON.stringify(after));
+    assert.match(after[0]!.message, /'string' is not assignable to type 'number'/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
