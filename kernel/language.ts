@@ -33,6 +33,9 @@ export interface CellDiagnostic { line: number; column: number; message: string;
 export class LanguageService {
   private readonly files = new Map<string, { text: string; version: number }>();
   private readonly disk = new Map<string, { mtime: number; snapshot: TS.IScriptSnapshot }>();
+  /** Bumped whenever a committed cell changes what later cells see. */
+  private generation = 0;
+  private lastCheck: { code: string; generation: number; result: CellDiagnostic[] } | undefined;
   private readonly origins = new Map<string, Origin>();
   private readonly committed: string[] = [];
   private readonly service: TS.LanguageService;
@@ -121,6 +124,24 @@ export class LanguageService {
   }
 
   diagnostics(code: string): CellDiagnostic[] {
+    // The same cell run again against the same earlier cells and unchanged local files: same answer.
+    const last = this.lastCheck;
+    if (last && last.code === code && last.generation === this.generation && !this.localFilesChanged()) return last.result;
+    const result = this.check(code);
+    this.lastCheck = { code, generation: this.generation, result };
+    return result;
+  }
+
+  /** Whether a file read from disk outside node_modules (a notebook's own module) changed since it was read. */
+  private localFilesChanged(): boolean {
+    for (const [f, e] of this.disk) {
+      if (f.includes("/node_modules/")) continue;
+      try { if (statSync(f).mtimeMs !== e.mtime) return true; } catch { return true; }
+    }
+    return false;
+  }
+
+  private check(code: string): CellDiagnostic[] {
     const offset = this.load(code);
     const all = [...this.service.getSyntacticDiagnostics(this.current), ...this.service.getSemanticDiagnostics(this.current)];
     const out: CellDiagnostic[] = [];
@@ -141,6 +162,7 @@ export class LanguageService {
     const decls = topLevelNames(this.ts, code);
     // A cell that declares nothing adds nothing: leaving the program unchanged keeps later checks cheap.
     if (!decls.length) return;
+    this.generation++;
     // The committed copy keeps the header (earlier names) and exports its own declarations.
     const headerLength = this.load(code);
     const header = this.files.get(this.current)!.text.slice(0, headerLength);

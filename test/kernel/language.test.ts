@@ -24,6 +24,8 @@ test("type checks see earlier cells and re-read a local module that changed", ()
     assert.equal(bad.length, 1);
     assert.match(bad[0]!.message, /not assignable to type 'string'/);
 
+    assert.deepEqual(s.diagnostics("const z: number = twice(3);"), []);
+    assert.deepEqual(s.diagnostics("const z: number = twice(3);"), [], "the same cell again (answered from the last check)");
     // The module now returns a string: the same cell must now fail.
     writeFileSync(helper, "export function twice(x: number): string { return String(2 * x); }\n");
     const later = new Date(Date.now() + 5000);
