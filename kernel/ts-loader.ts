@@ -4,8 +4,8 @@
  * typescript.js is ~9 MB of JavaScript: compiling it, and lazily compiling the checker's functions
  * during the first type-check, is a good part of the time to a kernel's first result. After the
  * first warm-up this writes V8's cached data (which then includes those lazily compiled functions)
- * to the user's cache folder; later starts hand it back to V8 and skip the compilation, as Node
- * 22's module compile cache does. The cache is keyed by the TypeScript, Node and V8 versions and the
+ * to `~/.cache/simvlm/kernel` (or `$SIMVLM_CACHE_DIR/kernel`); later starts hand it back to V8 and
+ * skip the compilation, as Node 22's module compile cache does. The cache is keyed by the TypeScript, Node and V8 versions and the
  * CPU architecture; a cache V8 rejects, or a folder that cannot be written, just means a plain load.
  * SIMVLM_TS_CACHE=0 turns it off.
  */
@@ -27,7 +27,7 @@ export interface LoadedTypeScript {
 }
 
 function cacheDir(): string {
-  return process.env.SIMVLM_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "simvlm");
+  return join(process.env.SIMVLM_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "simvlm"), "kernel");
 }
 
 export function loadTypeScript(): LoadedTypeScript {
