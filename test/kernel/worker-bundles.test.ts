@@ -10,6 +10,8 @@ import { workerBundle } from "../../kernel/worker-bundles.mjs";
 const kernelDir = fileURLToPath(new URL("../../kernel/", import.meta.url));
 
 test("worker bundles: built beside the sources, newer than all of them, plain JavaScript; off with SIMVLM_KERNEL_BUNDLE=0", async () => {
+  const saved = process.env.SIMVLM_KERNEL_BUNDLE;
+  delete process.env.SIMVLM_KERNEL_BUNDLE; // the suite may run with it set
   for (const entry of ["language-worker", "server"]) {
     const bundle = await workerBundle(entry);
     assert.ok(bundle, `${entry}: bundled`);
@@ -20,7 +22,6 @@ test("worker bundles: built beside the sources, newer than all of them, plain Ja
     const r = spawnSync(process.execPath, ["--check", bundle], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
   }
-  const saved = process.env.SIMVLM_KERNEL_BUNDLE;
   process.env.SIMVLM_KERNEL_BUNDLE = "0";
   try { assert.equal(await workerBundle("server"), undefined); } finally {
     if (saved === undefined) delete process.env.SIMVLM_KERNEL_BUNDLE; else process.env.SIMVLM_KERNEL_BUNDLE = saved;
