@@ -17,19 +17,6 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
-/* Reads argv[0..n) as doubles (JS numbers); throws "<name>: argument K must be a number" and returns 0 otherwise. */
-static int read_doubles(napi_env env, const char *name, napi_value *argv, size_t n, size_t argBase, double *out) {
-  for (size_t i = 0; i < n; i++) {
-    if (napi_get_value_double(env, argv[i], &out[i]) != napi_ok) {
-      char msg[96];
-      snprintf(msg, sizeof msg, "%s: argument %zu must be a number", name, argBase + i + 1);
-      napi_throw_error(env, "SIMVLM_NATIVE", msg);
-      return 0;
-    }
-  }
-  return 1;
-}
-
 /*
  * The per-element update. Hyperparameters arrive already rounded to float32, as tfjs rounds a JS
  * number that it turns into a scalar tensor. `scaled` and `decayed` select the variant at compile
@@ -84,15 +71,7 @@ static inline void adamw_loop(const float *restrict p, const float *restrict m, 
  */
 static napi_value adamw(napi_env env, napi_callback_info info) {
   int64_t o[8]; void *data; size_t length; double h[10];
-  size_t argc = 19;
-  napi_value argv[19];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 19) THROW(env, "adamw: expected 19 arguments");
-  napi_typedarray_type type; napi_value ab; size_t byte_offset;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array)
-    THROW(env, "adamw: heap must be a Uint8Array");
-  for (int i = 0; i < 8; i++) if (!get_i64(env, argv[i + 1], &o[i])) THROW(env, "adamw: arguments 2-9 must be integers");
-  if (!read_doubles(env, "adamw", argv + 9, 10, 9, h)) return NULL;
+  if (!read_args_mixed(env, info, "adamw", 8, o, 10, h, &data, &length)) return NULL;
   int64_t n = o[7];
   for (int i = 0; i < 7; i++) if (!in_heap(o[i], n, length)) THROW(env, "adamw: operand outside the heap");
   /* Separate outputs: no output may overlap an input or another output. */

@@ -22,15 +22,18 @@ static inline int in_heap(int64_t off, int64_t count, size_t len) {
 }
 
 /*
- * The calling convention every kernel shares: (heap: Uint8Array, n integers). Reads them into
- * data, length and v[0..n); on a bad call throws "<name>: …" and returns 0.
+ * The calling convention every kernel shares: (heap: Uint8Array, n integers, then nd numbers).
+ * Reads them into data, length, v[0..n) and d[0..nd) (integers as int64: offsets and sizes; numbers
+ * as double: hyperparameters such as eps, which an integer read would truncate to 0). On a bad
+ * call throws "<name>: …" and returns 0.
  */
-static inline int read_args(napi_env env, napi_callback_info info, const char *name, size_t n, int64_t *v, void **data, size_t *length) {
+static inline int read_args_mixed(napi_env env, napi_callback_info info, const char *name, size_t n, int64_t *v,
+                                  size_t nd, double *d, void **data, size_t *length) {
   char msg[96];
-  size_t argc = 16;
-  napi_value argv[16];
+  size_t argc = 24;
+  napi_value argv[24];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != n + 1) { snprintf(msg, sizeof msg, "%s: expected %zu arguments", name, n + 1); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0; }
+  if (argc != n + nd + 1) { snprintf(msg, sizeof msg, "%s: expected %zu arguments", name, n + nd + 1); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0; }
   napi_typedarray_type type; napi_value ab; size_t byte_offset;
   if (napi_get_typedarray_info(env, argv[0], &type, length, data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array) {
     snprintf(msg, sizeof msg, "%s: heap must be a Uint8Array", name); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0;
@@ -38,9 +41,16 @@ static inline int read_args(napi_env env, napi_callback_info info, const char *n
   for (size_t i = 0; i < n; i++) if (!get_i64(env, argv[i + 1], &v[i])) {
     snprintf(msg, sizeof msg, "%s: arguments 2-%zu must be integers", name, n + 1); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0;
   }
+  for (size_t i = 0; i < nd; i++) if (napi_get_value_double(env, argv[n + 1 + i], &d[i]) != napi_ok) {
+    snprintf(msg, sizeof msg, "%s: argument %zu must be a number", name, n + 2 + i); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0;
+  }
   return 1;
 }
 
+/* The integer-only form most kernels use: (heap, n integers). */
+static inline int read_args(napi_env env, napi_callback_info info, const char *name, size_t n, int64_t *v, void **data, size_t *length) {
+  return read_args_mixed(env, info, name, n, v, 0, NULL, data, length);
+}
 
 /* Adds `fn` to the addon's exports as `name`. */
 static inline void simvlm_export(napi_env env, napi_value exports, const char *name, napi_callback fn) {

@@ -178,30 +178,6 @@ HOT static void ln_bwd_loop(const float *restrict x, const float *restrict dy, c
   }
 }
 
-/*
- * Arguments (heap: Uint8Array, n integers, then nd numbers read as doubles). read_args in common.h
- * reads integers only (napi_get_value_int64 would silently truncate an eps of 1e-5 to 0).
- */
-static int read_mixed(napi_env env, napi_callback_info info, const char *name, size_t n, int64_t *v,
-                      size_t nd, double *dv, void **data, size_t *length) {
-  char msg[96];
-  size_t argc = 16;
-  napi_value argv[16];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != n + nd + 1) { snprintf(msg, sizeof msg, "%s: expected %zu arguments", name, n + nd + 1); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0; }
-  napi_typedarray_type type; napi_value ab; size_t byte_offset;
-  if (napi_get_typedarray_info(env, argv[0], &type, length, data, &ab, &byte_offset) != napi_ok || type != napi_uint8_array) {
-    snprintf(msg, sizeof msg, "%s: heap must be a Uint8Array", name); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0;
-  }
-  for (size_t i = 0; i < n; i++) if (!get_i64(env, argv[i + 1], &v[i])) {
-    snprintf(msg, sizeof msg, "%s: arguments 2-%zu must be integers", name, n + 1); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0;
-  }
-  for (size_t i = 0; i < nd; i++) if (napi_get_value_double(env, argv[n + 1 + i], &dv[i]) != napi_ok) {
-    snprintf(msg, sizeof msg, "%s: argument %zu must be a number", name, n + 2 + i); napi_throw_error(env, "SIMVLM_NATIVE", msg); return 0;
-  }
-  return 1;
-}
-
 /* geluFwd(heap, xOff, yOff, n): y = GELU(x) (tanh approximation). */
 static napi_value gelu_fwd(napi_env env, napi_callback_info info) {
   int64_t v[3]; void *data; size_t length;
@@ -228,7 +204,7 @@ static napi_value gelu_bwd(napi_env env, napi_callback_info info) {
 /* layerNormFwd(heap, xOff, gammaOff, betaOff, yOff, meanOff, rstdOff, rows, d, eps): x, y [rows, d]; mean, rstd [rows]. */
 static napi_value layer_norm_fwd(napi_env env, napi_callback_info info) {
   int64_t v[8]; double eps; void *data; size_t length;
-  if (!read_mixed(env, info, "layerNormFwd", 8, v, 1, &eps, &data, &length)) return NULL;
+  if (!read_args_mixed(env, info, "layerNormFwd", 8, v, 1, &eps, &data, &length)) return NULL;
   int64_t xOff = v[0], gOff = v[1], bOff = v[2], yOff = v[3], mOff = v[4], rOff = v[5], rows = v[6], d = v[7];
   if (rows < 0 || d < 1 || rows > INT64_MAX / d) THROW(env, "layerNormFwd: bad sizes");
   if (!(eps >= 0.0)) THROW(env, "layerNormFwd: eps must be a number >= 0");

@@ -135,20 +135,19 @@ static inline uint32_t hash32(uint32_t x) {
 }
 
 /*
- * dropoutMask(heap, outOff, n, key, threshold, scaleBits): out[i] = hash32(key + i·0x9e3779b9) >> 8
- * < threshold ? 0 : scale, where scale is the float whose bit pattern is scaleBits (the kernel
- * calling convention carries integers only).
+ * dropoutMask(heap, outOff, n, key, threshold, scale): out[i] = hash32(key + i·0x9e3779b9) >> 8
+ * < threshold ? 0 : scale (scale rounded to float32).
  */
 static napi_value dropout_mask(napi_env env, napi_callback_info info) {
-  int64_t v[5]; void *data; size_t length;
-  if (!read_args(env, info, "dropoutMask", 5, v, &data, &length)) return NULL;
+  int64_t v[4]; double scale; void *data; size_t length;
+  if (!read_args_mixed(env, info, "dropoutMask", 4, v, 1, &scale, &data, &length)) return NULL;
   int64_t off = v[0], n = v[1], thr = v[3];
   if (n < 0 || n > UINT32_MAX || thr < 0 || thr > (1 << 24)) THROW(env, "dropoutMask: bad sizes");
   if (!in_heap(off, n, length)) THROW(env, "dropoutMask: operand outside the heap");
-  uint32_t key = (uint32_t)v[2], bits = (uint32_t)v[4];
-  float scale; memcpy(&scale, &bits, 4);
+  const uint32_t key = (uint32_t)v[2];
+  const float s = (float)scale;
   float *out = (float *)data + off / 4;
-  for (int64_t i = 0; i < n; i++) out[i] = (hash32(key + (uint32_t)i * 0x9e3779b9u) >> 8) < (uint32_t)thr ? 0.0f : scale;
+  for (int64_t i = 0; i < n; i++) out[i] = (hash32(key + (uint32_t)i * 0x9e3779b9u) >> 8) < (uint32_t)thr ? 0.0f : s;
   return NULL;
 }
 

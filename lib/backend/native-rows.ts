@@ -18,7 +18,7 @@ interface RowsAddon {
   copyRows(heap: Uint8Array, src: number, srcStride: number, dst: number, dstStride: number, rows: number, width: number): void;
   softmaxXentFwd(heap: Uint8Array, x: number, t: number, loss: number, lse: number, rows: number, V: number): void;
   softmaxXentBwd(heap: Uint8Array, x: number, t: number, lse: number, dy: number, dx: number, rows: number, V: number): void;
-  dropoutMask(heap: Uint8Array, out: number, n: number, key: number, threshold: number, scaleBits: number): void;
+  dropoutMask(heap: Uint8Array, out: number, n: number, key: number, threshold: number, scale: number): void;
 }
 type TensorInfo = tf.TensorInfo;
 
@@ -154,17 +154,16 @@ export function dropoutKey(seed: number, counter: number): number {
   return hash32((hash32(lo ^ hash32(hi + (seed < 0 ? 1 : 0))) ^ Math.imul(counter + 1, 0x9e3779b9)) >>> 0);
 }
 
-interface MaskAttrs { shape: number[]; key: number; threshold: number; scaleBits: number }
+interface MaskAttrs { shape: number[]; key: number; threshold: number; scale: number }
 
 function maskAttrs(shape: number[], rate: number, key: number): MaskAttrs {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate must be in [0, 1), got ${rate}`);
-  const scaleBits = new Uint32Array(Float32Array.of(1 / (1 - rate)).buffer)[0]!;
-  return { shape, key: key >>> 0, threshold: Math.round(rate * 2 ** 24), scaleBits };
+  return { shape, key: key >>> 0, threshold: Math.round(rate * 2 ** 24), scale: 1 / (1 - rate) };
 }
 
 /** The mask in JS: element i is 0 when hash32(key + i·0x9e3779b9) >> 8 < threshold, else 1/(1 − rate). */
 function maskValues(n: number, a: MaskAttrs): Float32Array {
-  const out = new Float32Array(n), scale = new Float32Array(new Uint32Array([a.scaleBits]).buffer)[0]!;
+  const out = new Float32Array(n), scale = Math.fround(a.scale);
   for (let i = 0; i < n; i++) out[i] = hash32((a.key + Math.imul(i, 0x9e3779b9)) >>> 0) >>> 8 < a.threshold ? 0 : scale;
   return out;
 }
@@ -172,7 +171,7 @@ function maskValues(n: number, a: MaskAttrs): Float32Array {
 function maskKernel(args: KernelArgs): TensorInfo {
   const a = args.attrs as unknown as MaskAttrs, { backend } = args;
   const out = backend.makeOutput(a.shape, "float32");
-  addon!.dropoutMask(backend.wasm.HEAPU8, offset(backend, out), prod(a.shape), a.key, a.threshold, a.scaleBits);
+  addon!.dropoutMask(backend.wasm.HEAPU8, offset(backend, out), prod(a.shape), a.key, a.threshold, a.scale);
   return out;
 }
 
