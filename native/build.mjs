@@ -4,7 +4,7 @@
 // Never fails an install: when it cannot build it prints one line saying why and exits 0, and the
 // wasm fast path is used instead. Needs: cc, Node's headers (node_api.h), libopenblas-dev.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -12,6 +12,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ADDON = join(here, "build", "simvlm_blas.node");
 /** The addon's sources (every .c and .h here): the addon is rebuilt when one is newer. */
 export const SOURCES = readdirSync(here).filter((f) => /\.(c|h)$/.test(f)).sort().map((f) => join(here, f));
+
+/** Whether the built addon exists and is at least as new as every source. */
+export function addonIsCurrent() {
+  if (!existsSync(ADDON)) return false;
+  const built = statSync(ADDON).mtimeMs;
+  return SOURCES.every((f) => statSync(f).mtimeMs <= built);
+}
 
 function nodeIncludeDir() {
   const candidates = [join(dirname(process.execPath), "..", "include", "node"), "/usr/include/node", "/usr/local/include/node"];

@@ -9,7 +9,6 @@
  * (./wasm-fast.ts) is used and `simvlm info` says why in one line. SIMVLM_NATIVE=0 turns it off.
  */
 import { createRequire } from "node:module";
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tf } from "./index.ts";
 import { registerNativeFused } from "./native-fused.ts";
@@ -47,11 +46,13 @@ let fallback: { bmm: KernelFn; fused: KernelFn; sum: KernelFn } | undefined;
 /** Load (building first if needed) the addon; returns it or a one-line reason it is unavailable. */
 export async function loadBlasAddon(): Promise<BlasAddon | string> {
   if (process.env.SIMVLM_NATIVE === "0") return "off (SIMVLM_NATIVE=0)";
-  const sources = existsSync(`${root}native`) ? readdirSync(`${root}native`).filter((f) => /\.(c|h)$/.test(f)).map((f) => `${root}native/${f}`) : [];
-  const stale = existsSync(NATIVE_ADDON_PATH) && sources.some((s) => statSync(s).mtimeMs > statSync(NATIVE_ADDON_PATH).mtimeMs);
-  if (!existsSync(NATIVE_ADDON_PATH) || stale) {
-    const { buildNativeAddon } = await import("../../native/build.mjs" as string) as { buildNativeAddon(quiet: boolean): { ok: boolean; reason?: string } };
-    const r = buildNativeAddon(true);
+  type Build = { addonIsCurrent(): boolean; buildNativeAddon(quiet: boolean): { ok: boolean; reason?: string } };
+  let build: Build;
+  try { build = await import("../../native/build.mjs" as string) as Build; } catch (e) {
+    return `not built: native/build.mjs missing (${(e instanceof Error ? e.message : String(e)).split("\n")[0]})`;
+  }
+  if (!build.addonIsCurrent()) {
+    const r = build.buildNativeAddon(true);
     if (!r.ok) return `not built: ${r.reason}`;
   }
   try { return require(NATIVE_ADDON_PATH) as BlasAddon; } catch (e) {
