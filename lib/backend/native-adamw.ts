@@ -33,17 +33,15 @@ export interface AdamWScalars {
   scale: number;
 }
 
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
 function makeAdamWKernel(addon: AdamWAddon) {
   return (args: KernelArgs): tf.TensorInfo[] => {
     const { backend, inputs } = args;
     const a = args.attrs as unknown as AdamWScalars;
     const p = inputs.p!, m = inputs.m!, v = inputs.v!, g = inputs.g!;
-    const n = size(p.shape);
+    const n = tf.util.sizeFromShape(p.shape);
     for (const [name, t] of [["p", p], ["m", m], ["v", v], ["g", g]] as const) {
       if (t.dtype !== "float32") throw new Error(`${ADAMW_KERNEL}: ${name} must be float32, got ${t.dtype}`);
-      if (size(t.shape) !== n) throw new Error(`${ADAMW_KERNEL}: ${name} has shape [${t.shape}], the parameter has [${p.shape}]`);
+      if (tf.util.sizeFromShape(t.shape) !== n) throw new Error(`${ADAMW_KERNEL}: ${name} has shape [${t.shape}], the parameter has [${p.shape}]`);
     }
     const pOut = backend.makeOutput(p.shape, "float32"), mOut = backend.makeOutput(p.shape, "float32"), vOut = backend.makeOutput(p.shape, "float32");
     if (n > 0) {
@@ -63,7 +61,7 @@ function makeSumSquaresKernel(addon: AdamWAddon) {
     const xs = Object.values(args.inputs) as tf.TensorInfo[];
     for (const x of xs) if (x.dtype !== "float32") throw new Error(`${SUM_SQUARES_KERNEL}: inputs must be float32, got ${x.dtype}`);
     let total = 0;
-    for (const x of xs) { const n = size(x.shape); if (n > 0) total += addon.sumSquares(backend.wasm.HEAPU8, offset(backend, x), n); }
+    for (const x of xs) { const n = tf.util.sizeFromShape(x.shape); if (n > 0) total += addon.sumSquares(backend.wasm.HEAPU8, offset(backend, x), n); }
     const out = backend.makeOutput([], "float32");
     new Float32Array(backend.wasm.HEAPU8.buffer, offset(backend, out), 1)[0] = total;
     return out;

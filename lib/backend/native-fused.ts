@@ -27,7 +27,7 @@ export const LAYER_NORM_KERNEL = "SimvlmLayerNorm";
 export const LAYER_NORM_GRAD_KERNEL = "SimvlmLayerNormGrad";
 
 type TensorInfo = tf.TensorInfo;
-const size = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
+const size = (t: TensorInfo) => tf.util.sizeFromShape(t.shape);
 
 function requireFloat32(kernel: string, inputs: Record<string, TensorInfo | undefined>): void {
   for (const [name, t] of Object.entries(inputs)) {

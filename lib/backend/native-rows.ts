@@ -23,7 +23,6 @@ interface RowsAddon {
 type TensorInfo = tf.TensorInfo;
 
 const XENT = "SimvlmSoftmaxXent", XENT_GRAD = "SimvlmSoftmaxXentGrad", DROPOUT_MASK = "SimvlmDropoutMask";
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 const FOUR_BYTE = new Set(["float32", "int32"]);
 
 let addon: RowsAddon | undefined;
@@ -34,8 +33,8 @@ const stock: Partial<Record<"Slice" | "SplitV" | "Concat", KernelFn>> = {};
  * starting at element `start`.
  */
 function copyPlan(shape: readonly number[], axis: number, begin: number, size: number) {
-  const inner = prod(shape.slice(axis + 1));
-  return { rows: prod(shape.slice(0, axis)), width: size * inner, srcStride: shape[axis]! * inner, start: begin * inner };
+  const inner = tf.util.sizeFromShape(shape.slice(axis + 1));
+  return { rows: tf.util.sizeFromShape(shape.slice(0, axis)), width: size * inner, srcStride: shape[axis]! * inner, start: begin * inner };
 }
 
 function copySlice(backend: WasmBackend, x: TensorInfo, axis: number, begin: number, size: number, outShape: number[]): TensorInfo {
@@ -75,7 +74,7 @@ function nativeSplitV(args: KernelArgs): TensorInfo[] {
 function nativeConcat(args: KernelArgs): TensorInfo {
   const inputs = args.inputs as unknown as TensorInfo[];
   const first = inputs[0];
-  if (!first || inputs.length < 2 || !FOUR_BYTE.has(first.dtype) || inputs.some((t) => t.dtype !== first.dtype || prod(t.shape) === 0)) {
+  if (!first || inputs.length < 2 || !FOUR_BYTE.has(first.dtype) || inputs.some((t) => t.dtype !== first.dtype || tf.util.sizeFromShape(t.shape) === 0)) {
     return stock.Concat!(args);
   }
   const axis = tf.util.parseAxisParam(args.attrs.axis as number, first.shape)[0]!;
@@ -85,7 +84,7 @@ function nativeConcat(args: KernelArgs): TensorInfo {
   const { backend } = args;
   const out = backend.makeOutput(outShape, first.dtype);
   const heap = backend.wasm.HEAPU8, outOff = offset(backend, out);
-  const rows = prod(first.shape.slice(0, axis)), widths = inputs.map((t) => prod(t.shape.slice(axis)));
+  const rows = tf.util.sizeFromShape(first.shape.slice(0, axis)), widths = inputs.map((t) => tf.util.sizeFromShape(t.shape.slice(axis)));
   const total = widths.reduce((a, b) => a + b, 0);
   let col = 0;
   inputs.forEach((t, i) => {
@@ -171,7 +170,7 @@ function maskValues(n: number, a: MaskAttrs): Float32Array {
 function maskKernel(args: KernelArgs): TensorInfo {
   const a = args.attrs as unknown as MaskAttrs, { backend } = args;
   const out = backend.makeOutput(a.shape, "float32");
-  addon!.dropoutMask(backend.wasm.HEAPU8, offset(backend, out), prod(a.shape), a.key, a.threshold, a.scale);
+  addon!.dropoutMask(backend.wasm.HEAPU8, offset(backend, out), tf.util.sizeFromShape(a.shape), a.key, a.threshold, a.scale);
   return out;
 }
 
@@ -182,7 +181,7 @@ function maskKernel(args: KernelArgs): TensorInfo {
 export function dropoutMask(shape: number[], rate: number, key: number): tf.Tensor {
   const a = maskAttrs(shape, rate, key);
   if (addon && tf.getKernel(DROPOUT_MASK, tf.getBackend())) return tf.engine().runKernel(DROPOUT_MASK, {}, a as unknown as tf.NamedAttrMap) as tf.Tensor;
-  return tf.tensor(maskValues(prod(shape), a), shape, "float32");
+  return tf.tensor(maskValues(tf.util.sizeFromShape(shape), a), shape, "float32");
 }
 
 /** Registers the kernels for the wasm backend (called once the addon has loaded). */

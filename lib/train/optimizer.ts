@@ -115,7 +115,7 @@ export class AdamW {
       if (!grads[n]) continue;
       const p = this.params.get(n)!, s = this.slots.get(n)!;
       const grad = grads[n]!;
-      if (fused && p.dtype === "float32" && grad.dtype === "float32" && sameShape(grad.shape, p.shape)) {
+      if (fused && p.dtype === "float32" && grad.dtype === "float32" && tf.util.arraysEqual(grad.shape, p.shape)) {
         const decayFactor = s.decay && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1;
         const [pNew, mNew, vNew] = fusedAdamWUpdate(p, s.m, s.v, grad, { beta1: b1, beta2: b2, eps: this.eps, c1, c2, decayFactor, lr, scale });
         s.m.assign(mNew);
@@ -169,8 +169,6 @@ export class AdamW {
 }
 
 let uid = 0;
-
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** √(Σ‖g‖²) over all gradients, summed in name order so the value is reproducible. */
 export function globalGradNorm(grads: Record<string, tf.Tensor>, names: Iterable<string>): tf.Scalar {
