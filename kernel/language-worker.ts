@@ -72,7 +72,6 @@ function isComplete(code: string): { status: string; indent?: string } {
 
 function handle(req: LangRequest): unknown {
   switch (req.t) {
-    case "warm": warm(); return true;
     case "convert": {
       const converted = convert(req.code, req.cell);
       let diagnostics = converted.syntaxErrors;
@@ -108,7 +107,6 @@ function serve(port: MessagePort | typeof parentPort): void {
 }
 
 serve(parentPort);
-// Warm up at once rather than when the wire reports ready: the two workers start together, and
-// on a kernel's start the type-checker is what the first cell waits for. (Requests that arrive
-// meanwhile queue behind it, as they would behind a "warm" request.)
+// Warm up at once: on a kernel's start the type-checker is what the first cell waits for.
+// (Requests that arrive meanwhile queue behind it.)
 setImmediate(() => { try { warm(); } catch { /* the first real request reports the problem */ } });

@@ -27,8 +27,7 @@ export type LangRequest =
   | { id: number; t: "commit"; cell: number }
   | { id: number; t: "complete"; code: string; cursor: number }
   | { id: number; t: "inspect"; code: string; cursor: number; detail: number }
-  | { id: number; t: "is_complete"; code: string }
-  | { id: number; t: "warm" };
+  | { id: number; t: "is_complete"; code: string };
 
 /** A request before the caller numbers it. */
 export type LangCall = LangRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
