@@ -109,7 +109,7 @@ export function parseObjectMentions(text: string, vocab: GroundedVocabulary = WO
   const shapes = shapeTable(vocab);
   const colors = new Set(vocab.colors), sizes = new Set(vocab.sizes);
   const words = text.toLowerCase().match(/[a-z]+|\d+|[.!?;,]/g) ?? [];
-  const mentions: (ObjectMention & { negated?: boolean })[] = [];
+  const mentions: ObjectMention[] = [];
   const totals: number[] = [];
   let np: { qty?: number; color?: string; size?: string } = {};
   let subject: ObjectMention | undefined; // the last mention of the sentence: what a predicate describes
