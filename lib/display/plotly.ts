@@ -13,6 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { escapeHtml } from "./html.ts";
 import type { PlotlyFigure } from "./index.ts";
 
 const FULL_BUNDLE = "plotly.js-dist-min/plotly.min.js";
@@ -97,10 +98,6 @@ ${js}
 }
 (function () { var w = window.__simvlmPlotlyWaiting || []; window.__simvlmPlotlyWaiting = []; w.forEach(function (f) { f(); }); })();
 </script>`;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
 /** A complete HTML page with plotly.js inline: opens offline in any browser. */
