@@ -36,7 +36,13 @@ type Converted = JsonValue | typeof OMIT;
 
 /** `value` as plain JSON data by the rules above; `what` names the root in error messages. */
 export function toJsonValue(value: unknown, what = "value"): JsonValue {
-  const out = new Serialiser(what).convert(value, "");
+  let out: Converted;
+  try { out = new Serialiser(what).convert(value, ""); } catch (e) {
+    // Thrown again from here: a stack from deep in the recursion would be all serialiser frames,
+    // with the caller's line cut off by the stack trace limit.
+    if (e instanceof DisplayValueError) throw new DisplayValueError(e.message, { cause: e.cause });
+    throw e;
+  }
   return out === OMIT ? null : out;
 }
 

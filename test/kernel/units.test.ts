@@ -71,10 +71,15 @@ describe("converter", () => {
     assert.deepEqual(await run("const { convX, convY: [convZ] } = await Promise.resolve({ convX: 1, convY: [2] })\nconvX + convZ"), { value: 3 });
     assert.deepEqual(await run("import { join as convJoin } from 'node:path'\nconvJoin('a', 'b')"), { value: "a/b" });
   });
-  it("keeps no result for statements and reports syntax errors with positions", () => {
-    assert.equal(convertCell(ts, "let q = 1").hasResult, false);
+  it("keeps no result for statements and reports syntax errors with positions", async () => {
+    assert.equal(await run("let convQ = 1"), undefined);
     const bad = convertCell(ts, "let x = 1\nlet = ;");
     assert.equal(bad.syntaxErrors[0]!.line, 1);
+  });
+  it("keeps loops inside initializers and exported declarations intact (edits never overlap)", async () => {
+    const code = "const convL = [1, 2].map((x) => { let s = 0; for (let i = 0; i < x; i++) s += i; return s }), convM = 3\nexport const convE = 1\nexport function convEF() { return 2 }\nexport class ConvEC { v = 4 }\nconvL.concat([convM, convE, convEF(), new ConvEC().v])";
+    assert.equal(convertCell(ts, code).js.match(/__simvlm\.tick\(\)/g)!.length, 1);
+    assert.deepEqual(await run(code), { value: [0, 1, 3, 1, 2, 4] });
   });
   it("guards every loop body", () => {
     const js = convertCell(ts, "for (;;) break\nwhile (false) {}\ndo {} while (false)\nfor (const x of []) x").js;
