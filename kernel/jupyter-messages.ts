@@ -21,17 +21,18 @@ export interface ExecuteRequest {
   stop_on_error: boolean;
 }
 export interface CompleteRequest { code: string; cursor_pos: number }
-export interface InspectRequest { code: string; cursor_pos: number; detail_level: 0 | 1 }
+export interface InspectRequest { code: string; cursor_pos: number; detail_level: number }
 export interface IsCompleteRequest { code: string }
+/** As sent; history.ts checks each field it uses (a client may send any JSON). */
 export interface HistoryRequest {
-  output: boolean; raw: boolean; hist_access_type: "range" | "tail" | "search";
-  session?: number; start?: number; stop?: number | null; n?: number; pattern?: string; unique?: boolean;
+  output?: unknown; raw?: unknown; hist_access_type?: unknown;
+  session?: unknown; start?: unknown; stop?: unknown; n?: unknown; pattern?: unknown; unique?: unknown;
 }
 export interface ShutdownRequest { restart: boolean }
 export interface InputReply { value: string }
-export interface CommOpen { comm_id: string; target_name: string; data: Record<string, unknown> }
+export interface CommOpen { comm_id: string }
 
-/** Content of every request type, by msg_type (as the kernel may rely on it after reading it defensively). */
+/** Content of every request type the kernel handles, by msg_type, as handler.ts's readRequest returns it. */
 export interface RequestContent {
   execute_request: ExecuteRequest;
   kernel_info_request: Record<string, never>;
@@ -39,14 +40,17 @@ export interface RequestContent {
   inspect_request: InspectRequest;
   is_complete_request: IsCompleteRequest;
   history_request: HistoryRequest;
-  comm_info_request: { target_name?: string };
+  comm_info_request: Record<string, never>;
   comm_open: CommOpen;
-  comm_msg: { comm_id: string; data: Record<string, unknown> };
-  comm_close: { comm_id: string; data: Record<string, unknown> };
+  comm_msg: Record<string, never>;
+  comm_close: Record<string, never>;
   shutdown_request: ShutdownRequest;
   interrupt_request: Record<string, never>;
   input_reply: InputReply;
 }
+export type RequestType = keyof RequestContent;
+/** A request as read: its type and its content, as one value. */
+export type Request = { [K in RequestType]: { type: K; content: RequestContent[K] } }[RequestType];
 
 // ---- replies ----
 

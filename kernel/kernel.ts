@@ -62,31 +62,31 @@ export interface MainThreadOptions {
 }
 
 /** Install the cell runtime on this thread; returns the handler for the wire's messages. Once per process. */
-export function startMainThread(o: MainThreadOptions): (m: WireToMain) => void {
-  const output = new CellOutput(o.toWire);
-  output.captureProcessStreams(o.outputOwner);
+export function startMainThread(options: MainThreadOptions): (m: WireToMain) => void {
+  const output = new CellOutput(options.toWire);
+  output.captureProcessStreams(options.outputOwner);
   const sendToCurrent = (message: IopubMessage) => output.send(currentExecution(), message);
   const display = makeDisplay(() => sendToCurrent);
   const progress = makeProgress(display);
   const clearOutput = (wait = false) => sendToCurrent({ msgType: "clear_output", content: { wait: !!wait } });
-  const stdin = new StdinRequests(o.toWire, output);
+  const stdin = new StdinRequests(options.toWire, output);
   const input = (prompt?: string, opts?: { password?: boolean }) => stdin.input(currentExecution(), prompt, opts);
   let displayCounter = 0;
-  installRuntime(o.flag, {
+  installRuntime(options.flag, {
     display, clearOutput, input, progress, displaySink: (bundle, opts) => display.mime(bundle, opts),
     tslabModule: {
       display, clearOutput, input, progress,
       newDisplay: () => makeDisplay(() => sendToCurrent, { displayId: `simvlm-display-${++displayCounter}` }),
-      versions: { tslab: o.version, typescript: o.tsVersion, node: process.version },
+      versions: { tslab: options.version, typescript: options.tsVersion, node: process.version },
     },
   });
   reportEscapedErrors(output);
-  const cells = new CellRunner(o.toWire, o.language, output, stdin);
+  const cells = new CellRunner(options.toWire, options.language, output, stdin);
   return (m) => {
     switch (m.type) {
       case "execute": cells.enqueue(m.executionId, m.request); break;
       case "input_reply": stdin.reply(m.inputId, m.value); break;
-      case "shutdown": o.onShutdown(m.restart); break;
+      case "shutdown": options.onShutdown(m.restart); break;
     }
   };
 }
