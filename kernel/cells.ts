@@ -17,7 +17,7 @@ import { bundleFor, CellApiError, completeBundle, plotlyLoaderBundle } from "./d
 import { abort, beginExecution, endExecution, InterruptError, newExecution, runCell, unlessInterrupted, type Execution } from "./executor.ts";
 import type { ErrorContent, ExecuteReply, ExecuteRequest } from "./jupyter-messages.ts";
 import type { CellOutput } from "./output.ts";
-import type { LanguageClient, MainToWire } from "./thread-messages.ts";
+import type { Diagnostic, LanguageClient, MainToWire } from "./thread-messages.ts";
 import { formatError } from "./traceback.ts";
 
 /** `?name` or `name?`: show the type and doc comment of `name` in the pager. */
@@ -116,7 +116,8 @@ export class CellRunner {
   }
 }
 
-function typeErrors(code: string, count: number, diagnostics: { line: number; column: number; message: string; code: number }[]): ErrorContent {
+/** Type and syntax errors as the cell's error, with `cell[N]:line:col` positions and a caret under each. */
+function typeErrors(code: string, count: number, diagnostics: Diagnostic[]): ErrorContent {
   const lines = code.split("\n");
   const traceback = diagnostics.flatMap((d) => [
     `\x1b[31mcell[${count}]:${d.line + 1}:${d.column + 1} - error TS${d.code}\x1b[0m: ${d.message}`,

@@ -114,12 +114,12 @@ export function makeDisplay(getSend: () => IopubSend, defaults: DisplayOptions =
   const mime = (bundle: MimeBundle, opts: DisplayOptions = {}) => {
     if (typeof bundle !== "object" || bundle === null) throw new CellApiError("display.mime: expected a mime bundle object");
     const send = getSend();
-    const o = { ...defaults, ...opts };
-    if (o.update && !o.displayId) throw new CellApiError("display: { update: true } needs a displayId");
+    const { displayId, update } = { ...defaults, ...opts };
+    if (update && !displayId) throw new CellApiError("display: { update: true } needs a displayId");
     const data = completeBundle(bundle);
-    const content = { data, metadata: {}, transient: o.displayId ? { display_id: o.displayId } : {} };
-    send(o.update ? { msgType: "update_display_data", content } : { msgType: "display_data", content });
-    const loader = o.update ? undefined : plotlyLoaderBundle(bundle);
+    const content = { data, metadata: {}, transient: displayId ? { display_id: displayId } : {} };
+    send(update ? { msgType: "update_display_data", content } : { msgType: "display_data", content });
+    const loader = update ? undefined : plotlyLoaderBundle(bundle);
     if (loader) send({ msgType: "display_data", content: { data: loader, metadata: {}, transient: {} } });
   };
   const d = ((value: unknown, opts?: DisplayOptions) => mime(bundleFor(value), opts)) as DisplayFn;

@@ -58,13 +58,13 @@ export interface MainThreadOptions {
    * else the cell running now). A test that shares stdout with its test runner passes
    * `contextExecution`, so the runner's own writes are never taken for a cell's.
    */
-  outputOwner?: () => Execution | undefined;
+  executionForWrites?: () => Execution | undefined;
 }
 
 /** Install the cell runtime on this thread; returns the handler for the wire's messages. Once per process. */
 export function startMainThread(options: MainThreadOptions): (m: WireToMain) => void {
   const output = new CellOutput(options.toWire);
-  output.captureProcessStreams(options.outputOwner);
+  output.captureProcessStreams(options.executionForWrites);
   const sendToCurrent = (message: IopubMessage) => output.send(currentExecution(), message);
   const display = makeDisplay(() => sendToCurrent);
   const progress = makeProgress(display);

@@ -74,15 +74,15 @@ export class CellOutput {
 
   /**
    * Route process.stdout/stderr writes made while an execution is current to it; others pass
-   * through. `owner` says which execution a write belongs to (tests that share stdout with their
-   * runner pass one that looks only at the cell's async context).
+   * through. `executionOf` says which execution a write belongs to (tests that share stdout with
+   * their runner pass one that looks only at the cell's async context).
    */
-  captureProcessStreams(owner: () => Execution | undefined = currentExecution): void {
+  captureProcessStreams(executionOf: () => Execution | undefined = currentExecution): void {
     for (const name of ["stdout", "stderr"] as const) {
       const stream = process[name];
       const original = stream.write.bind(stream);
       stream.write = ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
-        const execution = owner();
+        const execution = executionOf();
         if (!execution) return original(chunk as never, encoding as never, callback as never);
         const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString(typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
         this.write(execution, name, text);

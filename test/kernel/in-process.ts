@@ -34,7 +34,7 @@ export class InProcessKernel {
     const flag = new InterruptFlag();
     const receive = startMainThread({
       toWire: (m) => queueMicrotask(() => { if (m.type !== "language_port") this.handler.handleFromMain(m); }),
-      language, flag, version: "test", tsVersion: "test", onShutdown: () => {}, outputOwner: contextExecution,
+      language, flag, version: "test", tsVersion: "test", onShutdown: () => {}, executionForWrites: contextExecution,
     });
     this.handler = new MessageHandler({
       session: this.session, kernelInfo: kernelInfo({ kernel: "test", typescript: "test" }),
