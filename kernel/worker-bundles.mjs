@@ -1,8 +1,9 @@
 /**
  * The kernel's two workers — the wire (server.ts: zeromq sockets) and the language worker
  * (language-worker.ts: TypeScript type checks, completion, inspection) — each run as one plain
- * JavaScript file bundled by esbuild (kernel/.<entry>.bundle.mjs, rebuilt when a file it was built
- * from is newer), so they start without the TypeScript loader; and the language worker starts first.
+ * JavaScript file bundled by esbuild (kernel/.<entry>.bundle.mjs, rebuilt when a kernel source or
+ * another file it was built from is newer), so they start without the TypeScript loader; and the
+ * language worker starts first.
  *
  * The first cell waits for the type-checker, and building it (~0.6 s of parsing declaration files)
  * is the longest single step of a kernel's start. Through the loader, that work only began ~0.3 s
@@ -10,7 +11,7 @@
  * is plain JavaScript so the launcher can import it before the loader is registered. Without
  * esbuild (or with SIMVLM_KERNEL_BUNDLE=0) the workers run from their TypeScript sources.
  */
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -23,13 +24,14 @@ export function bundleInputs(bundle) {
   try { return JSON.parse(readFileSync(`${bundle}.inputs.json`, "utf8")); } catch { return undefined; }
 }
 
-/** Stale when missing, or when any file it was built from (kernel/ and lib/ alike) is newer. */
+/** Stale when missing, or when a kernel source or any other file it was built from (lib/ ones too) is newer. */
 function bundleIsStale(bundle) {
   if (!existsSync(bundle)) return true;
   const built = statSync(bundle).mtimeMs;
   const inputs = bundleInputs(bundle);
   if (!inputs) return true;
-  return inputs.some((f) => { try { return statSync(f).mtimeMs > built; } catch { return true; } });
+  const newer = (f) => { try { return statSync(f).mtimeMs > built; } catch { return true; } };
+  return readdirSync(here).some((f) => f.endsWith(".ts") && newer(join(here, f))) || inputs.some(newer);
 }
 
 /** kernel/<entry>.ts as one bundle (built or rebuilt now if needed), or undefined when it cannot be had. */
