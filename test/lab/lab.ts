@@ -152,7 +152,7 @@ export function notebookState(page: Page) {
       const outputs = [];
       if (c.type === "code") for (let j = 0; j < c.outputs.length; j++) {
         const o = c.outputs.get(j).toJSON();
-        outputs.push({ type: o.output_type as string, mimes: Object.keys(o.data ?? {}), ename: o.ename as string | undefined, text: (o.text ?? o.evalue ?? "") as string });
+        outputs.push({ type: o.output_type as string, mimes: Object.keys(o.data ?? {}), ename: o.ename as string | undefined, text: [o.text ?? o.evalue ?? o.data?.["text/plain"] ?? ""].flat().join("") as string });
       }
       cells.push({ type: c.type as string, count: c.type === "code" ? (c.executionCount as number | null) : null, outputs });
     }
@@ -164,6 +164,45 @@ export function notebookState(page: Page) {
 /** Wait until the notebook's kernel is `status` (idle after a run, for example). */
 export async function waitForKernel(page: Page, status = "idle", timeout = 120_000): Promise<void> {
   await page.waitForFunction((s) => (window as any).simvlmLab?.shell.currentWidget?.sessionContext?.session?.kernel?.status === s, status, { timeout, polling: 200 });
+}
+
+/** Add a code cell at the end of the current notebook, select it and enter edit mode; returns its index. */
+export async function appendCell(page: Page, source = ""): Promise<number> {
+  const index = await page.evaluate(async (src) => {
+    const app = (window as any).simvlmLab;
+    const nb = app.shell.currentWidget.content;
+    nb.activeCellIndex = nb.widgets.length - 1;
+    await app.commands.execute("notebook:insert-cell-below");
+    await app.commands.execute("notebook:change-cell-to-code");
+    nb.activeCell.model.sharedModel.setSource(src);
+    await app.commands.execute("notebook:enter-edit-mode");
+    return nb.activeCellIndex as number;
+  }, source);
+  await page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell.jp-mod-active .cm-content").click();
+  await page.keyboard.press("Control+End");
+  return index;
+}
+
+/** Run the active cell as a user does (Shift+Enter); with `wait`, until it has finished. */
+export async function runCell(page: Page, index: number, { wait = true, timeout = 120_000 } = {}) {
+  await page.evaluate((k) => { (window as any).simvlmLab.shell.currentWidget.content.activeCellIndex = k; }, index);
+  await page.keyboard.press("Shift+Enter");
+  if (wait) await cellDone(page, index, timeout);
+  return (await notebookState(page))!.cells[index]!;
+}
+
+/** Wait until cell `index` has an execution count and the kernel is idle again. */
+export async function cellDone(page: Page, index: number, timeout = 120_000): Promise<void> {
+  await page.waitForFunction((k) => {
+    const panel = (window as any).simvlmLab.shell.currentWidget;
+    const c = panel.content.model.cells.get(k);
+    return c.executionCount !== null && panel.sessionContext.session?.kernel?.status === "idle" && !panel.content.widgets[k].node.querySelector(".jp-InputArea-prompt")?.textContent?.includes("*");
+  }, index, { timeout, polling: 200 });
+}
+
+/** The text of cell `index`'s outputs (stream text, plain-text results, error name and value). */
+export function outputText(cell: { outputs: { type: string; text: string; ename?: string }[] }): string {
+  return cell.outputs.map((o) => (o.type === "error" ? `${o.ename}: ${o.text}` : o.text)).join("\n");
 }
 
 /** Click a main-menu entry: menu("Kernel", "Interrupt Kernel"). */
