@@ -93,13 +93,24 @@ function runStep(cmd, argv, { cwd, quiet, env }) {
 const tail = (s, n = 15) => s.trim().split("\n").slice(-n).map((l) => `    ${l}`).join("\n");
 const du = (dir) => { let n = 0; for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += statSync(join(e.parentPath ?? e.path, e.name)).size; return n; };
 
-/** Keep the newest `keep` installs (by last use) and remove older ones: each is ~500 MB. */
-function prune(root, current, keep = 2) {
-  const dirs = readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && /^[0-9a-f]{16}$/.test(e.name) && join(root, e.name) !== current)
-    .map((e) => ({ dir: join(root, e.name), t: statSync(join(root, e.name)).mtimeMs }))
-    .sort((a, b) => b.t - a.t);
-  for (const { dir } of dirs.slice(keep - 1)) if (!existsSync(`${dir}.lock`)) rmSync(dir, { recursive: true, force: true });
+/** Newest first: the entries of `dir` whose names match `re`, with their last-use time. */
+const byAge = (dir, re) => readdirSync(dir, { withFileTypes: true })
+  .filter((e) => e.isDirectory() && re.test(e.name))
+  .map((e) => ({ dir: join(dir, e.name), t: statSync(join(dir, e.name)).mtimeMs }))
+  .sort((a, b) => b.t - a.t);
+
+/**
+ * Keep the two most recently used installs (~520 MB each) and builds of sources (16–27 MB each),
+ * and remove what a killed process left half-done (`*.tmp-<pid>` of a pid that is gone).
+ */
+function prune(root, current) {
+  for (const { dir } of byAge(root, /^[0-9a-f]{16}$/).filter((d) => d.dir !== current.installDir).slice(1))
+    if (!existsSync(`${dir}.lock`)) rmSync(dir, { recursive: true, force: true });
+  for (const { dir } of byAge(current.installDir, /^app-[0-9a-f]{16}$/).filter((d) => d.dir !== current.appDir).slice(1))
+    rmSync(dir, { recursive: true, force: true });
+  for (const parent of [root, current.installDir, current.appDir]) {
+    for (const { dir } of byAge(parent, /\.tmp-\d+$/)) if (!alive(Number(dir.slice(dir.lastIndexOf("-") + 1)))) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -109,7 +120,11 @@ function prune(root, current, keep = 2) {
  */
 export async function ensureLab({ mode = DEFAULT_MODE, log = () => {}, quiet = false, env = process.env } = {}) {
   let plan = labPlan(mode, env);
-  if (plan.built) { const now = new Date(); utimesSync(plan.installDir, now, now); return plan; }
+  if (plan.built) { // mark as used, for prune()
+    const now = new Date();
+    for (const d of [plan.installDir, plan.appDir]) utimesSync(d, now, now);
+    return plan;
+  }
   await withLock(plan.installDir, log, async () => {
     if (labPlan(mode, env).installed) return;
     const tmp = `${plan.installDir}.tmp-${process.pid}`;
@@ -126,7 +141,6 @@ export async function ensureLab({ mode = DEFAULT_MODE, log = () => {}, quiet = f
     }
     renameSync(tmp, plan.installDir);
     log(`installed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    try { prune(plan.root, plan.installDir); } catch { /* another process may be pruning too */ }
   });
   await withLock(plan.buildDir, log, async () => {
     if (labPlan(mode, env).built) return;
@@ -147,6 +161,7 @@ export async function ensureLab({ mode = DEFAULT_MODE, log = () => {}, quiet = f
     rmSync(plan.buildDir, { recursive: true, force: true });
     renameSync(tmp, plan.buildDir);
     log(`bundled in ${info.seconds.toFixed(0)} s (${(info.bytes / 1e6).toFixed(0)} MB)`);
+    try { prune(plan.root, plan); } catch { /* another process may be pruning too */ }
   });
   plan = labPlan(mode, env);
   return plan;

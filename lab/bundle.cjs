@@ -24,7 +24,9 @@ const app = {
   output: { path: out, filename: 'bundle.js', chunkFilename: mode === 'production' ? '[name].[contenthash:8].js' : '[name].js' },
   bail: true,
   devtool: false, // source maps double the build folder and nobody debugs JupyterLab itself here
-  resolve: { alias: { 'simvlm-lab-style$': path.join(out, 'style.js') } },
+  // The generated style.js sits in the output folder, which may be outside this install: resolve
+  // packages from here too.
+  resolve: { alias: { 'simvlm-lab-style$': path.join(out, 'style.js') }, modules: ['node_modules', ...module.paths] },
   module: {
     rules: [
       // Some JupyterLab dependencies (@jupyter/web-components) import './x' without an extension.
@@ -41,14 +43,15 @@ const app = {
   },
   plugins: [new rspack.DefinePlugin({ process: { cwd: () => '/', env: {} } })], // for the path polyfill
   performance: { hints: false }, // JupyterLab is big; rspack's size warnings say nothing new
-  ignoreWarnings: [/Critical dependency/],
+  // MathJax's loader reads __dirname only under Node; in the browser it loads nothing by path.
+  ignoreWarnings: [/Critical dependency/, { module: /mathjax-full/, message: /__dirname/ }],
 };
 
 const started = Date.now();
 rspack([app, ...themes], (err, stats) => {
   if (err) { console.error(err); process.exit(1); }
   const info = stats.toJson({ all: false, errors: true, warnings: true });
-  for (const w of info.warnings ?? []) console.warn(`warning: ${w.message ?? w}`);
+  for (const w of info.warnings ?? []) console.warn(`warning: ${w.moduleName ?? ''} ${w.message ?? w}`);
   if (stats.hasErrors()) {
     for (const e of info.errors ?? []) console.error(e.message ?? e);
     process.exit(1);
