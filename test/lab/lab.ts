@@ -41,7 +41,10 @@ export function labPrerequisites(): Promise<{ python: string; buildDir: string }
       return { python, buildDir: plan.buildDir };
     } catch (e) {
       // No network for npm: skip with the command. A bundling failure is a real fault: fail.
-      if (e instanceof LabBuildError && e.step === "install") return { skip: `JupyterLab's npm packages could not be installed (${e.message.split("\n")[0]}); set up with: ${e.command}` };
+      if (e instanceof LabBuildError && e.step === "install") {
+        const npmSays = e.message.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("npm error")).slice(0, 2).join(" / ");
+        return { skip: `npm ci of lab/ failed${npmSays ? ` (${npmSays})` : ""}; set it up with: ${e.command}` };
+      }
       throw e;
     }
   })());
