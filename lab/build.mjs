@@ -131,7 +131,7 @@ export async function ensureLab({ mode = DEFAULT_MODE, log = () => {}, quiet = f
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     for (const f of ["package.json", "package-lock.json"]) cpSync(join(LAB_SRC, f), join(tmp, f));
-    log(`installing JupyterLab's npm packages into ${plan.installDir} (once; ~500 MB, about a minute)`);
+    log(`installing JupyterLab's npm packages into ${plan.installDir} (once: ~520 MB, 1–4 minutes)`);
     const t0 = Date.now();
     // Short network timeouts: offline, this fails in seconds instead of npm's default five minutes.
     const r = await runStep("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts", "--fetch-timeout=60000", "--fetch-retries=1"], { cwd: tmp, quiet });
@@ -139,6 +139,7 @@ export async function ensureLab({ mode = DEFAULT_MODE, log = () => {}, quiet = f
       rmSync(tmp, { recursive: true, force: true });
       throw new LabBuildError("install", `installing JupyterLab's npm packages failed (npm ci in ${tmp})${r.out ? `:\n${tail(r.out)}` : ""}`, plan.command);
     }
+    rmSync(plan.installDir, { recursive: true, force: true }); // an install someone broke (we hold the lock)
     renameSync(tmp, plan.installDir);
     log(`installed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   });
