@@ -81,13 +81,18 @@ export async function startLab(pre: { python: string; buildDir: string }, opts: 
     `--ServerApp.root_dir=${root}`, "--ServerApp.open_browser=False", "--ServerApp.allow_root=True", ...(opts.serverArgs ?? []),
   ]), { cwd: root, env, capture: true, graceMs: 8000 });
   const url = `http://127.0.0.1:${port}/`;
+  // On exit, and when a test runner stops this process (its timeout, Ctrl-C), nothing is left behind.
+  const cleanupNow = () => { server.stopNow(); ks.cleanup(); rmSync(base, { recursive: true, force: true }); };
+  const onSignal = () => { cleanupNow(); process.exit(130); };
+  process.on("exit", cleanupNow);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, onSignal);
   const stop = async () => {
     await server.stop();
     ks.cleanup();
     rmSync(base, { recursive: true, force: true });
+    process.off("exit", cleanupNow);
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, onSignal);
   };
-  // A test runner stopping this process (its timeout, Ctrl-C) must not leave the server behind.
-  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => { server.stopNow(); process.exit(130); });
   try {
     await waitForHttp(`${url}api/status?token=${token}`, server.proc, 60_000, server.log);
   } catch (e) { await stop(); throw e; }
