@@ -4,7 +4,7 @@
  */
 import { parseArgs, str, num, bool, UsageError, type ParsedArgs } from "../args.ts";
 import { evalCheckpoint } from "../../lib/eval/tasks/checkpoint-eval.ts";
-import { EVAL_TASKS, type EvalTask } from "../../lib/eval/tasks/finetune.ts";
+import { EVAL_TASKS, type EvalTask } from "../../lib/train/finetune.ts";
 import type { WorldSplit } from "../../lib/data/world/index.ts";
 
 const USAGE = `usage: simvlm eval --ckpt DIR --task caption|vqa|entailment [--split test|val|train] [--prompt TEXT] [--n N] [--beam K]

@@ -3,7 +3,7 @@
  * built-in world and write a new checkpoint in the same format (see docs/eval-tasks.md).
  */
 import { parseArgs, str, num, bool, UsageError, type ParsedArgs } from "../args.ts";
-import { finetuneCheckpoint, EVAL_TASKS, type EvalTask } from "../../lib/eval/tasks/finetune.ts";
+import { finetuneCheckpoint, EVAL_TASKS, type EvalTask } from "../../lib/train/finetune.ts";
 
 const USAGE = `usage: simvlm finetune --ckpt DIR --task caption|vqa|entailment --out DIR [--text-only] [--fraction F] [--steps N]
 Finetunes on the built-in world's train split, saves a checkpoint in --out, prints a JSON summary.

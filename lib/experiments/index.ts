@@ -6,5 +6,7 @@ export type { RunResult } from "./cache.ts";
 export { codeVersion, canonicalJson } from "./hash.ts";
 export { runGrid, registerRun, registeredRuns, readGridFile } from "./runner.ts";
 export type { RunFn, RunInfo, RunOutput, GridOptions } from "./runner.ts";
+export { pretrainEvalRun, pretrainEvalConfig } from "./pretrain-eval.ts";
+export type { PretrainEvalParams, PretrainEvalInfo } from "./pretrain-eval.ts";
 export { RunsTable } from "./table.ts";
 export type { SummaryRow } from "./table.ts";

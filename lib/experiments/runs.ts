@@ -1,6 +1,6 @@
 /**
  * Built-in run functions for grids. `pretrainEval` pretrains a model on the built-in world and
- * evaluates it (captioning CIDEr-D, VQA accuracy, validation loss; see lib/eval/tasks/pretrain-eval.ts).
+ * evaluates it (captioning CIDEr-D, VQA accuracy, validation loss; see lib/experiments/pretrain-eval.ts).
  */
 import { registerRun } from "./runner.ts";
 
@@ -17,10 +17,10 @@ registerRun("echo", async (params, info) => {
 });
 
 /**
- * Pretrain on the built-in world with one prefix strategy, then evaluate (lib/eval/tasks/pretrain-eval.ts).
+ * Pretrain on the built-in world with one prefix strategy, then evaluate (lib/experiments/pretrain-eval.ts).
  * Imported on first use, so grids of other run functions do not load tfjs.
  */
 registerRun("pretrainEval", async (params, info) => {
-  const { pretrainEvalRun } = await import("../eval/tasks/pretrain-eval.ts");
+  const { pretrainEvalRun } = await import("./pretrain-eval.ts");
   return pretrainEvalRun(params, info);
 });

@@ -3,6 +3,5 @@ export { pairBatch, scorePairs, batchRowStats, type TaskPair, type PairScores } 
 export { validationLoss, lossByPrefixLength, type ValidationLoss, type LossObjective, type LossOptions, type LossByPrefixOptions, type PrefixLossPoint } from "./loss.ts";
 export { evalCaptioning, evalVqa, zeroShotCaptioning, evalCompositional, type CaptionItem, type VqaImage, type GenerationTaskOptions, type CaptionEval, type CaptionMetrics, type VqaEval, type CompositionalEval } from "./generation.ts";
 export { evalEntailment, entailmentPairs, labelLogLikelihoods, ENTAILMENT_LABELS, textPremisePrefix, imagePremisePrefix, fitTextPremise, type PrefixFit, type EntailmentEval, type EntailmentPair } from "./entailment.ts";
-export { finetuneModel, finetuneCheckpoint, taskPairs, majorityAnswer, EVAL_TASKS, type EvalTask, type FinetuneOptions, type FinetuneResult, type FinetuneCheckpointOptions, type FinetuneSummary } from "./finetune.ts";
-export { pretrainEvalRun, pretrainEvalConfig, type PretrainEvalParams, type PretrainEvalInfo } from "./pretrain-eval.ts";
+export { finetuneModel, finetuneCheckpoint, taskPairs, majorityAnswer, EVAL_TASKS, type EvalTask, type FinetuneOptions, type FinetuneResult, type FinetuneCheckpointOptions, type FinetuneSummary } from "../../train/finetune.ts";
 export { evalCheckpoint, type EvalCheckpointOptions, type CheckpointEval } from "./checkpoint-eval.ts";

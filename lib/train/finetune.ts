@@ -5,21 +5,21 @@
  * as premise). `finetuneCheckpoint` reads a checkpoint and writes a new one in the same format.
  */
 import path from "node:path";
-import type { AnnotatedImage, VqaItem } from "../../data/types.ts";
-import { makeWorld } from "../../data/world/index.ts";
-import type { SimVLM } from "../../model/simvlm.ts";
-import type { SimTokenizer } from "../../tokenizer/tokenizer.ts";
-import { AdamW, learningRate, type LrSchedule } from "../../train/optimizer.ts";
-import { trainStepAsync } from "../../train/step.ts";
-import { disposeBatch } from "../../train/batch.ts";
-import { saveCheckpoint, hasCheckpoint, readCheckpointMeta } from "../../train/checkpoint.ts";
-import { loadModel, weightsToArrays, trainCodeVersion } from "../../train/model-io.ts";
-import { Rng } from "../../util/rng.ts";
-import { initBackend } from "../../backend/index.ts";
-import { AbortedError, runSignal, startProgress, type LongRunOptions } from "../../runtime.ts";
-import { EvalInputError } from "../metrics/errors.ts";
-import { pairBatch, type TaskPair } from "./pairs.ts";
-import { entailmentPairs, type PrefixFit } from "./entailment.ts";
+import type { AnnotatedImage, VqaItem } from "../data/types.ts";
+import { makeWorld } from "../data/world/index.ts";
+import type { SimVLM } from "../model/simvlm.ts";
+import type { SimTokenizer } from "../tokenizer/tokenizer.ts";
+import { AdamW, learningRate, type LrSchedule } from "./optimizer.ts";
+import { trainStepAsync } from "./step.ts";
+import { disposeBatch } from "./batch.ts";
+import { saveCheckpoint, hasCheckpoint, readCheckpointMeta } from "./checkpoint.ts";
+import { loadModel, weightsToArrays, trainCodeVersion } from "./model-io.ts";
+import { Rng } from "../util/rng.ts";
+import { initBackend } from "../backend/index.ts";
+import { AbortedError, runSignal, startProgress, type LongRunOptions } from "../runtime.ts";
+import { EvalInputError } from "../eval/metrics/errors.ts";
+import { pairBatch, type TaskPair } from "../eval/tasks/pairs.ts";
+import { entailmentPairs, type PrefixFit } from "../eval/tasks/entailment.ts";
 
 export type EvalTask = "caption" | "vqa" | "entailment";
 export const EVAL_TASKS: readonly EvalTask[] = ["caption", "vqa", "entailment"];

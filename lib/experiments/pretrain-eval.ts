@@ -11,17 +11,17 @@
  * given only the image (T_p = 0) on the val split — so strategies with different objectives compare.
  */
 import path from "node:path";
-import type { Example } from "../../data/types.ts";
-import { makeWorld } from "../../data/world/index.ts";
-import type { ModelConfig } from "../../model/configs.ts";
-import { pretrain } from "../../train/loop.ts";
-import { hasCheckpoint } from "../../train/checkpoint.ts";
-import { TRAIN_OBJECTIVES, type PrefixOptions, type TrainObjective } from "../../train/objectives.ts";
-import { AbortedError, type Progress } from "../../runtime.ts";
-import { EvalInputError } from "../metrics/errors.ts";
-import { evalCaptioning, evalVqa } from "./generation.ts";
-import { validationLoss, lossByPrefixLength } from "./loss.ts";
-import { finetuneModel, taskPairs } from "./finetune.ts";
+import type { Example } from "../data/types.ts";
+import { makeWorld } from "../data/world/index.ts";
+import type { ModelConfig } from "../model/configs.ts";
+import { pretrain } from "../train/loop.ts";
+import { hasCheckpoint } from "../train/checkpoint.ts";
+import { TRAIN_OBJECTIVES, type PrefixOptions, type TrainObjective } from "../train/objectives.ts";
+import { AbortedError, type Progress } from "../runtime.ts";
+import { EvalInputError } from "../eval/metrics/errors.ts";
+import { evalCaptioning, evalVqa } from "../eval/tasks/generation.ts";
+import { validationLoss, lossByPrefixLength } from "../eval/tasks/loss.ts";
+import { finetuneModel, taskPairs } from "../train/finetune.ts";
 
 export interface PretrainEvalParams {
   /** Preset name or overrides ({ base: "tiny", dModel: 48, … }). Default "tiny". */
