@@ -2,8 +2,8 @@
  * `simvlm finetune --ckpt DIR --task T --out DIR`: continue training a checkpoint on a task of the
  * built-in world and write a new checkpoint in the same format (see docs/eval-tasks.md).
  */
-import { parseArgs, str, num, bool, UsageError, type ParsedArgs } from "../args.ts";
-import { finetuneCheckpoint, EVAL_TASKS, type EvalTask } from "../../lib/train/finetune.ts";
+import { parseArgs, str, bool, optNum, flagNames, UsageError } from "../args.ts";
+import { finetuneCheckpoint, type EvalTask } from "../../lib/train/finetune.ts";
 
 const USAGE = `usage: simvlm finetune --ckpt DIR --task caption|vqa|entailment --out DIR [--text-only] [--fraction F] [--steps N]
 Finetunes on the built-in world's train split, saves a checkpoint in --out, prints a JSON summary.
@@ -21,12 +21,11 @@ Finetunes on the built-in world's train split, saves a checkpoint in --out, prin
   --world-seed S    world to train on (default: the checkpoint's seed)
   --out DIR         where the new checkpoint goes (must not hold one already)`;
 
-function optInt(a: ParsedArgs, name: string, min: number): number | undefined {
-  if (a.flags[name] === undefined) return undefined;
-  const v = num(a, name);
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${v}`);
-  return v;
-}
+/** finetuneCheckpoint's options → the flags that set them (finetuneCheckpoint validates the values and names the option). */
+const FLAGS: Record<string, string> = {
+  task: "task", textOnly: "text-only", fraction: "fraction", steps: "steps", images: "images", batchSize: "batch", lr: "lr",
+  seed: "seed", worldSeed: "world-seed", out: "out",
+};
 
 export default async function finetuneCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
@@ -35,18 +34,12 @@ export default async function finetuneCommand(argv: string[]): Promise<number> {
   });
   if (bool(args, "help")) { console.log(USAGE); return 0; }
   if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n${USAGE}`);
-  const ckpt = str(args, "ckpt"), out = str(args, "out"), task = str(args, "task");
-  if (!EVAL_TASKS.includes(task as EvalTask)) throw new UsageError(`--task must be one of ${EVAL_TASKS.join(", ")}, got "${task}"`);
-  if (bool(args, "text-only") && task !== "entailment") throw new UsageError(`--text-only applies to --task entailment (premise as text), not ${task}`);
-  const fraction = args.flags.fraction === undefined ? undefined : num(args, "fraction");
-  if (fraction !== undefined && !(fraction > 0 && fraction <= 1)) throw new UsageError(`--fraction must be in (0, 1], got ${fraction}`);
-  const lr = args.flags.lr === undefined ? undefined : num(args, "lr");
-  if (lr !== undefined && !(lr > 0)) throw new UsageError(`--lr must be > 0, got ${lr}`);
-  const summary = await finetuneCheckpoint({
-    ckpt, out, task: task as EvalTask, textOnly: bool(args, "text-only"), fraction, lr,
-    steps: optInt(args, "steps", 1), images: optInt(args, "images", 1), batchSize: optInt(args, "batch", 1),
-    seed: optInt(args, "seed", 0), worldSeed: optInt(args, "world-seed", 0),
-  });
+  const ckpt = str(args, "ckpt"), out = str(args, "out"), task = str(args, "task") as EvalTask;
+  const summary = await flagNames(FLAGS, () => finetuneCheckpoint({
+    ckpt, out, task, textOnly: bool(args, "text-only"), fraction: optNum(args, "fraction"), lr: optNum(args, "lr"),
+    steps: optNum(args, "steps"), images: optNum(args, "images"), batchSize: optNum(args, "batch"),
+    seed: optNum(args, "seed"), worldSeed: optNum(args, "world-seed"),
+  }));
   console.log(JSON.stringify(summary, null, 2));
   return 0;
 }

@@ -2,9 +2,9 @@
  * `simvlm pretrain`: PrefixLM pretraining with resumable checkpoints (see docs/train.md).
  * Ctrl-C stops at the next step boundary and saves a checkpoint (exit 130); a second Ctrl-C quits at once.
  */
-import { parseArgs, str, num, bool, UsageError, type ParsedArgs } from "../args.ts";
+import { parseArgs, str, bool, optNum, optStr, flagNames, UsageError } from "../args.ts";
 import { pretrain, type PretrainOptions } from "../../lib/train/loop.ts";
-import { TRAIN_OBJECTIVES, type TrainObjective, type PrefixOptions } from "../../lib/train/objectives.ts";
+import type { TrainObjective, PrefixOptions } from "../../lib/train/objectives.ts";
 import type { DecayKind } from "../../lib/train/optimizer.ts";
 import { SimTokenizer } from "../../lib/tokenizer/tokenizer.ts";
 
@@ -34,23 +34,12 @@ const USAGE = `usage: simvlm pretrain --config tiny|small|base|FILE.json --data 
   --save-every N      also save a checkpoint every N steps
   --quiet             no per-run summary`;
 
-function choice<T extends string>(a: ParsedArgs, name: string, options: readonly T[]): T | undefined {
-  const v = a.flags[name];
-  if (v === undefined) return undefined;
-  if (!options.includes(String(v) as T)) throw new UsageError(`--${name} must be one of ${options.join(", ")}, got "${v}"`);
-  return String(v) as T;
-}
-
-function optInt(a: ParsedArgs, name: string, min: number): number | undefined {
-  if (a.flags[name] === undefined) return undefined;
-  const v = num(a, name);
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${v}`);
-  return v;
-}
-
-function optNum(a: ParsedArgs, name: string): number | undefined {
-  return a.flags[name] === undefined ? undefined : num(a, name);
-}
+/** pretrain's options → the flags that set them (pretrain validates the values and names the option). */
+const FLAGS: Record<string, string> = {
+  steps: "steps", until: "until", seed: "seed", batchSize: "batch", lr: "lr", warmupSteps: "warmup", decay: "decay",
+  weightDecay: "weight-decay", clipNorm: "clip", objective: "objective", "prefix.mode": "prefix", "prefix.k": "k",
+  "prefix.kMax": "kmax", textOnlyEvery: "text-only-every", textOnly: "text-only", saveEvery: "save-every", resume: "resume",
+};
 
 function loadTokenizer(file: string): SimTokenizer {
   try { return SimTokenizer.load(file); } catch (e) { throw new UsageError(`--tokenizer: ${(e as Error).message}`); }
@@ -67,36 +56,37 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
     booleans: ["resume", "help", "quiet"],
   });
   if (bool(a, "help")) { console.log(USAGE); return 0; }
-  const steps = optInt(a, "steps", 1);
+  const steps = optNum(a, "steps");
   if (steps === undefined) throw new UsageError("--steps is required");
   const outDir = str(a, "out");
   const resume = bool(a, "resume");
-  const mode = choice(a, "prefix", ["random", "fixed", "none"] as const);
+  const mode = optStr(a, "prefix") as PrefixOptions["mode"] | undefined;
   let prefix: PrefixOptions | undefined;
   if (mode || a.flags.k !== undefined || a.flags.kmax !== undefined) {
-    const m = mode ?? (a.flags.k !== undefined ? "fixed" : "random");
-    if (m === "fixed" && a.flags.k === undefined) throw new UsageError("--prefix fixed needs --k");
-    prefix = { mode: m, ...(a.flags.k !== undefined ? { k: optInt(a, "k", 0) } : {}), ...(a.flags.kmax !== undefined ? { kMax: optInt(a, "kmax", 0) } : {}) };
+    // --k alone means a fixed prefix; --kmax alone bounds the random one.
+    prefix = { mode: mode ?? (a.flags.k !== undefined ? "fixed" : "random") };
+    if (a.flags.k !== undefined) prefix.k = optNum(a, "k");
+    if (a.flags.kmax !== undefined) prefix.kMax = optNum(a, "kmax");
   }
-  const tokFile = a.flags.tokenizer === undefined ? undefined : str(a, "tokenizer");
+  const tokFile = optStr(a, "tokenizer");
   const opts: PretrainOptions = {
     config: resume ? undefined : str(a, "config", "tiny"),
     data: resume ? undefined : str(a, "data", "shapes"),
     steps, outDir, resume,
-    until: optInt(a, "until", 1),
-    seed: optInt(a, "seed", 0),
-    batchSize: optInt(a, "batch", 1),
+    until: optNum(a, "until"),
+    seed: optNum(a, "seed"),
+    batchSize: optNum(a, "batch"),
     lr: optNum(a, "lr"),
-    warmupSteps: optInt(a, "warmup", 0),
-    decay: choice(a, "decay", ["linear", "cosine", "constant"] as const) as DecayKind | undefined,
+    warmupSteps: optNum(a, "warmup"),
+    decay: optStr(a, "decay") as DecayKind | undefined,
     weightDecay: optNum(a, "weight-decay"),
     clipNorm: optNum(a, "clip"),
-    objective: choice(a, "objective", TRAIN_OBJECTIVES) as TrainObjective | undefined,
+    objective: optStr(a, "objective") as TrainObjective | undefined,
     prefix,
-    textOnlyEvery: optInt(a, "text-only-every", 0),
-    textOnly: a.flags["text-only"] === undefined ? undefined : str(a, "text-only"),
+    textOnlyEvery: optNum(a, "text-only-every"),
+    textOnly: optStr(a, "text-only"),
     tokenizer: tokFile ? loadTokenizer(tokFile) : undefined,
-    saveEvery: optInt(a, "save-every", 1),
+    saveEvery: optNum(a, "save-every"),
   };
   if (resume && (a.flags.config !== undefined || a.flags.data !== undefined || tokFile || a.flags["text-only"] !== undefined)) {
     throw new UsageError("--resume continues the checkpoint's config, data and tokenizer: leave out --config, --data, --text-only and --tokenizer");
@@ -111,7 +101,7 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSigint);
   try {
-    const r = await pretrain({ ...opts, signal: ac.signal });
+    const r = await flagNames(FLAGS, () => pretrain({ ...opts, signal: ac.signal }));
     r.model.dispose();
     if (!bool(a, "quiet")) {
       const first = r.rows[0], last = r.rows[r.rows.length - 1];

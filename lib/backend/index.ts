@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { existsSync, readdirSync } from "node:fs";
 import os from "node:os";
 import { registerTfGradients } from "./kernels/gradients.ts";
+import { UserError } from "../errors.ts";
 
 export { tf };
 
@@ -34,9 +35,7 @@ export interface BackendInfo {
   notes: string[];
 }
 
-export class BackendError extends Error {
-  constructor(message: string) { super(message); this.name = "BackendError"; }
-}
+export class BackendError extends UserError {}
 
 const require = createRequire(import.meta.url);
 

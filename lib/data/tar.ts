@@ -3,11 +3,12 @@
  * time from a read stream, so shards of any size stream through a small buffer.
  */
 import { ByteReader } from "./io.ts";
+import { UserError } from "../errors.ts";
 
 export interface TarEntry { name: string; data: Buffer; offset: number }
 
-export class TarFormatError extends Error {
-  constructor(message: string, readonly offset: number) { super(message); this.name = "TarFormatError"; }
+export class TarFormatError extends UserError {
+  constructor(message: string, readonly offset: number) { super(message); }
 }
 
 function field(h: Buffer, start: number, len: number): string {

@@ -19,6 +19,7 @@ import type { AttentionCapture, EncoderState, DecoderCache } from "../model/inde
 import { SimTokenizer, SPECIAL_IDS } from "../tokenizer/index.ts";
 import { runSignal, throwIfAborted } from "../runtime.ts";
 import type { LongRunOptions } from "../runtime.ts";
+import { UserError } from "../errors.ts";
 
 export interface GenerateOptions extends LongRunOptions {
   /** One image per example (omit for text-only generation). */
@@ -48,9 +49,8 @@ export interface GenerateResult {
   attention?: AttentionCapture[];
 }
 
-export class DecodeError extends Error {
-  constructor(message: string) { super(message); this.name = "DecodeError"; }
-}
+/** Bad generation options (the message names the option). */
+export class DecodeError extends UserError {}
 
 /** Log-softmax of one row with banned ids at −Infinity. */
 function logSoftmaxRow(row: Float32Array, allowed: Uint8Array): Float64Array {
@@ -78,7 +78,8 @@ export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: Gen
   }
   const B = images?.length ?? prefixTexts!.length;
   const K = opts.beam ?? 1;
-  if (!Number.isInteger(K) || K < 1) throw new DecodeError(`beam must be a positive integer, got ${opts.beam}`);
+  if (!Number.isInteger(K) || K < 1) throw new DecodeError(`beam must be a positive integer, got ${opts.beam}`, { option: "beam" });
+  if (opts.maxLen !== undefined && !(Number.isInteger(opts.maxLen) && opts.maxLen >= 1)) throw new DecodeError(`maxLen must be a positive integer, got ${opts.maxLen}`, { option: "maxLen" });
   const alpha = opts.lengthPenalty ?? 1;
   const promptIds = opts.prompt ? tokenizer.encode(opts.prompt) : [];
   const start = [SPECIAL_IDS.BOS, ...promptIds];

@@ -4,6 +4,7 @@
  * object, fills defaults, and rejects bad fields with one ConfigError that names them.
  */
 import { readFileSync, existsSync } from "node:fs";
+import { UserError } from "../errors.ts";
 
 export interface ModelConfig {
   /** Preset name or a free label. */
@@ -30,9 +31,8 @@ export interface ModelConfig {
   layerNormEps: number;
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) { super(message); this.name = "ConfigError"; }
-}
+/** A model config with a bad field (the message names the file and the fields). */
+export class ConfigError extends UserError {}
 
 const DEFAULTS: Omit<ModelConfig, "name"> = {
   vocabSize: 1000, dModel: 128, heads: 4, encLayers: 3, decLayers: 3, ffn: 512,

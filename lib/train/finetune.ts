@@ -18,6 +18,7 @@ import { Rng } from "../util/rng.ts";
 import { initBackend } from "../backend/index.ts";
 import { AbortedError, runSignal, startProgress, type LongRunOptions } from "../runtime.ts";
 import { EvalInputError } from "../eval/metrics/errors.ts";
+import { TrainConfigError } from "./errors.ts";
 import { pairBatch, type TaskPair } from "../eval/tasks/pairs.ts";
 import { entailmentPairs, type PrefixFit } from "../eval/tasks/entailment.ts";
 
@@ -33,16 +34,24 @@ export function majorityAnswer(q: VqaItem): string {
   return best;
 }
 
+/** Check a task and its pair options (what taskPairs takes), before any work is done. */
+export function checkTaskChoice(task: EvalTask, opts: { fraction?: number; textOnly?: boolean }): void {
+  const fraction = opts.fraction ?? 1;
+  if (!(fraction > 0 && fraction <= 1)) throw new EvalInputError(`fraction must be in (0, 1], got ${fraction}`, { option: "fraction" });
+  if (!EVAL_TASKS.includes(task)) throw new EvalInputError(`task must be one of ${EVAL_TASKS.join(", ")}, got ${JSON.stringify(task)}`, { option: "task" });
+  if (opts.textOnly && task !== "entailment") {
+    throw new EvalInputError(`textOnly: text-only finetuning is for the entailment task (premise as text); task "${task}" needs the images`, { option: "textOnly" });
+  }
+}
+
 /**
  * Finetuning pairs for a task from annotated images. `fraction` keeps that share of the images
  * (seeded choice, at least one) — the few-shot setting. `textOnly` (entailment only) puts the
  * premise in as text and leaves the image out.
  */
 export function taskPairs(task: EvalTask, items: AnnotatedImage[], opts: { fraction?: number; textOnly?: boolean; seed?: number; fit?: PrefixFit } = {}): TaskPair[] {
+  checkTaskChoice(task, opts);
   const fraction = opts.fraction ?? 1;
-  if (!(fraction > 0 && fraction <= 1)) throw new EvalInputError(`fraction must be in (0, 1], got ${fraction}`);
-  if (!EVAL_TASKS.includes(task)) throw new EvalInputError(`task must be one of ${EVAL_TASKS.join(", ")}, got ${JSON.stringify(task)}`);
-  if (opts.textOnly && task !== "entailment") throw new EvalInputError(`text-only finetuning is for the entailment task (premise as text); task "${task}" needs the images`);
   if (!items.length) throw new EvalInputError("taskPairs: no images");
   const keep = Math.max(1, Math.round(items.length * fraction));
   const chosen = fraction < 1 ? new Rng(opts.seed ?? 0).shuffle([...items]).slice(0, keep) : items;
@@ -68,17 +77,26 @@ export interface FinetuneOptions extends LongRunOptions {
 
 export interface FinetuneResult { steps: number; rows: { step: number; loss: number; lr: number; grad_norm: number }[]; optimizer: AdamW }
 
+/** Check finetuning's options (each error names its option), before any work is done. */
+export function checkFinetuneOptions(opts: Partial<FinetuneOptions>): void {
+  const check = (ok: boolean, option: string, message: string) => { if (!ok) throw new TrainConfigError(message, { option }); };
+  const isInt = (v: number | undefined, min: number) => v === undefined || (Number.isInteger(v) && v >= min);
+  check(opts.steps !== undefined && isInt(opts.steps, 1), "steps", `steps must be an integer ≥ 1, got ${opts.steps}`);
+  check(isInt(opts.batchSize, 1), "batchSize", `batchSize must be an integer ≥ 1, got ${opts.batchSize}`);
+  check(opts.lr === undefined || opts.lr > 0, "lr", `lr must be > 0, got ${opts.lr}`);
+  check(isInt(opts.warmupSteps, 0), "warmupSteps", `warmupSteps must be an integer ≥ 0, got ${opts.warmupSteps}`);
+  check(isInt(opts.seed, 0), "seed", `seed must be an integer ≥ 0, got ${opts.seed}`);
+}
+
 /**
  * Continue training `model` in place on `pairs`. Returns the log and the optimizer (the caller
  * saves or disposes it). On interrupt the weights keep the steps done and AbortedError is thrown.
  */
 export async function finetuneModel(model: SimVLM, tokenizer: SimTokenizer, pairs: TaskPair[], opts: FinetuneOptions): Promise<FinetuneResult> {
-  if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new EvalInputError(`steps must be an integer ≥ 1, got ${opts.steps}`);
+  checkFinetuneOptions(opts);
   const bs = opts.batchSize ?? 16;
-  if (!Number.isInteger(bs) || bs < 1) throw new EvalInputError(`batchSize must be an integer ≥ 1, got ${opts.batchSize}`);
-  if (!pairs.length) throw new EvalInputError("finetune: no training pairs");
+  if (!pairs.length) throw new TrainConfigError("finetune: no training pairs");
   const schedule: LrSchedule = { peakLr: opts.lr ?? 5e-4, totalSteps: opts.steps, warmupSteps: opts.warmupSteps ?? Math.max(1, Math.round(0.05 * opts.steps)), decay: "linear" };
-  if (!(schedule.peakLr > 0)) throw new EvalInputError(`lr must be > 0, got ${opts.lr}`);
   const optimizer = new AdamW(model.weights(), { weightDecay: opts.weightDecay ?? 0.01, clipNorm: opts.clipNorm ?? 1 });
   const rng = new Rng(opts.seed ?? 0), order = rng.fork(), dropout = rng.fork();
   const signal = runSignal(opts);
@@ -126,16 +144,20 @@ export interface FinetuneSummary {
 /** Load `ckpt`, finetune on the built-in world's train split, save a checkpoint in `out`. */
 export async function finetuneCheckpoint(opts: FinetuneCheckpointOptions): Promise<FinetuneSummary> {
   const t0 = performance.now();
-  if (path.resolve(opts.out) === path.resolve(opts.ckpt)) throw new EvalInputError(`--out ${opts.out} is the input checkpoint: write the finetuned model elsewhere`);
-  if (hasCheckpoint(opts.out)) throw new EvalInputError(`${opts.out} already holds a checkpoint (step ${readCheckpointMeta(opts.out).step}): choose another output directory`);
+  const steps = opts.steps ?? 100, nImages = opts.images ?? 200;
+  checkTaskChoice(opts.task, opts);
+  checkFinetuneOptions({ ...opts, steps });
+  const check = (ok: boolean, option: string, message: string) => { if (!ok) throw new TrainConfigError(message, { option }); };
+  check(Number.isInteger(nImages) && nImages >= 1, "images", `images must be an integer ≥ 1, got ${opts.images}`);
+  check(opts.worldSeed === undefined || (Number.isInteger(opts.worldSeed) && opts.worldSeed >= 0), "worldSeed", `worldSeed must be an integer ≥ 0, got ${opts.worldSeed}`);
+  check(path.resolve(opts.out) !== path.resolve(opts.ckpt), "out", `out ${opts.out} is the input checkpoint: write the finetuned model elsewhere`);
+  if (hasCheckpoint(opts.out)) throw new TrainConfigError(`${opts.out} already holds a checkpoint (step ${readCheckpointMeta(opts.out).step}): choose another output directory`);
   await initBackend();
   const { model, tokenizer, config, meta } = await loadModel(opts.ckpt);
   try {
     const worldSeed = opts.worldSeed ?? meta.seed ?? 0;
-    const nImages = opts.images ?? 200;
     const items = makeWorld({ seed: worldSeed, split: "train", n: nImages, size: config.imageSize });
     const pairs = taskPairs(opts.task, items, { fraction: opts.fraction, textOnly: opts.textOnly, seed: opts.seed, fit: { tokenizer, maxTextLen: config.maxTextLen } });
-    const steps = opts.steps ?? 100;
     const r = await finetuneModel(model, tokenizer, pairs, { ...opts, steps });
     // A finetuned checkpoint records where it came from; it carries no `train` state, so pretrain
     // will not try to resume it as a pretraining run.

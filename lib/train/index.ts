@@ -1,7 +1,7 @@
 // Public API of lib/train (re-exported by lib/index.ts). See docs/train.md.
 export { pretrain } from "./loop.ts";
 export type { PretrainOptions, TrainLogRow, TrainResult } from "./loop.ts";
-export { trainStep, trainStepAsync, batchLoss, exampleLosses, maskedCrossEntropy, tokenLosses, TrainDivergedError } from "./step.ts";
+export { trainStep, trainStepAsync, batchLoss, exampleLosses, maskedCrossEntropy, tokenLosses } from "./step.ts";
 export type { TrainableModel, TrainStepOptions, TrainStepResult } from "./step.ts";
 export { makeBatch, disposeBatch, spanSentinelIds, SPAN_SENTINELS, TRAIN_SPECIALS } from "./batch.ts";
 export type { TrainBatch, BatchInfo, BatchExampleInfo, MakeBatchOptions, BatchTokenizer, BatchModelConfig } from "./batch.ts";
@@ -16,4 +16,4 @@ export type { LoadedModel } from "./model-io.ts";
 export { encodeSafetensors, decodeSafetensors } from "./safetensors.ts";
 export type { NamedArray, SafetensorDtype, SafetensorsContent } from "./safetensors.ts";
 export { memoryExampleStream, examplesFingerprint } from "./stream.ts";
-export { CheckpointError, TrainConfigError } from "./errors.ts";
+export { CheckpointError, TrainConfigError, TrainDivergedError } from "./errors.ts";

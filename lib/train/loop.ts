@@ -111,7 +111,8 @@ interface TrainState {
   backend: string;
 }
 
-function check(cond: boolean, msg: string): void { if (!cond) throw new TrainConfigError(msg); }
+/** Throws a TrainConfigError about `option` (its message starts with the option's name). */
+function check(cond: boolean, option: string, msg: string): void { if (!cond) throw new TrainConfigError(msg, { option }); }
 
 function dataSpecOf(data: PretrainOptions["data"], textOnlyEvery: number, textOnly?: string): { spec: DataSpec; examples?: Example[] } {
   if (Array.isArray(data)) return { spec: { source: "memory", count: data.length, fingerprint: examplesFingerprint(data) }, examples: data };
@@ -152,9 +153,10 @@ async function tokenizerFor(spec: DataSpec, examples: Example[] | undefined, see
 
 export async function pretrain(opts: PretrainOptions): Promise<TrainResult> {
   const backend = await initBackend();
-  check(Number.isInteger(opts.steps) && opts.steps >= 1, `steps must be an integer ≥ 1, got ${opts.steps}`);
-  if (opts.until !== undefined) check(Number.isInteger(opts.until) && opts.until >= 1, `until must be an integer ≥ 1, got ${opts.until}`);
-  check(!opts.resume || !!opts.outDir, "resume needs outDir (the checkpoint to continue)");
+  check(Number.isInteger(opts.steps) && opts.steps >= 1, "steps", `steps must be an integer ≥ 1, got ${opts.steps}`);
+  if (opts.until !== undefined) check(Number.isInteger(opts.until) && opts.until >= 1, "until", `until must be an integer ≥ 1, got ${opts.until}`);
+  check(!opts.resume || !!opts.outDir, "resume", "resume needs outDir (the checkpoint to continue)");
+  if (opts.saveEvery !== undefined) check(Number.isInteger(opts.saveEvery) && opts.saveEvery >= 0, "saveEvery", `saveEvery must be an integer ≥ 0 (0: save only at the end), got ${opts.saveEvery}`);
   const outDir = opts.outDir;
   const signal = runSignal(opts);
 
@@ -191,31 +193,33 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainResult> {
       throw new TrainConfigError(`${outDir} already holds a checkpoint (step ${at}): pass resume to continue it, or choose another output directory`);
     }
     seed = opts.seed ?? 0;
-    check(Number.isInteger(seed), `seed must be an integer, got ${seed}`);
+    check(Number.isInteger(seed) && seed >= 0, "seed", `seed must be an integer ≥ 0, got ${seed}`);
     config = resolveConfig(opts.config ?? "tiny");
     const objective = opts.objective ?? "prefixlm";
-    check(TRAIN_OBJECTIVES.includes(objective), `objective must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(objective)}`);
+    check(TRAIN_OBJECTIVES.includes(objective), "objective", `objective must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(objective)}`);
     const prefix = resolvePrefix(opts.prefix);
     validateSpanOptions(opts.span);
     const batchSize = opts.batchSize ?? 16;
-    check(Number.isInteger(batchSize) && batchSize >= 1, `batchSize must be an integer ≥ 1, got ${batchSize}`);
+    check(Number.isInteger(batchSize) && batchSize >= 1, "batchSize", `batchSize must be an integer ≥ 1, got ${batchSize}`);
     const peakLr = opts.lr ?? 1e-3;
-    check(peakLr > 0 && Number.isFinite(peakLr), `lr must be > 0, got ${peakLr}`);
+    check(peakLr > 0 && Number.isFinite(peakLr), "lr", `lr must be > 0, got ${peakLr}`);
     const warmupSteps = opts.warmupSteps ?? Math.max(1, Math.round(0.02 * opts.steps));
-    check(Number.isInteger(warmupSteps) && warmupSteps >= 0, `warmupSteps must be an integer ≥ 0, got ${warmupSteps}`);
+    check(Number.isInteger(warmupSteps) && warmupSteps >= 0, "warmupSteps", `warmupSteps must be an integer ≥ 0, got ${warmupSteps}`);
     const decay = opts.decay ?? "linear";
-    check(["linear", "cosine", "constant"].includes(decay), `decay must be linear, cosine or constant, got ${JSON.stringify(decay)}`);
+    check(["linear", "cosine", "constant"].includes(decay), "decay", `decay must be linear, cosine or constant, got ${JSON.stringify(decay)}`);
     const textOnlyEvery = opts.textOnlyEvery ?? 8;
-    check(Number.isInteger(textOnlyEvery) && textOnlyEvery >= 0, `textOnlyEvery must be an integer ≥ 0, got ${textOnlyEvery}`);
+    check(Number.isInteger(textOnlyEvery) && textOnlyEvery >= 0, "textOnlyEvery", `textOnlyEvery must be an integer ≥ 0, got ${textOnlyEvery}`);
     const { spec } = dataSpecOf(opts.data, textOnlyEvery, opts.textOnly);
     tokenizer = opts.tokenizer ?? await tokenizerFor(spec, examples, seed, config, opts.tokenizerExamples ?? 2000);
-    check(tokenizer.vocabSize <= config.vocabSize, `the tokenizer has ${tokenizer.vocabSize} tokens but config.vocabSize is ${config.vocabSize}`);
+    check(tokenizer.vocabSize <= config.vocabSize, "tokenizer", `tokenizer has ${tokenizer.vocabSize} tokens but config.vocabSize is ${config.vocabSize}`);
     const master = new Rng(seed);
     const batchRng = master.fork(), dropoutRng = master.fork();
     const optimizerHp = {
       beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, eps: 1e-8,
       weightDecay: opts.weightDecay ?? 0.01, clipNorm: opts.clipNorm ?? 1.0,
     };
+    check(optimizerHp.weightDecay >= 0, "weightDecay", `weightDecay must be ≥ 0, got ${optimizerHp.weightDecay}`);
+    check(optimizerHp.clipNorm >= 0, "clipNorm", `clipNorm must be ≥ 0 (0: no clipping), got ${optimizerHp.clipNorm}`);
     state = {
       schedule: { peakLr, totalSteps: opts.steps, warmupSteps, decay, minLrRatio: opts.minLrRatio ?? 0 },
       optimizer: optimizerHp, batchSize, objective, prefix, span: opts.span ?? {}, data: spec, dataCursor: {},

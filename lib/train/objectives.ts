@@ -70,9 +70,11 @@ export interface Arranged {
 
 export function resolvePrefix(p: PrefixOptions | undefined): PrefixOptions {
   const out = p ?? { mode: "random" };
-  if (!["random", "fixed", "none"].includes(out.mode)) throw new TrainConfigError(`prefix.mode must be random, fixed or none, got ${JSON.stringify(out.mode)}`);
-  if (out.mode === "fixed" && !(Number.isInteger(out.k) && out.k! >= 0)) throw new TrainConfigError(`prefix.k must be an integer ≥ 0 for mode "fixed", got ${JSON.stringify(out.k)}`);
-  if (out.kMax !== undefined && !(Number.isInteger(out.kMax) && out.kMax >= 0)) throw new TrainConfigError(`prefix.kMax must be an integer ≥ 0, got ${JSON.stringify(out.kMax)}`);
+  if (!["random", "fixed", "none"].includes(out.mode)) throw new TrainConfigError(`prefix.mode must be random, fixed or none, got ${JSON.stringify(out.mode)}`, { option: "prefix.mode" });
+  if (out.mode === "fixed" && !(Number.isInteger(out.k) && out.k! >= 0)) {
+    throw new TrainConfigError(`prefix.k must be an integer ≥ 0 for mode "fixed", ${out.k === undefined ? "and is missing" : `got ${JSON.stringify(out.k)}`}`, { option: "prefix.k" });
+  }
+  if (out.kMax !== undefined && !(Number.isInteger(out.kMax) && out.kMax >= 0)) throw new TrainConfigError(`prefix.kMax must be an integer ≥ 0, got ${JSON.stringify(out.kMax)}`, { option: "prefix.kMax" });
   return out;
 }
 
@@ -144,7 +146,7 @@ export function arrangeExample(tokens: number[], hasImage: boolean, opts: Arrang
       break;
     }
     default:
-      throw new TrainConfigError(`objective must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(opts.objective)}`);
+      throw new TrainConfigError(`objective must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(opts.objective)}`, { option: "objective" });
   }
   const target = [...body, eos];
   const decIn = [bos, ...target.slice(0, -1)];
@@ -154,6 +156,6 @@ export function arrangeExample(tokens: number[], hasImage: boolean, opts: Arrang
 /** Check span options once, up front (so a bad value fails before training starts). */
 export function validateSpanOptions(span: SpanOptions | undefined): void {
   const d = span?.density ?? 0.15, m = span?.meanSpan ?? 3;
-  if (!(d > 0 && d <= 0.5)) throw new TrainConfigError(`span.density must be in (0, 0.5], got ${d}`);
-  if (!(m >= 1)) throw new TrainConfigError(`span.meanSpan must be ≥ 1, got ${m}`);
+  if (!(d > 0 && d <= 0.5)) throw new TrainConfigError(`span.density must be in (0, 0.5], got ${d}`, { option: "span.density" });
+  if (!(m >= 1)) throw new TrainConfigError(`span.meanSpan must be ≥ 1, got ${m}`, { option: "span.meanSpan" });
 }
