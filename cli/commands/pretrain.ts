@@ -3,7 +3,7 @@
  * Ctrl-C stops at the next step boundary and saves a checkpoint (exit 130); a second Ctrl-C quits at once.
  */
 import { parseArgs, str, bool, optNum, optStr, flagNames, UsageError } from "../args.ts";
-import { pretrain, type PretrainOptions } from "../../lib/train/loop.ts";
+import { pretrain, type PretrainOptions } from "../../lib/train/pretrain.ts";
 import type { TrainObjective, PrefixOptions } from "../../lib/train/objectives.ts";
 import type { DecayKind } from "../../lib/train/optimizer.ts";
 import { SimTokenizer } from "../../lib/tokenizer/tokenizer.ts";

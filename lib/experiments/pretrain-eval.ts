@@ -14,7 +14,7 @@ import path from "node:path";
 import type { Example } from "../data/types.ts";
 import { makeWorld } from "../data/world/index.ts";
 import type { ModelConfig } from "../model/configs.ts";
-import { pretrain } from "../train/loop.ts";
+import { pretrain } from "../train/pretrain.ts";
 import { hasCheckpoint } from "../train/checkpoint.ts";
 import { TRAIN_OBJECTIVES, type PrefixOptions, type TrainObjective } from "../train/objectives.ts";
 import { AbortedError, type Progress } from "../runtime.ts";

@@ -1,6 +1,6 @@
 // Public API of lib/train (re-exported by lib/index.ts). See docs/train.md.
-export { pretrain } from "./loop.ts";
-export type { PretrainOptions, TrainLogRow, TrainResult } from "./loop.ts";
+export { pretrain } from "./pretrain.ts";
+export type { PretrainOptions, TrainLogRow, TrainResult } from "./pretrain.ts";
 export { trainStep, trainStepAsync, batchLoss, exampleLosses, maskedCrossEntropy, tokenLosses } from "./step.ts";
 export type { TrainableModel, TrainStepOptions, TrainStepResult } from "./step.ts";
 export { makeBatch, disposeBatch, spanSentinelIds, SPAN_SENTINELS, TRAIN_SPECIALS } from "./batch.ts";
