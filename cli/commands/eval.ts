@@ -4,7 +4,7 @@
  */
 import { parseArgs, str, bool, optNum, optStr, flagNames, UsageError } from "../args.ts";
 import { evalCheckpoint } from "../../lib/eval/tasks/checkpoint-eval.ts";
-import type { EvalTask } from "../../lib/train/finetune.ts";
+import type { EvalTask } from "../../lib/eval/tasks/task-pairs.ts";
 import type { WorldSplit } from "../../lib/data/world/index.ts";
 
 const USAGE = `usage: simvlm eval --ckpt DIR --task caption|vqa|entailment [--split test|val|train] [--prompt TEXT] [--n N] [--beam K]

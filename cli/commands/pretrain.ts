@@ -7,32 +7,35 @@ import { pretrain, type PretrainOptions } from "../../lib/train/pretrain.ts";
 import type { TrainObjective, PrefixOptions } from "../../lib/train/objectives.ts";
 import type { DecayKind } from "../../lib/train/optimizer.ts";
 import { SimTokenizer } from "../../lib/tokenizer/tokenizer.ts";
+import { PRETRAIN_DEFAULTS as D, OPTIMIZER_DEFAULTS as O, percent } from "../../lib/train/defaults.ts";
 
+// The defaults come from lib/train/defaults.ts (where each one's reason is), so help and library agree.
 const USAGE = `usage: simvlm pretrain --config tiny|small|base|FILE.json --data shapes|NAME|PATH --steps N --out DIR
                         [--seed S] [--until K] [--resume] [options]
-  --config C          model preset (tiny, small, base, reference) or a JSON config file (default tiny)
-  --data D            shapes (the built-in world, default), openmoji, tuxpaint, or a data file/folder
+  --config C          model preset (tiny, small, base, reference) or a JSON config file (default ${D.config.value})
+  --data D            shapes (the built-in world), openmoji, tuxpaint, or a data file/folder (default ${D.data.value})
   --steps N           the schedule's total length in updates (required)
   --out DIR           writes DIR/train.jsonl and the checkpoint (config.json, tokenizer.json,
                       weights.safetensors, optimizer.safetensors, state.json)
-  --seed S            fixes init, data order, prefix lengths and dropout (default 0)
+  --seed S            fixes init, data order, prefix lengths and dropout (default ${D.seed.value})
   --until K           stop after step K and save (continue later with --resume)
   --resume            continue the checkpoint in --out up to --steps (same settings, bit-exact)
-  --batch B           examples per step (default 16)
-  --lr LR             peak learning rate (default 1e-3)
-  --warmup W          warmup updates (default 2% of --steps, at least 1)
-  --decay KIND        linear (default), cosine or constant after warmup
-  --weight-decay WD   AdamW decoupled weight decay (default 0.01)
-  --clip C            global gradient-norm clip (default 1.0; 0 = off)
-  --objective O       prefixlm (default), lm (plain left-to-right) or span (T5 span corruption)
-  --prefix MODE       prefixlm prefix length: random (default), fixed (with --k) or none (k = 0)
+  --batch B           examples per step (default ${D.batchSize.value})
+  --lr LR             peak learning rate (default ${D.lr.value})
+  --warmup W          warmup updates (default ${percent(D.warmupFraction.value)} of --steps, at least 1)
+  --decay KIND        linear, cosine or constant after warmup (default ${D.decay.value})
+  --weight-decay WD   AdamW decoupled weight decay (default ${O.weightDecay.value})
+  --clip C            global gradient-norm clip (default ${O.clipNorm.value}; 0 = off)
+  --objective O       prefixlm, lm (plain left-to-right) or span (T5 span corruption) (default ${D.objective.value})
+  --prefix MODE       prefixlm prefix length: random, fixed (with --k) or none (k = 0) (default ${D.prefix.value.mode})
   --k K               the fixed prefix length
   --kmax K            random mode: largest prefix for image-text pairs (default half the text)
-  --text-only-every N image-text pairs per text-only document (default 8 = the paper's 4,096 : 512; 0 = none)
+  --text-only-every N image-text pairs per text-only document; 0 = none (default ${D.textOnlyEvery.value}: ${D.textOnlyEvery.why})
   --text-only SRC     for file data: the text-only documents (a .txt or .jsonl file); shapes has its own
   --tokenizer FILE    use this tokenizer.json instead of training one on the data
-  --save-every N      also save a checkpoint every N steps
-  --quiet             no per-run summary`;
+  --save-every N      also save a checkpoint every N steps (default ${D.saveEvery.value}: only at the end, --until and Ctrl-C)
+  --quiet             no per-run summary
+Defaults and the reason for each: docs/train.md ("Defaults").`;
 
 /** pretrain's options → the flags that set them (pretrain validates the values and names the option). */
 const FLAGS: Record<string, string> = {
@@ -70,8 +73,8 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
   }
   const tokFile = optStr(a, "tokenizer");
   const opts: PretrainOptions = {
-    config: resume ? undefined : str(a, "config", "tiny"),
-    data: resume ? undefined : str(a, "data", "shapes"),
+    config: resume ? undefined : optStr(a, "config"),
+    data: resume ? undefined : optStr(a, "data"),
     steps, outDir, resume,
     until: optNum(a, "until"),
     seed: optNum(a, "seed"),

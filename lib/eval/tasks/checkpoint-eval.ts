@@ -11,7 +11,7 @@ import type { LongRunOptions } from "../../runtime.ts";
 import { EvalInputError } from "../metrics/errors.ts";
 import { evalCaptioning, evalVqa, type CaptionEval, type VqaEval } from "./generation.ts";
 import { evalEntailment, type EntailmentEval } from "./entailment.ts";
-import { EVAL_TASKS, type EvalTask } from "../../train/finetune.ts";
+import { EVAL_TASKS, type EvalTask } from "./task-pairs.ts";
 
 export interface EvalCheckpointOptions extends LongRunOptions {
   /** A checkpoint directory, or a loaded model + tokenizer (with the world seed to use). */
