@@ -1,5 +1,5 @@
 /**
- * The ablation run "pretrainEval" (registered in lib/experiments/runs.ts): pretrain on the built-in
+ * The ablation run "pretrainEval" (a built-in run: runs.ts): pretrain on the built-in
  * world with one prefix strategy, then measure it — captioning BLEU-4 / CIDEr-D on the test split,
  * VQA accuracy (zero-shot, question as the prefix), the validation loss and the loss by T_p.
  *

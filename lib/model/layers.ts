@@ -7,8 +7,8 @@
  */
 import { tf } from "../backend/index.ts";
 import { Rng } from "../util/rng.ts";
-import { dropoutKey, dropoutMask } from "../backend/native-rows.ts";
-import { fusedGelu, fusedLayerNorm } from "../backend/native-fused.ts";
+import { dropoutKey, dropoutMask } from "../backend/dropout.ts";
+import { fusedGelu, fusedLayerNorm } from "../backend/fused-ops.ts";
 
 /** Creates tf.Variables under stable names (the safetensors tensor names) from one seeded Rng. */
 export class ParamStore {
@@ -28,7 +28,7 @@ export class ParamStore {
   }
 
   normal(name: string, shape: number[], std: number): tf.Variable {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = tf.util.sizeFromShape(shape);
     const vals = new Float32Array(n);
     // Box–Muller using both outputs of each pair (twice as fast as Rng.normal(); matters for "base").
     for (let i = 0; i < n; i += 2) {
@@ -42,7 +42,7 @@ export class ParamStore {
   }
 
   constant(name: string, shape: number[], value: number): tf.Variable {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = tf.util.sizeFromShape(shape);
     return this.add(name, shape, new Float32Array(n).fill(value));
   }
 }
@@ -89,7 +89,7 @@ export class DropoutSeeds {
   constructor(readonly rate: number, readonly training: boolean, readonly seed: number) {}
   apply<T extends tf.Tensor>(x: T): T {
     if (!this.training || this.rate === 0) return x;
-    // Our own counter-based masks (lib/backend/native-rows.ts): the same on every backend, and
+    // Our own counter-based masks (lib/backend/dropout.ts): the same on every backend, and
     // generated natively on wasm instead of by tf.dropout's per-element JS generator.
     return tf.mul(x, dropoutMask(x.shape, this.rate, dropoutKey(this.seed, this.counter++))) as T;
   }

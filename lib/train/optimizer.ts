@@ -6,10 +6,10 @@
  *
  * Written out by hand (not tf.train.adam) so the update is plain to read, the state (m, v, step)
  * can be saved and restored exactly, and weight decay can skip some parameters. On wasm with the
- * native addon the same arithmetic runs as one fused kernel per parameter (lib/backend/native-adamw.ts).
+ * native addon the same arithmetic runs as one fused kernel per parameter (lib/backend/wasm/native-adamw.ts).
  */
 import { tf } from "../backend/index.ts";
-import { fusedAdamWAvailable, fusedAdamWUpdate, fusedSumSquares } from "../backend/native-adamw.ts";
+import { fusedAdamWAvailable, fusedAdamWUpdate, fusedSumSquares } from "../backend/fused-ops.ts";
 import type { NamedArray } from "./safetensors.ts";
 import { CheckpointError } from "./errors.ts";
 import { OPTIMIZER_DEFAULTS as D } from "./defaults.ts";

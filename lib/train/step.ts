@@ -10,8 +10,8 @@
  * the optimizer state.
  */
 import { tf } from "../backend/index.ts";
-import { registerTfGradients } from "../backend/kernels/gradients.ts";
-import { fusedSoftmaxCrossEntropy } from "../backend/native-rows.ts";
+import { registerTfGradients } from "../backend/gradients.ts";
+import { fusedSoftmaxCrossEntropy } from "../backend/fused-ops.ts";
 import type { ModelInputs } from "../model/types.ts";
 import type { TrainBatch } from "./batch.ts";
 import { AdamW, globalGradNorm } from "./optimizer.ts";
