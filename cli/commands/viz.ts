@@ -114,9 +114,9 @@ async function prefixMask(argv: string[]): Promise<number> {
   const loaded = await loadModel(ckpt);
   try {
     const tokens = loaded.tokenizer.encode(text).map((id) => loaded.tokenizer.tokenString(id));
-    if (tokens.length === 0) throw new UsageError(`--text "${text}": no tokens`);
     const g = gridSide(loaded.config);
-    const fig = await flagNames({ tp: "tp" }, () => prefixMaskFigure({ tokens, numPatches: g * g, tp }));
+    // prefixMaskFigure checks the tokens (of --text) and --tp against them.
+    const fig = await flagNames({ tp: "tp", tokens: "text" }, () => prefixMaskFigure({ tokens, numPatches: g * g, tp }));
     writeOut(out, kind, fig, `simvlm prefix mask T_p=${tp}`);
     return 0;
   } finally { loaded.model.dispose(); }
