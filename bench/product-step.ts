@@ -1,19 +1,41 @@
 /**
- * The reference training step run through the product's own code: lib/model's SimVLM with the
- * `reference` config and lib/train's trainStep (AdamW, global-norm clipping, dropout as configured).
- * The batch is synthetic and fixed: 64 image patches for the encoder (no text prefix) and 32
- * decoder tokens, so the work matches bench/ref-model.ts and bench/torch-ref.py.
+ * The benchmark's training step, run through the product's own code: lib/model's SimVLM (the
+ * `reference` config for `simvlm bench`) and lib/train's trainStep (AdamW, global-norm clipping,
+ * dropout as configured). The batch is synthetic and fixed: the image patches alone in the encoder
+ * (no text prefix) and `textLen` decoder tokens. bench/torch-ref.py is the same model in PyTorch.
  */
 import { tf } from "../lib/backend/index.ts";
 import { SimVLM, resolveConfig, type ModelConfig } from "../lib/model/index.ts";
 import { AdamW, trainStepAsync, type TrainBatch } from "../lib/train/index.ts";
 import { Rng } from "../lib/util/rng.ts";
-import type { RefConfig } from "./ref-model.ts";
 
-export interface StepRunner { step(i: number): Promise<number>; dispose(): void; refConfig: RefConfig; label: string }
+/** The shapes of one step, for its FLOP count. */
+export interface StepShape {
+  dModel: number; heads: number; encLayers: number; decLayers: number; ffn: number;
+  imageSize: number; patch: number; textLen: number; vocab: number; batch: number;
+}
 
-export function productRunner(batchSize = 16, textLen = 32, configName = "reference"): StepRunner {
-  const config: ModelConfig = resolveConfig(configName);
+export interface StepRunner { step(i: number): Promise<number>; dispose(): void; shape: StepShape; label: string }
+
+/**
+ * Analytic FLOPs of one training step with linear patches: the forward's matrix products × 3
+ * (forward + backward); elementwise work is not counted. bench/torch-ref.py counts the same way.
+ */
+export function stepFlops(c: StepShape): number {
+  const P = (c.imageSize / c.patch) ** 2, T = c.textLen, B = c.batch, d = c.dModel;
+  const patchDim = c.patch * c.patch * 3;
+  const mm = (m: number, k: number, n: number) => 2 * m * k * n;
+  let f = mm(B * P, patchDim, d);
+  const enc = 4 * mm(B * P, d, d) + mm(B * P, d, c.ffn) + mm(B * P, c.ffn, d) + 2 * B * mm(P, d, P);
+  const dec = 4 * mm(B * T, d, d) + 2 * B * mm(T, d, T) // causal self-attention
+    + 2 * mm(B * T, d, d) + 2 * mm(B * P, d, d) + 2 * B * mm(T, d, P) // cross-attention (q,o on text; k,v on image)
+    + mm(B * T, d, c.ffn) + mm(B * T, c.ffn, d);
+  f += c.encLayers * enc + c.decLayers * dec + mm(B * T, d, c.vocab);
+  return 3 * f;
+}
+
+export function productRunner(batchSize = 16, textLen = 32, configSpec: string | (Partial<ModelConfig> & { base?: string }) = "reference", lr = 1e-3): StepRunner {
+  const config: ModelConfig = resolveConfig(configSpec);
   const model = new SimVLM(config, 0);
   const opt = new AdamW(model.weights(), { weightDecay: 0.01, clipNorm: 1.0 });
   const rng = new Rng(1);
@@ -34,11 +56,11 @@ export function productRunner(batchSize = 16, textLen = 32, configName = "refere
   };
   return {
     label: `lib/model SimVLM "${config.name}" + lib/train trainStep (dropout ${config.dropout})`,
-    refConfig: {
+    shape: {
       dModel: config.dModel, heads: config.heads, encLayers: config.encLayers, decLayers: config.decLayers, ffn: config.ffn,
       imageSize: config.imageSize, patch: config.patchSize, textLen, vocab: config.vocabSize, batch: batchSize,
     },
-    async step(i: number) { return (await trainStepAsync(model, opt, batch, { lr: 1e-3, dropoutSeed: i })).loss; },
+    async step(i: number) { return (await trainStepAsync(model, opt, batch, { lr, dropoutSeed: i })).loss; },
     dispose() {
       model.dispose();
       opt.dispose();

@@ -1,5 +1,10 @@
 #!/usr/bin/python3
-"""The reference PrefixLM training step of bench/ref-model.ts in PyTorch, same shapes and FLOPs.
+"""The benchmark's training step in PyTorch: lib/model's SimVLM "reference" config as
+bench/product-step.ts trains it — linear patches, pre-LN encoder and decoder blocks with GELU,
+final layer norms, the output projection tied to the token embedding, dropout on the embeddings and
+each residual branch, AdamW with weight decay 0.01 and global-norm clipping at 1 — with the same
+shapes and the same analytic FLOP count (bench/product-step.ts stepFlops). Q, K and V are separate
+Linear layers here and one fused [d, 3d] product there: the same arithmetic.
 
 Usage: /usr/bin/python3 bench/torch-ref.py [--steps N] [--warmup N] [--threads N] [--json]
 torch.set_num_threads(1) by default: OpenBLAS still uses both cores for matmuls, and more
@@ -66,9 +71,10 @@ class Ref(torch.nn.Module):
         s.pos_img = torch.nn.Parameter(torch.randn(P, d) * 0.02)
         s.pos_txt = torch.nn.Parameter(torch.randn(c["text"], d) * 0.02)
         s.tok = torch.nn.Embedding(c["vocab"], d)
+        torch.nn.init.normal_(s.tok.weight, std=0.02)  # lib/model's init; also scales the tied output
         s.enc = torch.nn.ModuleList(Block(c, False) for _ in range(c["enc"]))
         s.dec = torch.nn.ModuleList(Block(c, True) for _ in range(c["dec"]))
-        s.lnf = torch.nn.LayerNorm(d); s.out = torch.nn.Linear(d, c["vocab"]); s.drop = torch.nn.Dropout(c["dropout"])
+        s.lne, s.lnf = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d); s.drop = torch.nn.Dropout(c["dropout"])
         T = c["text"]
         s.register_buffer("causal", torch.triu(torch.full((T, T), -1e9), 1))
 
@@ -77,9 +83,10 @@ class Ref(torch.nn.Module):
         x = images.view(B, g, p, g, p, 3).permute(0, 1, 3, 2, 4, 5).reshape(B, g * g, p * p * 3)
         x = s.drop(s.patch(x) + s.pos_img)
         for b in s.enc: x = b(x)
+        x = s.lne(x)
         y = s.drop(s.tok(ids) + s.pos_txt)
         for b in s.dec: y = b(y, x, s.causal)
-        return s.out(s.lnf(y))
+        return s.lnf(y) @ s.tok.weight.t()  # tied to the token embedding, as lib/model
 
 
 def main():

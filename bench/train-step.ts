@@ -1,23 +1,10 @@
 /**
- * `simvlm bench train-step`: time the reference training step on the active tensor backend.
- * Warm-up steps first (kernel setup, weight packing), then the median of the timed steps.
+ * `simvlm bench train-step`: time the reference training step (lib/model's SimVLM "reference" +
+ * lib/train's trainStep, ./product-step.ts) on the active tensor backend. Warm-up steps first
+ * (kernel setup, weight packing), then the median of the timed steps.
  */
 import { tf, initBackend } from "../lib/backend/index.ts";
-import { RefModel, REFERENCE_STEP, refBatch, refStepFlops, type RefConfig } from "./ref-model.ts";
-import { productRunner, type StepRunner } from "./product-step.ts";
-
-/** "product": lib/model + lib/train (default); "ref": the self-contained yardstick in ./ref-model.ts. */
-export type BenchModel = "product" | "ref";
-
-function refRunner(c: RefConfig): StepRunner {
-  const model = new RefModel(c, 0);
-  const batch = refBatch(c, 1);
-  return {
-    label: "bench/ref-model.ts (self-contained reference step, no dropout)", refConfig: c,
-    step: () => model.step(batch.images, batch.inIds, batch.targets),
-    dispose() { model.dispose(); tf.dispose(Object.values(batch)); },
-  };
-}
+import { productRunner, stepFlops } from "./product-step.ts";
 
 export interface TrainStepResult {
   bench: "train-step";
@@ -45,12 +32,12 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export async function benchTrainStep(opts: { steps?: number; warmup?: number; model?: BenchModel; config?: RefConfig; log?: (s: string) => void } = {}): Promise<TrainStepResult> {
+export async function benchTrainStep(opts: { steps?: number; warmup?: number; log?: (s: string) => void } = {}): Promise<TrainStepResult> {
   const steps = Math.max(1, opts.steps ?? 10), warmup = Math.max(0, opts.warmup ?? 3);
   const info = await initBackend();
   const tensorsBefore = tf.memory().numTensors;
-  const runner = (opts.model ?? "product") === "product" ? productRunner() : refRunner(opts.config ?? REFERENCE_STEP);
-  const c = runner.refConfig;
+  const runner = productRunner();
+  const c = runner.shape;
   let peakRss = process.memoryUsage().rss;
   const times: number[] = [], losses: number[] = [];
   try {
@@ -67,7 +54,7 @@ export async function benchTrainStep(opts: { steps?: number; warmup?: number; mo
     runner.dispose();
   }
   const ms = median(times);
-  const flops = refStepFlops(c);
+  const flops = stepFlops(c);
   return {
     bench: "train-step", backend: info.name, threads: info.threads, notes: info.notes,
     model: runner.label, steps, warmup,

@@ -2,6 +2,7 @@
  * A small flag parser shared by every command: `--name value`, `--name=value`, boolean `--flag`,
  * and positionals. Unknown flags are an error naming the flag, so typos never pass silently.
  */
+import { UserError } from "../lib/errors.ts";
 export interface FlagSpec {
   /** Flags that take a value, e.g. { steps: "number", out: "string" }. */
   values?: Record<string, "string" | "number">;
@@ -16,9 +17,8 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-export class UsageError extends Error {
-  constructor(message: string) { super(message); this.name = "UsageError"; }
-}
+/** A bad command line (unknown flag, missing value, a flag that does not fit the command). */
+export class UsageError extends UserError {}
 
 export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
   const values = spec.values ?? {};
@@ -75,4 +75,33 @@ export function num(p: ParsedArgs, name: string, fallback?: number): number {
 
 export function bool(p: ParsedArgs, name: string): boolean {
   return p.flags[name] === true;
+}
+
+/**
+ * Run `fn` (a library call) and reword an error about one of its options as one about the flag that
+ * set it: `flags` maps option → flag name, e.g. { batchSize: "batch" } turns "batchSize must be an
+ * integer ≥ 1, got 0" into "--batch must be an integer ≥ 1, got 0". The library validates each
+ * value once (UserError.option names it); the command only parses.
+ */
+export async function flagNames<T>(flags: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const option = e instanceof UserError ? e.option : undefined;
+    const flag = option !== undefined ? flags[option] : undefined;
+    if (flag !== undefined && (e as Error).message.startsWith(option!)) {
+      throw new UsageError(`--${flag}${(e as Error).message.slice(option!.length)}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** A flag's value when given, else undefined. */
+export function optNum(p: ParsedArgs, name: string): number | undefined {
+  return p.flags[name] === undefined ? undefined : num(p, name);
+}
+
+/** A string flag's value when given, else undefined. */
+export function optStr(p: ParsedArgs, name: string): string | undefined {
+  return p.flags[name] === undefined ? undefined : str(p, name);
 }

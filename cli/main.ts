@@ -2,7 +2,9 @@
  * `simvlm` command line. Each command lives in cli/commands/<name>.ts and is loaded only when
  * called, so `simvlm info` does not pay for TypeScript tooling or the kernel.
  */
-import { UsageError } from "./args.ts";
+import { UserError } from "../lib/errors.ts";
+import { AbortedError } from "../lib/runtime.ts";
+import { TrainDivergedError } from "../lib/train/errors.ts";
 
 // Loaded by name at call time: a command whose file is absent reports that instead of breaking the CLI.
 const load = (name: string) => import(`./commands/${name}.ts`) as Promise<{ default: (argv: string[]) => Promise<number | void> }>;
@@ -24,9 +26,12 @@ const commands: Record<string, Command> = {
   bench: { summary: "benchmarks: train-step, decode, ...", load: () => load("bench") },
 };
 
-/** Errors about the user's input: printed as one line, without a stack trace. */
-const USER_ERRORS = new Set(["BackendError", "DataError", "CheckpointError", "ConfigError", "EvalInputError", "GridError",
-  "AbortedError", "TokenizerError", "DecodeError", "TrainDivergedError"]);
+/**
+ * Printed as one line, without a stack trace: errors about the user's input (UserError: the message
+ * names the flag, file or field), an interrupted run, and a diverged training (the message says what
+ * to change). Anything else is a bug and keeps its stack.
+ */
+const isReported = (e: unknown): e is Error => e instanceof UserError || e instanceof AbortedError || e instanceof TrainDivergedError;
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
@@ -57,8 +62,7 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => { if (e.code === "EPIPE
 main(process.argv.slice(2)).then(
   (rc) => { process.exitCode = rc; },
   (e: unknown) => {
-    if (e instanceof UsageError) console.error(`simvlm: ${e.message}`);
-    else if (e instanceof Error && USER_ERRORS.has(e.name)) console.error(`simvlm: ${e.message}`);
+    if (isReported(e)) console.error(`simvlm: ${e.message}`);
     else console.error(e instanceof Error ? (e.stack ?? e.message) : e);
     process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
   },

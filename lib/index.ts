@@ -4,6 +4,7 @@
  */
 export { tf, initBackend, availableBackends, requestedBackend, BACKEND_NAMES, BackendError } from "./backend/index.ts";
 export type { BackendInfo, BackendName } from "./backend/index.ts";
+export { UserError } from "./errors.ts";
 export * from "./display/index.ts";
 export * from "./runtime.ts";
 export { Rng } from "./util/rng.ts";

@@ -5,7 +5,7 @@
  *   softmaxXentFwd  per-row cross-entropy −log softmax(x)[target] and the row's log-sum-exp
  *   softmaxXentBwd  its gradient dy·(softmax(x) − onehot(target)), recomputed from the log-sum-exp
  *   dropoutMask     a seeded dropout mask (0 or 1/keep) from a counter-based hash, the same
- *                   numbers lib/backend/native-rows.ts computes in JS for other backends
+ *                   numbers lib/backend/dropout.ts computes in JS for other backends
  * Out-of-range targets (as tf.oneHot gives an all-zero row) have loss 0 and gradient 0.
  */
 #include <math.h>

@@ -1,14 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs, bool, num, UsageError } from "../args.ts";
+import { MODEL_CONFIGS } from "../../lib/model/configs.ts";
 
-const HELP = `usage: simvlm bench <train-step|torch|all|decode> [--steps N] [--warmup N] [--model product|ref] [--json]
-  train-step  time the reference training step (d_model 256, 4 heads, 4+4 layers, FFN 1024,
-              64 patches + 32 tokens, vocab 4000, batch 16, AdamW, clipping) on the selected
-              backend (SIMVLM_BACKEND); median of --steps (default 10) after --warmup (default 3)
-  torch       the same step in PyTorch (bench/torch-ref.py via /usr/bin/python3)
-              --model product (default): lib/model's SimVLM "reference" config + lib/train's
-              trainStep; --model ref: the self-contained yardstick in bench/ref-model.ts
+const HELP = `usage: simvlm bench <train-step|torch|all|decode> [--steps N] [--warmup N] [--json]
+  train-step  time the reference training step: lib/model's SimVLM "reference" config (d_model 256,
+              4 heads, 4+4 layers, FFN 1024, 64 patches + 32 tokens, vocab 4000) and lib/train's
+              trainStep (batch 16, AdamW, clipping, dropout 0.1) on the selected backend
+              (SIMVLM_BACKEND); median of --steps (default 10) after --warmup (default 3)
+  torch       the same model and step in PyTorch (bench/torch-ref.py via /usr/bin/python3)
   all         train-step, then torch, in one run; prints the ratio (npm run bench)
   decode      greedy decoding tokens/s at batch 1 and 16 (lib/decode, reference config)`;
 
@@ -28,20 +28,18 @@ function runTorch(steps: number, warmup: number, json: boolean, dropout: number)
 }
 
 export default async function bench(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: { steps: "number", warmup: "number", model: "string" }, booleans: ["json", "help"] });
+  const args = parseArgs(argv, { values: { steps: "number", warmup: "number" }, booleans: ["json", "help"] });
   const [which] = args.positionals;
   if (bool(args, "help") || !which) { console.log(HELP); return which || bool(args, "help") ? 0 : 1; }
   const steps = num(args, "steps", 10), warmup = num(args, "warmup", 3), json = bool(args, "json");
   if (steps < 1 || warmup < 0) throw new UsageError("--steps must be >= 1 and --warmup >= 0");
-  const model = String(args.flags.model ?? "product");
-  if (model !== "product" && model !== "ref") throw new UsageError(`--model must be product or ref, got "${model}"`);
-  // The product model trains with dropout (config 0.1); the yardstick has none. Torch mirrors whichever ran.
-  const dropout = model === "product" ? 0.1 : 0;
+  // PyTorch trains with the same dropout as the reference config.
+  const dropout = MODEL_CONFIGS.reference.dropout;
   const log = json ? undefined : (s: string) => process.stderr.write(`  ${s}\n`);
   switch (which) {
     case "train-step": {
       const { benchTrainStep, formatTrainStep } = await import("../../bench/train-step.ts");
-      const r = await benchTrainStep({ steps, warmup, log, model });
+      const r = await benchTrainStep({ steps, warmup, log });
       console.log(json ? JSON.stringify(r) : formatTrainStep(r));
       return 0;
     }
@@ -53,7 +51,7 @@ export default async function bench(argv: string[]): Promise<number> {
     }
     case "all": {
       const { benchTrainStep, formatTrainStep } = await import("../../bench/train-step.ts");
-      const ours = await benchTrainStep({ steps, warmup, log, model });
+      const ours = await benchTrainStep({ steps, warmup, log });
       if (!json) console.log(formatTrainStep(ours));
       const torch = runTorch(steps, warmup, json, dropout);
       const ratio = torch ? Math.round((ours.ms_per_step / torch.ms_per_step) * 100) / 100 : null;

@@ -3,7 +3,7 @@
  * checkpoint (greedy by default). Several --image flags caption a batch.
  */
 import { readFile } from "node:fs/promises";
-import { parseArgs, str, num, bool, UsageError } from "../args.ts";
+import { parseArgs, str, bool, optNum, flagNames, UsageError } from "../args.ts";
 import { initBackend } from "../../lib/backend/index.ts";
 import { decodeImageBytes } from "../../lib/data/decode.ts";
 import { loadModel } from "../../lib/train/index.ts";
@@ -30,10 +30,7 @@ export default async function caption(argv: string[]): Promise<number> {
   const ckpt = str(args, "ckpt");
   const files = (args.flags.image as string[] | undefined) ?? [];
   if (!files.length) throw new UsageError("--image is required (one or more)");
-  const beam = num(args, "beam", 1);
-  if (!Number.isInteger(beam) || beam < 1) throw new UsageError(`--beam must be a positive integer, got ${beam}`);
-  const maxLen = num(args, "max-len", 24);
-  if (!Number.isInteger(maxLen) || maxLen < 1) throw new UsageError(`--max-len must be a positive integer, got ${maxLen}`);
+  const beam = optNum(args, "beam"), maxLen = optNum(args, "max-len");
   await initBackend();
   const { model, tokenizer, config } = await loadModel(ckpt);
   try {
@@ -47,9 +44,10 @@ export default async function caption(argv: string[]): Promise<number> {
     }
     const prompt = args.flags.prompt === undefined ? undefined : String(args.flags.prompt);
     const prefix = args.flags.prefix === undefined ? undefined : String(args.flags.prefix);
-    const res = await generate(model, tokenizer, {
+    // generate validates beam and maxLen (and names them); report them as the flags.
+    const res = await flagNames({ beam: "beam", maxLen: "max-len" }, () => generate(model, tokenizer, {
       images, prompt, beam, maxLen, prefixTexts: prefix === undefined ? undefined : images.map(() => prefix), progress: false,
-    });
+    }));
     if (bool(args, "json")) {
       console.log(JSON.stringify(files.map((f, i) => ({ image: f, caption: res.texts[i], ids: res.ids[i], logProb: res.logProbs[i] })), null, 2));
     } else if (files.length === 1) {

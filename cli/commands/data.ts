@@ -2,8 +2,9 @@
  * `simvlm data export|check|show`: write a data set as PNG + data.jsonl, or check a data set and
  * list every bad record. Exit codes: 0 ok, 1 bad records found (check), 2 usage or input error.
  */
-import { parseArgs, str, num, bool, UsageError } from "../args.ts";
-import { exportDataset, checkData, openStream, DataError, DATA_FORMATS } from "../../lib/data/index.ts";
+import { parseArgs, str, num, bool, optStr, flagNames, UsageError } from "../args.ts";
+import { exportDataset, checkData, openStream, DATA_FORMATS } from "../../lib/data/index.ts";
+import { UserError } from "../../lib/errors.ts";
 
 const HELP = `usage:
   simvlm data export --source shapes|openmoji|tuxpaint --out DIR [--split train|val|test] [--n N]
@@ -33,25 +34,18 @@ export default async function data(argv: string[]): Promise<number> {
     throw new UsageError(`unknown subcommand "${sub}" (export, check, show)`);
   } catch (e) {
     if (e instanceof UsageError) { console.error(`simvlm data: ${e.message}\n\n${HELP}`); return 2; }
-    if (e instanceof DataError) { console.error(`simvlm data: ${e.message}`); return 2; }
+    if (e instanceof UserError) { console.error(`simvlm data: ${e.message}`); return 2; }
     throw e;
   }
-}
-
-function split(v: string): "train" | "val" | "test" {
-  if (v !== "train" && v !== "val" && v !== "test") throw new UsageError(`--split must be train, val or test, got "${v}"`);
-  return v;
 }
 
 async function runExport(argv: string[]): Promise<number> {
   const a = parseArgs(argv, { values: { source: "string", split: "string", n: "number", seed: "number", out: "string", size: "number", lang: "string" }, booleans: ["help"] });
   if (bool(a, "help")) { console.log(HELP); return 0; }
-  const source = str(a, "source", "shapes");
-  if (!["shapes", "openmoji", "tuxpaint"].includes(source)) throw new UsageError(`--source must be shapes, openmoji or tuxpaint, got "${source}"`);
-  const r = await exportDataset({
-    source, split: split(str(a, "split", "train")), n: num(a, "n", 100), seed: num(a, "seed", 0), out: str(a, "out"),
-    imageSize: num(a, "size", 64), spec: a.flags.lang ? { lang: str(a, "lang") } : undefined,
-  });
+  const r = await flagNames({ source: "source", split: "split", n: "n" }, () => exportDataset({
+    source: str(a, "source", "shapes"), split: str(a, "split", "train") as "train" | "val" | "test", n: num(a, "n", 100),
+    seed: num(a, "seed", 0), out: str(a, "out"), imageSize: num(a, "size", 64), spec: a.flags.lang ? { lang: str(a, "lang") } : undefined,
+  }));
   console.log(`wrote ${r.records} records to ${r.out} (data.jsonl, images/)${r.skipped ? `; skipped ${r.skipped} bad source records` : ""}`);
   return 0;
 }
@@ -61,8 +55,8 @@ async function runCheck(argv: string[]): Promise<number> {
   if (bool(a, "help")) { console.log(HELP); return 0; }
   const path = a.positionals[0];
   if (!path || a.positionals.length > 1) throw new UsageError("data check takes exactly one PATH");
-  const format = a.flags.format as string | undefined;
-  if (format && ![...DATA_FORMATS, "text-jsonl"].includes(format)) throw new UsageError(`--format must be one of ${DATA_FORMATS.join(", ")}, got "${format}"`);
+  // checkData (openStream) checks the format and names it.
+  const format = optStr(a, "format");
   const r = await checkData({ source: path, format, ...(a.flags.images ? { images: str(a, "images") } : {}), ...(a.flags.text ? { text: str(a, "text") } : {}) });
   if (bool(a, "json")) console.log(JSON.stringify(r, null, 2));
   else {
@@ -75,7 +69,7 @@ async function runCheck(argv: string[]): Promise<number> {
 async function runShow(argv: string[]): Promise<number> {
   const a = parseArgs(argv, { values: { source: "string", split: "string", n: "number", seed: "number", every: "number" }, booleans: ["help"] });
   if (bool(a, "help")) { console.log(HELP); return 0; }
-  const s = await openStream({ source: str(a, "source", "shapes"), split: split(str(a, "split", "train")), textOnlyEvery: num(a, "every", 0), repeat: false }, { seed: num(a, "seed", 0) });
+  const s = await openStream({ source: str(a, "source", "shapes"), split: (optStr(a, "split") ?? "train") as "train" | "val" | "test", textOnlyEvery: num(a, "every", 0), repeat: false }, { seed: num(a, "seed", 0) });
   for (const x of await s.next(num(a, "n", 5))) console.log(`${x.image ? `[${x.image.width}×${x.image.height}]` : "[text]"} ${x.id}: ${x.text}`);
   await s.close?.();
   return 0;

@@ -4,61 +4,53 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs, str, num, bool, UsageError, type ParsedArgs } from "../args.ts";
-import { pretrain, type PretrainOptions } from "../../lib/train/loop.ts";
-import { TRAIN_OBJECTIVES, type TrainObjective, type PrefixOptions } from "../../lib/train/objectives.ts";
+import { parseArgs, str, bool, optNum, optStr, flagNames, UsageError, type ParsedArgs } from "../args.ts";
+import { pretrain, type PretrainOptions } from "../../lib/train/pretrain.ts";
+import type { TrainObjective, PrefixOptions } from "../../lib/train/objectives.ts";
 import type { DecayKind } from "../../lib/train/optimizer.ts";
 import { readCheckpointMeta } from "../../lib/train/checkpoint.ts";
 import { resolveConfig } from "../../lib/model/configs.ts";
 import { SimTokenizer } from "../../lib/tokenizer/tokenizer.ts";
+import { PRETRAIN_DEFAULTS as D, OPTIMIZER_DEFAULTS as O, percent } from "../../lib/train/defaults.ts";
 
+// The defaults come from lib/train/defaults.ts (where each one's reason is), so help and library agree.
 const USAGE = `usage: simvlm pretrain --config tiny|small|base|FILE.json --data shapes|NAME|PATH --steps N --out DIR
                         [--seed S] [--until K] [--resume] [options]
-  --config C          model preset (tiny, small, base, reference) or a JSON config file (default tiny)
-  --data D            shapes (the built-in world, default), openmoji, tuxpaint, or a data file/folder
+  --config C          model preset (tiny, small, base, reference) or a JSON config file (default ${D.config.value})
+  --data D            shapes (the built-in world), openmoji, tuxpaint, or a data file/folder (default ${D.data.value})
   --steps N           the schedule's total length in updates (required)
   --out DIR           writes DIR/train.jsonl and the checkpoint (config.json, tokenizer.json,
                       weights.safetensors, optimizer.safetensors, state.json)
-  --seed S            fixes init, data order, prefix lengths and dropout (default 0)
+  --seed S            fixes init, data order, prefix lengths and dropout (default ${D.seed.value})
   --until K           stop after step K and save (continue later with --resume)
   --resume            continue the checkpoint in --out up to --steps (same settings, bit-exact);
                       rerun the same command with --resume added: flags that agree with the
                       checkpoint are accepted, ones that conflict are errors naming both values.
                       --steps may differ (extends or shortens the schedule from here), and
                       --until, --save-every and --quiet are free
-  --batch B           examples per step (default 16)
-  --lr LR             peak learning rate (default 1e-3)
-  --warmup W          warmup updates (default 2% of --steps, at least 1)
-  --decay KIND        linear (default), cosine or constant after warmup
-  --weight-decay WD   AdamW decoupled weight decay (default 0.01)
-  --clip C            global gradient-norm clip (default 1.0; 0 = off)
-  --objective O       prefixlm (default), lm (plain left-to-right) or span (T5 span corruption)
-  --prefix MODE       prefixlm prefix length: random (default), fixed (with --k) or none (k = 0)
+  --batch B           examples per step (default ${D.batchSize.value})
+  --lr LR             peak learning rate (default ${D.lr.value})
+  --warmup W          warmup updates (default ${percent(D.warmupFraction.value)} of --steps, at least 1)
+  --decay KIND        linear, cosine or constant after warmup (default ${D.decay.value})
+  --weight-decay WD   AdamW decoupled weight decay (default ${O.weightDecay.value})
+  --clip C            global gradient-norm clip (default ${O.clipNorm.value}; 0 = off)
+  --objective O       prefixlm, lm (plain left-to-right) or span (T5 span corruption) (default ${D.objective.value})
+  --prefix MODE       prefixlm prefix length: random, fixed (with --k) or none (k = 0) (default ${D.prefix.value.mode})
   --k K               the fixed prefix length
   --kmax K            random mode: largest prefix for image-text pairs (default half the text)
-  --text-only-every N image-text pairs per text-only document (default 8 = the paper's 4,096 : 512; 0 = none)
+  --text-only-every N image-text pairs per text-only document; 0 = none (default ${D.textOnlyEvery.value}: ${D.textOnlyEvery.why})
   --text-only SRC     for file data: the text-only documents (a .txt or .jsonl file); shapes has its own
   --tokenizer FILE    use this tokenizer.json instead of training one on the data
-  --save-every N      also save a checkpoint every N steps
-  --quiet             no per-run summary`;
+  --save-every N      also save a checkpoint every N steps (default ${D.saveEvery.value}: only at the end, --until and Ctrl-C)
+  --quiet             no per-run summary
+Defaults and the reason for each: docs/train.md ("Defaults").`;
 
-function choice<T extends string>(a: ParsedArgs, name: string, options: readonly T[]): T | undefined {
-  const v = a.flags[name];
-  if (v === undefined) return undefined;
-  if (!options.includes(String(v) as T)) throw new UsageError(`--${name} must be one of ${options.join(", ")}, got "${v}"`);
-  return String(v) as T;
-}
-
-function optInt(a: ParsedArgs, name: string, min: number): number | undefined {
-  if (a.flags[name] === undefined) return undefined;
-  const v = num(a, name);
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${v}`);
-  return v;
-}
-
-function optNum(a: ParsedArgs, name: string): number | undefined {
-  return a.flags[name] === undefined ? undefined : num(a, name);
-}
+/** pretrain's options → the flags that set them (pretrain validates the values and names the option). */
+const FLAGS: Record<string, string> = {
+  steps: "steps", until: "until", seed: "seed", batchSize: "batch", lr: "lr", warmupSteps: "warmup", decay: "decay",
+  weightDecay: "weight-decay", clipNorm: "clip", objective: "objective", "prefix.mode": "prefix", "prefix.k": "k",
+  "prefix.kMax": "kmax", textOnlyEvery: "text-only-every", textOnly: "text-only", saveEvery: "save-every", resume: "resume",
+};
 
 function loadTokenizer(file: string): SimTokenizer {
   try { return SimTokenizer.load(file); } catch (e) { throw new UsageError(`--tokenizer: ${(e as Error).message}`); }
@@ -75,36 +67,38 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
     booleans: ["resume", "help", "quiet"],
   });
   if (bool(a, "help")) { console.log(USAGE); return 0; }
-  const steps = optInt(a, "steps", 1);
+  const steps = optNum(a, "steps");
   if (steps === undefined) throw new UsageError("--steps is required");
   const outDir = str(a, "out");
   const resume = bool(a, "resume");
-  const mode = choice(a, "prefix", ["random", "fixed", "none"] as const);
+  const mode = optStr(a, "prefix") as PrefixOptions["mode"] | undefined;
   let prefix: PrefixOptions | undefined;
   if (mode || a.flags.k !== undefined || a.flags.kmax !== undefined) {
-    const m = mode ?? (a.flags.k !== undefined ? "fixed" : "random");
-    if (m === "fixed" && a.flags.k === undefined) throw new UsageError("--prefix fixed needs --k");
-    prefix = { mode: m, ...(a.flags.k !== undefined ? { k: optInt(a, "k", 0) } : {}), ...(a.flags.kmax !== undefined ? { kMax: optInt(a, "kmax", 0) } : {}) };
+    // --k alone means a fixed prefix; --kmax alone bounds the random one.
+    prefix = { mode: mode ?? (a.flags.k !== undefined ? "fixed" : "random") };
+    if (a.flags.k !== undefined) prefix.k = optNum(a, "k");
+    if (a.flags.kmax !== undefined) prefix.kMax = optNum(a, "kmax");
   }
-  const tokFile = a.flags.tokenizer === undefined ? undefined : str(a, "tokenizer");
+  const tokFile = optStr(a, "tokenizer");
+  // Only parsed here: pretrain validates each value and flagNames reports it under its flag.
   const opts: PretrainOptions = {
-    config: resume ? undefined : str(a, "config", "tiny"),
-    data: resume ? undefined : str(a, "data", "shapes"),
+    config: resume ? undefined : optStr(a, "config"),
+    data: resume ? undefined : optStr(a, "data"),
     steps, outDir, resume,
-    until: optInt(a, "until", 1),
-    seed: optInt(a, "seed", 0),
-    batchSize: optInt(a, "batch", 1),
+    until: optNum(a, "until"),
+    seed: optNum(a, "seed"),
+    batchSize: optNum(a, "batch"),
     lr: optNum(a, "lr"),
-    warmupSteps: optInt(a, "warmup", 0),
-    decay: choice(a, "decay", ["linear", "cosine", "constant"] as const) as DecayKind | undefined,
+    warmupSteps: optNum(a, "warmup"),
+    decay: optStr(a, "decay") as DecayKind | undefined,
     weightDecay: optNum(a, "weight-decay"),
     clipNorm: optNum(a, "clip"),
-    objective: choice(a, "objective", TRAIN_OBJECTIVES) as TrainObjective | undefined,
+    objective: optStr(a, "objective") as TrainObjective | undefined,
     prefix,
-    textOnlyEvery: optInt(a, "text-only-every", 0),
-    textOnly: a.flags["text-only"] === undefined ? undefined : str(a, "text-only"),
+    textOnlyEvery: optNum(a, "text-only-every"),
+    textOnly: optStr(a, "text-only"),
     tokenizer: tokFile ? loadTokenizer(tokFile) : undefined,
-    saveEvery: optInt(a, "save-every", 1),
+    saveEvery: optNum(a, "save-every"),
   };
   if (resume) {
     checkResumeFlags(a, outDir, steps, prefix, opts.tokenizer);
@@ -121,7 +115,7 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSigint);
   try {
-    const r = await pretrain({ ...opts, signal: ac.signal });
+    const r = await flagNames(FLAGS, () => pretrain({ ...opts, signal: ac.signal }));
     r.model.dispose();
     if (!bool(a, "quiet")) {
       const first = r.rows[0], last = r.rows[r.rows.length - 1];
@@ -135,7 +129,7 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** What state.json's `train` holds (lib/train/loop.ts TrainState), as far as flags map onto it. */
+/** What state.json's `train` holds (lib/train/pretrain.ts TrainState), as far as flags map onto it. */
 interface SavedTrain {
   schedule: { peakLr: number; totalSteps: number; warmupSteps: number; decay: string };
   optimizer: { weightDecay: number; clipNorm: number };

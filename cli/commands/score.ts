@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs, str, bool, UsageError } from "../args.ts";
-import { captionScores } from "../../lib/eval/index.ts";
+import { captionScores, EvalInputError } from "../../lib/eval/index.ts";
 
 const USAGE = `usage: simvlm score --refs REFS.json --cands CANDS.json [--pretokenized] [--only-cands]
 Prints {"bleu":[b1,b2,b3,b4],"cider":c,"ciderPerImage":{id:score}} as pycocoevalcap computes them
@@ -82,7 +82,7 @@ export default async function score(argv: string[]): Promise<number> {
   if (bool(args, "only-cands")) for (const id of Object.keys(refs)) if (!(id in cands)) delete refs[id];
   let result;
   try { result = captionScores(refs, cands, { pretokenized: bool(args, "pretokenized") }); } catch (e) {
-    if ((e as Error).name === "EvalInputError") {
+    if (e instanceof EvalInputError) {
       const hint = /without a candidate/.test((e as Error).message) && !bool(args, "only-cands") ? "; --only-cands scores just the images that have a candidate" : "";
       throw new UsageError(`${(e as Error).message} (refs: ${refsPath}, cands: ${candsPath})${hint}`);
     }

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, extname } from "node:path";
 import sharp from "sharp";
-import { parseArgs, str, num, bool, UsageError } from "../args.ts";
+import { parseArgs, str, num, bool, optNum, flagNames, UsageError } from "../args.ts";
 import { initBackend, tf } from "../../lib/backend/index.ts";
 import { loadModel, type LoadedModel } from "../../lib/train/index.ts";
 import { generate } from "../../lib/decode/index.ts";
@@ -69,7 +69,9 @@ async function attention(argv: string[]): Promise<number> {
     let caption: string;
     let capture: AttentionCapture | undefined;
     if (given === undefined) {
-      const r = await generate(model, tokenizer, { images: [image], prefixTexts: prefix !== undefined ? [prefix] : undefined, beam: num(a, "beam", 1), maxLen: num(a, "max-len", 24), captureAttention: true, progress: false });
+      const r = await flagNames({ beam: "beam", maxLen: "max-len" }, () => generate(model, tokenizer, {
+        images: [image], prefixTexts: prefix !== undefined ? [prefix] : undefined, beam: optNum(a, "beam"), maxLen: optNum(a, "max-len"), captureAttention: true, progress: false,
+      }));
       caption = r.texts[0]!;
       capture = r.attention?.[0];
       console.log(`caption: ${caption}`);
@@ -112,11 +114,9 @@ async function prefixMask(argv: string[]): Promise<number> {
   const loaded = await loadModel(ckpt);
   try {
     const tokens = loaded.tokenizer.encode(text).map((id) => loaded.tokenizer.tokenString(id));
-    if (tokens.length === 0) throw new UsageError(`--text "${text}": no tokens`);
-    if (!(Number.isInteger(tp) && tp >= 0 && tp <= tokens.length))
-      throw new UsageError(`--tp ${tp}: must be a whole number from 0 to ${tokens.length} (the text has ${tokens.length} tokens: ${tokens.join(" ")})`);
     const g = gridSide(loaded.config);
-    const fig = await prefixMaskFigure({ tokens, numPatches: g * g, tp });
+    // prefixMaskFigure checks the tokens (of --text) and --tp against them.
+    const fig = await flagNames({ tp: "tp", tokens: "text" }, () => prefixMaskFigure({ tokens, numPatches: g * g, tp }));
     writeOut(out, kind, fig, `simvlm prefix mask T_p=${tp}`);
     return 0;
   } finally { loaded.model.dispose(); }

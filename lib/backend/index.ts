@@ -2,7 +2,7 @@
  * Tensor backend choice. At first use we try, in order:
  *   gpu  — @tensorflow/tfjs-node-gpu, only if it loads and sees a CUDA device
  *   node — @tensorflow/tfjs-node (libtensorflow on the CPU)
- *   wasm — @tensorflow/tfjs-backend-wasm, plus the extra kernels in ./wasm-kernels.ts so it can train
+ *   wasm — @tensorflow/tfjs-backend-wasm, plus our kernels in ./wasm/ so it trains, and fast
  *   cpu  — the pure-JS reference backend
  * `SIMVLM_BACKEND=gpu|node|webgpu|wasm|cpu` forces one; an unknown or unavailable name is an error
  * that lists the choices. `webgpu` (Dawn through the npm `webgpu` package) is only tried when forced.
@@ -11,7 +11,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { createRequire } from "node:module";
 import { existsSync, readdirSync } from "node:fs";
 import os from "node:os";
-import { registerTfGradients } from "./kernels/gradients.ts";
+import { registerTfGradients } from "./gradients.ts";
+import { UserError } from "../errors.ts";
 
 export { tf };
 
@@ -34,9 +35,7 @@ export interface BackendInfo {
   notes: string[];
 }
 
-export class BackendError extends Error {
-  constructor(message: string) { super(message); this.name = "BackendError"; }
-}
+export class BackendError extends UserError {}
 
 const require = createRequire(import.meta.url);
 
@@ -64,13 +63,11 @@ async function activate(tfName: string): Promise<void> {
 const attempts: Record<BackendName, Attempt> = {
   async gpu() {
     if (!pkgVersion("@tensorflow/tfjs-node-gpu")) throw new Error("@tensorflow/tfjs-node-gpu is not installed (npm install @tensorflow/tfjs-node-gpu)");
-    let mod: { getBackend?: unknown };
-    try { mod = await importOptional("@tensorflow/tfjs-node-gpu"); } catch (e) { throw new Error(`@tensorflow/tfjs-node-gpu did not load: ${short(e)}`); }
-    void mod;
+    try { await importOptional("@tensorflow/tfjs-node-gpu"); } catch (e) { throw new Error(`@tensorflow/tfjs-node-gpu did not load: ${short(e)}`); }
     await activate("tensorflow");
-    // libtensorflow falls back to the CPU silently when CUDA is missing; a tiny op placed on the GPU tells.
-    const hasGpu = gpuVisible();
-    if (!hasGpu) { throw new Error("@tensorflow/tfjs-node-gpu loaded but sees no CUDA GPU"); }
+    // libtensorflow falls back to the CPU silently when CUDA is missing, so loading proves nothing:
+    // require a visible NVIDIA driver (see gpuVisible).
+    if (!gpuVisible()) throw new Error("@tensorflow/tfjs-node-gpu loaded but sees no CUDA GPU");
     return { tfBackend: "tensorflow", threads: os.cpus().length };
   },
   async node() {
@@ -84,7 +81,7 @@ const attempts: Record<BackendName, Attempt> = {
     return initWebGpu(activate, notes);
   },
   async wasm(notes) {
-    const { initWasm } = await import("./wasm.ts");
+    const { initWasm } = await import("./wasm/index.ts");
     return initWasm(activate, notes);
   },
   async cpu() {

@@ -30,8 +30,9 @@ export interface ExportResult { out: string; records: number; skipped: number; f
 function safeName(id: string): string { return id.replace(/[^A-Za-z0-9._-]+/g, "_"); }
 
 export async function exportDataset(o: ExportOptions): Promise<ExportResult> {
-  if (!Number.isInteger(o.n) || o.n < 1) throw new DataError(`n must be a positive integer, got ${o.n}`, { file: o.source });
-  if (!["shapes", "openmoji", "tuxpaint"].includes(o.source)) throw new DataError(`export supports --source shapes, openmoji or tuxpaint, got "${o.source}"`, { file: o.source });
+  if (!Number.isInteger(o.n) || o.n < 1) throw new DataError(`n must be a positive integer, got ${o.n}`, { option: "n" });
+  if (!["shapes", "openmoji", "tuxpaint"].includes(o.source)) throw new DataError(`source must be shapes, openmoji or tuxpaint (the sets export writes), got "${o.source}"`, { option: "source" });
+  if (!["train", "val", "test"].includes(o.split)) throw new DataError(`split must be train, val or test, got "${o.split}"`, { option: "split" });
   const signal = runSignal(o);
   await mkdir(join(o.out, "images"), { recursive: true });
   // Records go straight to disk one by one, so exports larger than memory work.

@@ -53,7 +53,7 @@ export async function detectFormat(path: string): Promise<{ format: DataFormat; 
 
 /** The record source for a non-"shapes" spec. */
 export async function recordSourceFor(spec: DataSpec): Promise<RecordSource> {
-  const split = (() => { try { return checkSplit(spec.split, spec.source); } catch (e) { throw new DataError((e as Error).message, { file: spec.source }); } })();
+  const split = checkSplit(spec.split, spec.source);
   if (spec.source === "openmoji") return openmojiSource({ split, text: spec.text, skintones: spec.skintones === true, install: spec.install !== false });
   if (spec.source === "tuxpaint") return tuxpaintSource({ split, lang: typeof spec.lang === "string" ? spec.lang : undefined, dir: typeof spec.dir === "string" ? spec.dir : undefined, install: spec.install !== false });
   let format = spec.format, path = spec.source;

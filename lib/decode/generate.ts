@@ -19,6 +19,7 @@ import type { AttentionCapture, EncoderState, DecoderCache } from "../model/inde
 import { SimTokenizer, SPECIAL_IDS } from "../tokenizer/index.ts";
 import { runSignal, throwIfAborted } from "../runtime.ts";
 import type { LongRunOptions } from "../runtime.ts";
+import { UserError } from "../errors.ts";
 
 export interface GenerateOptions extends LongRunOptions {
   /** One image per example (omit for text-only generation). */
@@ -48,9 +49,8 @@ export interface GenerateResult {
   attention?: AttentionCapture[];
 }
 
-export class DecodeError extends Error {
-  constructor(message: string) { super(message); this.name = "DecodeError"; }
-}
+/** Bad generation options (the message names the option). */
+export class DecodeError extends UserError {}
 
 /** Log-softmax of one row with banned ids at −Infinity. */
 function logSoftmaxRow(row: Float32Array, allowed: Uint8Array): Float64Array {
@@ -67,8 +67,36 @@ function logSoftmaxRow(row: Float32Array, allowed: Uint8Array): Float64Array {
 interface Hyp { tokens: number[]; logp: number; row?: number }
 
 export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: GenerateOptions): Promise<GenerateResult> {
-  const cfg = model.config;
-  const images = opts.images, prefixTexts = opts.prefixTexts;
+  const s = settings(model.config, tokenizer, opts);
+  const signal = runSignal(opts);
+  // Encoder inputs: image patches and/or the tokenised prefix, right-padded.
+  const encIds = tf.tensor2d(s.encRows.flat(), [s.B, s.encRows[0]!.length], "int32");
+  const imgT = opts.images ? imagesToTensor(opts.images, model.config) : null;
+  let state: EncoderState | undefined;
+  try {
+    state = model.encode({ images: imgT, encIds });
+    const decoder = incrementalDecoder(model, state);
+    let best: Hyp[];
+    try {
+      // Feed bos and all but the last prompt token; the search feeds the last one.
+      const all = Array.from({ length: s.B }, (_, b) => b);
+      for (const t of s.start.slice(0, -1)) decoder.step(all.map(() => t), all, null);
+      best = s.K === 1 ? greedy(decoder.step, s.B, s.start, s.maxLen, s.allowed, signal)
+        : beamSearch(decoder.step, s.B, s.K, s.start, s.maxLen, s.alpha, s.allowed, signal);
+    } finally { decoder.dispose(); }
+    const ids = best.map((h) => h.tokens.filter((t) => t !== SPECIAL_IDS.EOS));
+    const result: GenerateResult = { ids, texts: ids.map((x) => tokenizer.decode(x)), logProbs: best.map((h) => h.logp) };
+    if (opts.captureAttention) result.attention = teacherForcedAttention(model, tokenizer, imgT, encIds, s.start, ids);
+    return result;
+  } finally {
+    if (state) disposeEncoderState(state);
+    tf.dispose([encIds, ...(imgT ? [imgT] : [])]);
+  }
+}
+
+/** The options checked and resolved against the model and tokenizer (each error names its option). */
+function settings(cfg: SimVLM["config"], tokenizer: SimTokenizer, opts: GenerateOptions) {
+  const { images, prefixTexts } = opts;
   if (!images?.length && !prefixTexts?.length) throw new DecodeError("generate needs images or prefixTexts (at least one example)");
   if (images && prefixTexts && images.length !== prefixTexts.length) {
     throw new DecodeError(`generate: ${images.length} images but ${prefixTexts.length} prefixTexts; give one of each per example`);
@@ -78,14 +106,12 @@ export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: Gen
   }
   const B = images?.length ?? prefixTexts!.length;
   const K = opts.beam ?? 1;
-  if (!Number.isInteger(K) || K < 1) throw new DecodeError(`beam must be a positive integer, got ${opts.beam}`);
-  const alpha = opts.lengthPenalty ?? 1;
+  if (!Number.isInteger(K) || K < 1) throw new DecodeError(`beam must be a positive integer, got ${opts.beam}`, { option: "beam" });
+  if (opts.maxLen !== undefined && !(Number.isInteger(opts.maxLen) && opts.maxLen >= 1)) throw new DecodeError(`maxLen must be a positive integer, got ${opts.maxLen}`, { option: "maxLen" });
   const promptIds = opts.prompt ? tokenizer.encode(opts.prompt) : [];
   const start = [SPECIAL_IDS.BOS, ...promptIds];
   if (start.length >= cfg.maxTextLen) throw new DecodeError(`prompt is ${promptIds.length} tokens; the model reads at most ${cfg.maxTextLen - 1} after bos`);
   const maxLen = Math.min(opts.maxLen ?? 24, cfg.maxTextLen - start.length);
-  const signal = runSignal(opts);
-
   const minLen = Math.min(opts.minLen ?? 1, maxLen);
   const allowedLate = new Uint8Array(cfg.vocabSize);
   for (let i = 0; i < tokenizer.vocabSize; i++) allowedLate[i] = 1;
@@ -94,71 +120,62 @@ export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: Gen
   allowedEarly[SPECIAL_IDS.EOS] = 0;
   /** Which ids may come at generated position t. */
   const allowed = (t: number) => (t < minLen ? allowedEarly : allowedLate);
-
-  // Encoder inputs: image patches and/or the tokenised prefix, right-padded.
   const prefixIds = (prefixTexts ?? []).map((t) => tokenizer.encode(t).slice(0, cfg.maxTextLen));
   const Te = prefixIds.reduce((m, p) => Math.max(m, p.length), 0);
   const encRows = Array.from({ length: B }, (_, b) => { const p = prefixIds[b] ?? []; return [...p, ...new Array(Te - p.length).fill(0)]; });
-  const encIds = tf.tensor2d(encRows.flat(), [B, Te], "int32");
-  const imgT = images ? imagesToTensor(images, cfg) : null;
-  let state: EncoderState | undefined;
-  try {
-    state = model.encode({ images: imgT, encIds });
-    // The incremental decoder: rows[n] = example of row n; parents[n] = row of the previous step whose
-    // history row n continues (null: same rows as before).
-    let cache: DecoderCache | null = null;
-    let best: Hyp[];
-    // Encoder rows matching the current decoder rows; rebuilt only when that mapping changes (beams
-    // start at one row per example, then K; finished examples drop out).
-    let rowState: EncoderState | undefined, rowKey = "";
-    const identity = (xs: number[]) => xs.every((x, i) => x === i);
-    const step: StepFn = (tokens, rows, parents) => {
-      const key = rows.join(",");
-      if (key !== rowKey) {
-        if (rowState && rowState !== state) disposeEncoderState(rowState);
-        rowState = rows.length === B && identity(rows) ? state : selectEncoderRows(state!, rows);
-        rowKey = key;
-      }
-      if (parents && cache && !(parents.length === cache.keys[0]!.shape[0] && identity(parents))) {
-        const parT = tf.tensor1d(parents, "int32");
-        const next = reorderDecoderCache(cache, parT);
-        parT.dispose(); disposeDecoderCache(cache); cache = next;
-      }
-      const tokT = tf.tensor1d(tokens, "int32");
-      try {
-        const out = model.decodeStep(rowState!, tokT, cache);
-        disposeDecoderCache(cache); cache = out.cache;
-        const v = out.logits.dataSync() as Float32Array;
-        out.logits.dispose();
-        return v;
-      } finally { tokT.dispose(); }
-    };
-    try {
-      // Feed bos and all but the last prompt token; the search feeds the last one.
-      const all = Array.from({ length: B }, (_, b) => b);
-      for (const t of start.slice(0, -1)) step(all.map(() => t), all, null);
-      best = K === 1 ? greedy(step, B, start, maxLen, allowed, signal) : beamSearch(step, B, K, start, maxLen, alpha, allowed, signal);
-    } finally {
-      disposeDecoderCache(cache);
+  return { B, K, alpha: opts.lengthPenalty ?? 1, start, maxLen, allowed, encRows };
+}
+
+/**
+ * The decoder run one token per row (SimVLM.decodeStep) over a growing cache: `step(tokens, rows,
+ * parents)` — rows[n] is the example of row n, parents[n] the row of the previous step whose history
+ * row n continues (null: the same rows as before). The encoder rows matching the decoder rows are
+ * rebuilt only when that mapping changes (beams start at one row per example, then K; finished
+ * examples drop out). `dispose` frees the cache and those rows.
+ */
+function incrementalDecoder(model: SimVLM, state: EncoderState): { step: StepFn; dispose(): void } {
+  let cache: DecoderCache | null = null;
+  let rowState: EncoderState | undefined, rowKey = "";
+  const identity = (xs: number[]) => xs.every((x, i) => x === i);
+  const step: StepFn = (tokens, rows, parents) => {
+    const key = rows.join(",");
+    if (key !== rowKey) {
       if (rowState && rowState !== state) disposeEncoderState(rowState);
+      rowState = rows.length === state.batch && identity(rows) ? state : selectEncoderRows(state, rows);
+      rowKey = key;
     }
-    const ids = best.map((h) => h.tokens.filter((t) => t !== SPECIAL_IDS.EOS));
-    const result: GenerateResult = { ids, texts: ids.map((x) => tokenizer.decode(x)), logProbs: best.map((h) => h.logp) };
-    if (opts.captureAttention) {
-      const L = Math.max(...ids.map((x) => x.length)) + start.length;
-      const dec = ids.map((x) => { const r = [...start, ...x]; return [...r, ...new Array(L - r.length).fill(0)]; });
-      const decIn = tf.tensor2d(dec.flat(), [B, L], "int32");
-      try {
-        const out = model.apply({ images: imgT, encIds, decIn }, { training: false, capture: true, tokenString: (id) => tokenizer.tokenString(id) });
-        out.logits.dispose();
-        result.attention = out.attention;
-      } finally { decIn.dispose(); }
+    if (parents && cache && !(parents.length === cache.keys[0]!.shape[0] && identity(parents))) {
+      const parT = tf.tensor1d(parents, "int32");
+      const next = reorderDecoderCache(cache, parT);
+      parT.dispose(); disposeDecoderCache(cache); cache = next;
     }
-    return result;
-  } finally {
-    if (state) disposeEncoderState(state);
-    tf.dispose([encIds, ...(imgT ? [imgT] : [])]);
-  }
+    const tokT = tf.tensor1d(tokens, "int32");
+    try {
+      const out = model.decodeStep(rowState!, tokT, cache);
+      disposeDecoderCache(cache); cache = out.cache;
+      const v = out.logits.dataSync() as Float32Array;
+      out.logits.dispose();
+      return v;
+    } finally { tokT.dispose(); }
+  };
+  const dispose = () => {
+    disposeDecoderCache(cache);
+    if (rowState && rowState !== state) disposeEncoderState(rowState);
+  };
+  return { step, dispose };
+}
+
+/** Attention from one teacher-forced pass over [bos, prompt, generated tokens] (padded). */
+function teacherForcedAttention(model: SimVLM, tokenizer: SimTokenizer, images: tf.Tensor4D | null, encIds: tf.Tensor2D,
+  start: number[], ids: number[][]): AttentionCapture[] | undefined {
+  const L = Math.max(...ids.map((x) => x.length)) + start.length;
+  const dec = ids.map((x) => { const r = [...start, ...x]; return [...r, ...new Array(L - r.length).fill(0)]; });
+  const decIn = tf.tensor2d(dec.flat(), [ids.length, L], "int32");
+  try {
+    const out = model.apply({ images, encIds, decIn }, { training: false, capture: true, tokenString: (id) => tokenizer.tokenString(id) });
+    out.logits.dispose();
+    return out.attention;
+  } finally { decIn.dispose(); }
 }
 
 /** Feed one token per row; returns next-token logits, row-major [rows, vocab]. */

@@ -5,6 +5,8 @@
  *   { "name": "prefix", "run": "pretrainEval", "base": { "steps": 300, "prefix": { "mode": "random" } },
  *     "axes": { "prefix": [{ "mode": "fixed", "k": 0 }, { "mode": "random" }] }, "seeds": [0, 1, 2] }
  */
+import { UserError } from "../errors.ts";
+
 export type Params = Record<string, unknown>;
 
 export interface GridSpec {
@@ -31,9 +33,8 @@ export interface RunSpec {
   diff: Params;
 }
 
-export class GridError extends Error {
-  constructor(message: string) { super(message); this.name = "GridError"; }
-}
+/** A grid file or spec with a bad field (the message names the grid and the field). */
+export class GridError extends UserError {}
 
 export function validateGrid(g: unknown, where = "grid"): GridSpec {
   if (!g || typeof g !== "object" || Array.isArray(g)) throw new GridError(`${where}: expected a JSON object`);

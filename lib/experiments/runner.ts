@@ -11,29 +11,14 @@ import { fileURLToPath } from "node:url";
 import { AbortedError, runSignal, startProgress, throwIfAborted, type LongRunOptions, type Progress } from "../runtime.ts";
 import { RunCache, runKey, type RunResult } from "./cache.ts";
 import { codeVersion } from "./hash.ts";
-import { expandGrid, validateGrid, GridError, type GridSpec, type Params, type RunSpec } from "./grid.ts";
+import { expandGrid, validateGrid, GridError, type GridSpec, type RunSpec } from "./grid.ts";
 import { RunsTable } from "./table.ts";
+import { getRun, registeredRuns, type RunOutput } from "./registry.ts";
+import { registerBuiltinRuns } from "./runs.ts";
 
-export interface RunInfo {
-  seed: number;
-  /** The run's own folder in the cache (checkpoints, logs); it survives interrupts. */
-  dir: string;
-  label: string;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-}
-export interface RunOutput { metrics: Record<string, number>; extra?: Record<string, unknown> }
-export type RunFn = (params: Params, info: RunInfo) => Promise<RunOutput>;
-
-const registry = new Map<string, RunFn>();
-
-/** Make a run function available to grids by name (in this process; workers import `module`). */
-export function registerRun(name: string, fn: RunFn): void { registry.set(name, fn); }
-export function registeredRuns(): string[] { return [...registry.keys()].sort(); }
-export function getRun(name: string): RunFn | undefined { return registry.get(name); }
-
+/** Register the built-in run functions and import the grid's own modules (which register theirs). */
 export async function loadRunModules(modules: string[]): Promise<void> {
-  await import("./runs.ts");
+  registerBuiltinRuns();
   for (const m of modules) await import(m.startsWith(".") || m.startsWith("/") ? resolve(m) : m);
 }
 
@@ -77,7 +62,8 @@ export async function runGrid(gridOrPath: GridSpec | string, opts: GridOptions =
   progress.update({ step: done, total: keyed.length, message: `${done} cached, ${todo.length} to run` });
   const modules = grid.module ? [grid.module] : [];
   await loadRunModules(modules);
-  if (!registry.has(grid.run)) throw new GridError(`grid "${grid.name}": no run function named "${grid.run}" (registered: ${registeredRuns().join(", ") || "none"})`);
+  const run = getRun(grid.run);
+  if (!run) throw new GridError(`grid "${grid.name}": no run function named "${grid.run}" (registered: ${registeredRuns().join(", ") || "none"})`);
 
   const finish = (spec: RunSpec, key: string, out: RunOutput, started: Date) => {
     const finished = new Date();
@@ -98,7 +84,7 @@ export async function runGrid(gridOrPath: GridSpec | string, opts: GridOptions =
         throwIfAborted(signal, "ablation");
         const started = new Date();
         const dir = cache.begin(key, spec);
-        const out = await registry.get(grid.run)!(spec.params, { seed: spec.seed, dir, label: spec.label, signal,
+        const out = await run(spec.params, { seed: spec.seed, dir, label: spec.label, signal,
           onProgress: (p) => progress.update({ step: done, total: keyed.length, message: `${spec.label} seed ${spec.seed}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}` }) });
         finish(spec, key, out, started);
       }

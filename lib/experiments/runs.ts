@@ -1,11 +1,12 @@
 /**
- * Built-in run functions for grids. `pretrainEval` pretrains a model on the built-in world and
- * evaluates it (captioning CIDEr-D, VQA accuracy, validation loss; see lib/eval/tasks/pretrain-eval.ts).
+ * Built-in run functions for grids, registered by `registerBuiltinRuns` (runner.ts calls it before a
+ * grid runs). `pretrainEval` pretrains a model on the built-in world and evaluates it (captioning
+ * CIDEr-D, VQA accuracy, validation loss; see pretrain-eval.ts).
  */
-import { registerRun } from "./runner.ts";
+import { registerRun, type RunFn } from "./registry.ts";
 
 /** A trivial run used by tests and as an example of the run-function contract. */
-registerRun("echo", async (params, info) => {
+const echo: RunFn = async (params, info) => {
   const steps = Number(params.steps ?? 3);
   for (let s = 1; s <= steps; s++) {
     if (info.signal?.aborted) throw new Error("interrupted");
@@ -14,13 +15,15 @@ registerRun("echo", async (params, info) => {
   }
   const x = Number(params.x ?? 0);
   return { metrics: { value: x * 10 + info.seed, steps } };
-});
+};
 
-/**
- * Pretrain on the built-in world with one prefix strategy, then evaluate (lib/eval/tasks/pretrain-eval.ts).
- * Imported on first use, so grids of other run functions do not load tfjs.
- */
-registerRun("pretrainEval", async (params, info) => {
-  const { pretrainEvalRun } = await import("../eval/tasks/pretrain-eval.ts");
+/** Imported on first use, so grids of other run functions do not load tfjs. */
+const pretrainEval: RunFn = async (params, info) => {
+  const { pretrainEvalRun } = await import("./pretrain-eval.ts");
   return pretrainEvalRun(params, info);
-});
+};
+
+export function registerBuiltinRuns(): void {
+  registerRun("echo", echo);
+  registerRun("pretrainEval", pretrainEval);
+}

@@ -1,5 +1,6 @@
 /** A worker process for runGrid: runs one run function and reports progress and the result over IPC. */
-import { getRun, loadRunModules, registeredRuns } from "./runner.ts";
+import { loadRunModules } from "./runner.ts";
+import { getRun, registeredRuns } from "./registry.ts";
 import type { Params } from "./grid.ts";
 
 const controller = new AbortController();

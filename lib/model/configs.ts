@@ -4,6 +4,7 @@
  * object, fills defaults, and rejects bad fields with one ConfigError that names them.
  */
 import { readFileSync, existsSync } from "node:fs";
+import { UserError } from "../errors.ts";
 
 export interface ModelConfig {
   /** Preset name or a free label. */
@@ -30,15 +31,8 @@ export interface ModelConfig {
   layerNormEps: number;
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) { super(message); this.name = "ConfigError"; }
-}
-
-const DEFAULTS: Omit<ModelConfig, "name"> = {
-  vocabSize: 1000, dModel: 128, heads: 4, encLayers: 3, decLayers: 3, ffn: 512,
-  imageSize: 64, patchSize: 8, patchEmbed: "conv", convChannels: [32, 64, 128],
-  maxTextLen: 32, dropout: 0.1, layerNormEps: 1e-5,
-};
+/** A model config with a bad field (the message names the file and the fields). */
+export class ConfigError extends UserError {}
 
 export const MODEL_CONFIGS: Record<"tiny" | "small" | "base" | "reference", ModelConfig> = {
   /** Tests: a training step well under a second on wasm. 32 px / 8 → 4 × 4 patch grid. */
@@ -73,6 +67,9 @@ export const MODEL_CONFIGS: Record<"tiny" | "small" | "base" | "reference", Mode
 
 export type ModelConfigName = keyof typeof MODEL_CONFIGS;
 
+/** The preset whose values fill the fields a config object or file leaves out (unless it names a `base`): the notebooks' model. */
+const DEFAULT_BASE: ModelConfigName = "small";
+
 /** Patch grid side: imageSize / patchSize. */
 export function gridSide(config: ModelConfig): number { return config.imageSize / config.patchSize; }
 
@@ -94,7 +91,8 @@ export function resolveConfig(spec: string | Partial<ModelConfig> & { base?: str
     raw = { ...spec };
     where = "config";
   }
-  let baseCfg: Omit<ModelConfig, "name"> & { name?: string } = DEFAULTS;
+  // Without a base the label is "custom"; with one, the preset's name (either unless the config names itself).
+  let baseCfg: ModelConfig = { ...MODEL_CONFIGS[DEFAULT_BASE], name: "custom" };
   if (raw.base !== undefined) {
     if (typeof raw.base !== "string" || !(raw.base in MODEL_CONFIGS)) {
       throw new ConfigError(`${where}: field "base" must be one of ${Object.keys(MODEL_CONFIGS).join(", ")}, got ${JSON.stringify(raw.base)}`);
@@ -102,14 +100,14 @@ export function resolveConfig(spec: string | Partial<ModelConfig> & { base?: str
     baseCfg = MODEL_CONFIGS[raw.base as ModelConfigName];
     delete raw.base;
   }
-  const merged = { ...baseCfg, name: baseCfg.name ?? "custom", ...raw } as Record<string, unknown>;
+  const merged = { ...baseCfg, ...raw } as Record<string, unknown>;
   return validateConfig(merged, where);
 }
 
 /** Check every field; throws one ConfigError listing all problems. */
 export function validateConfig(c: Record<string, unknown>, where = "config"): ModelConfig {
   const errs: string[] = [];
-  const known = new Set(["name", ...Object.keys(DEFAULTS)]);
+  const known = new Set(Object.keys(MODEL_CONFIGS[DEFAULT_BASE]));
   for (const k of Object.keys(c)) if (!known.has(k)) errs.push(`unknown field "${k}"`);
   const posInt = (k: string) => {
     const v = c[k];

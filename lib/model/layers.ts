@@ -7,8 +7,8 @@
  */
 import { tf } from "../backend/index.ts";
 import { Rng } from "../util/rng.ts";
-import { dropoutKey, dropoutMask } from "../backend/native-rows.ts";
-import { fusedGelu, fusedLayerNorm } from "../backend/native-fused.ts";
+import { dropoutKey, dropoutMask } from "../backend/dropout.ts";
+import { fusedGelu, fusedLayerNorm } from "../backend/fused-ops.ts";
 
 /** Creates tf.Variables under stable names (the safetensors tensor names) from one seeded Rng. */
 export class ParamStore {
@@ -28,7 +28,7 @@ export class ParamStore {
   }
 
   normal(name: string, shape: number[], std: number): tf.Variable {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = tf.util.sizeFromShape(shape);
     const vals = new Float32Array(n);
     // Box–Muller using both outputs of each pair (twice as fast as Rng.normal(); matters for "base").
     for (let i = 0; i < n; i += 2) {
@@ -42,7 +42,7 @@ export class ParamStore {
   }
 
   constant(name: string, shape: number[], value: number): tf.Variable {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = tf.util.sizeFromShape(shape);
     return this.add(name, shape, new Float32Array(n).fill(value));
   }
 }
@@ -89,7 +89,7 @@ export class DropoutSeeds {
   constructor(readonly rate: number, readonly training: boolean, readonly seed: number) {}
   apply<T extends tf.Tensor>(x: T): T {
     if (!this.training || this.rate === 0) return x;
-    // Our own counter-based masks (lib/backend/native-rows.ts): the same on every backend, and
+    // Our own counter-based masks (lib/backend/dropout.ts): the same on every backend, and
     // generated natively on wasm instead of by tf.dropout's per-element JS generator.
     return tf.mul(x, dropoutMask(x.shape, this.rate, dropoutKey(this.seed, this.counter++))) as T;
   }
@@ -120,17 +120,26 @@ function mergeHeads(x: tf.Tensor3D, B: number, heads: number): tf.Tensor2D {
   return tf.reshape(tf.transpose(tf.reshape(x, [B, heads, T, dh]), [0, 2, 1, 3]), [B * T, heads * dh]);
 }
 
+export interface AttendOptions {
+  /** B: the rows of q are B × Tq, those of k and v B × Tk. */
+  batch: number;
+  heads: number;
+  /** Added to the scores; broadcasts to [B, heads, Tq, Tk]: 0 where allowed, −1e9 where masked. */
+  bias: tf.Tensor;
+  /** Also return the attention weights (for capture). */
+  keepProbs?: boolean;
+}
+
 /**
- * Scaled dot-product attention. q [B*Tq, d], k and v [B*Tk, d]; `bias` broadcasts to
- * [B, heads, Tq, Tk] (0 where allowed, −1e9 where masked). Returns the output [B*Tq, d] and, when
- * `keepProbs`, the attention weights [B, heads, Tq, Tk].
+ * Multi-head scaled dot-product attention (Vaswani et al. 2017, §3.2.2). q [B*Tq, d], k and v
+ * [B*Tk, d]. Returns the output [B*Tq, d] and, with `keepProbs`, the weights [B, heads, Tq, Tk].
  */
-export function attend(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, B: number, Tq: number, Tk: number,
-  heads: number, bias: tf.Tensor, keepProbs: boolean): { out: tf.Tensor2D; probs?: tf.Tensor4D } {
-  const dh = q.shape[1] / heads;
+export function attend(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, opts: AttendOptions): { out: tf.Tensor2D; probs?: tf.Tensor4D } {
+  const { batch: B, heads, bias } = opts;
+  const Tq = q.shape[0] / B, Tk = k.shape[0] / B, dh = q.shape[1] / heads;
   const qh = splitHeads(q, B, Tq, heads), kh = splitHeads(k, B, Tk, heads), vh = splitHeads(v, B, Tk, heads);
   const scores = tf.reshape(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(dh)), [B, heads, Tq, Tk]);
   const probs = tf.softmax(tf.add(scores, bias)) as tf.Tensor4D;
   const ctx = tf.matMul(tf.reshape(probs, [B * heads, Tq, Tk]) as tf.Tensor3D, vh) as tf.Tensor3D;
-  return { out: mergeHeads(ctx, B, heads), probs: keepProbs ? probs : undefined };
+  return { out: mergeHeads(ctx, B, heads), probs: opts.keepProbs ? probs : undefined };
 }

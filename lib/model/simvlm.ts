@@ -16,11 +16,10 @@ import type { ModelConfig } from "./configs.ts";
 import { gridSide, validateConfig } from "./configs.ts";
 import { makePatchEmbed, embedPatches } from "./conv-stage.ts";
 import type { PatchEmbedP } from "./conv-stage.ts";
-import {
-  ParamStore, DropoutSeeds, makeDense, makeLayerNorm, makeSelfAttention, makeCrossAttention,
-  dense, layerNorm, gelu, attend,
-} from "./layers.ts";
-import type { Dense, LayerNormP, AttentionP } from "./layers.ts";
+import { ParamStore, DropoutSeeds, makeLayerNorm, dense, layerNorm } from "./layers.ts";
+import type { LayerNormP } from "./layers.ts";
+import { makeEncoderBlock, makeDecoderBlock, encoderBlock, decoderBlock } from "./blocks.ts";
+import type { EncoderBlockP, DecoderBlockP, BlockContext, SelfKV } from "./blocks.ts";
 import type { ModelInputs, AttentionCapture } from "./types.ts";
 import { buildCaptures } from "./capture.ts";
 
@@ -49,10 +48,6 @@ export interface EncoderState {
   crossKV?: tf.Tensor2D[];
 }
 
-interface MlpP { fc: Dense; proj: Dense }
-interface EncLayer { ln1: LayerNormP; attn: { qkv: Dense; o: Dense }; ln2: LayerNormP; mlp: MlpP }
-interface DecLayer { ln1: LayerNormP; self: { qkv: Dense; o: Dense }; ln2: LayerNormP; cross: AttentionP; ln3: LayerNormP; mlp: MlpP }
-
 const NEG = -1e9;
 
 export class SimVLM {
@@ -64,9 +59,9 @@ export class SimVLM {
   private readonly rowPos: tf.Variable;
   private readonly colPos: tf.Variable;
   private readonly patch: PatchEmbedP;
-  private readonly enc: EncLayer[] = [];
+  private readonly enc: EncoderBlockP[] = [];
   private readonly encLn: LayerNormP;
-  private readonly dec: DecLayer[] = [];
+  private readonly dec: DecoderBlockP[] = [];
   private readonly decLn: LayerNormP;
   private disposed = false;
 
@@ -82,24 +77,9 @@ export class SimVLM {
     this.colPos = p.normal("patch.col_pos", [g, d], 0.02);
     this.patch = makePatchEmbed(p, c);
     const encOut = 0.02 / Math.sqrt(2 * c.encLayers), decOut = 0.02 / Math.sqrt(3 * c.decLayers);
-    for (let i = 0; i < c.encLayers; i++) {
-      const n = `enc.${i}`;
-      this.enc.push({
-        ln1: makeLayerNorm(p, `${n}.ln1`, d), attn: makeSelfAttention(p, `${n}.attn`, d, encOut),
-        ln2: makeLayerNorm(p, `${n}.ln2`, d),
-        mlp: { fc: makeDense(p, `${n}.mlp.fc`, d, c.ffn), proj: makeDense(p, `${n}.mlp.proj`, c.ffn, d, encOut) },
-      });
-    }
+    for (let i = 0; i < c.encLayers; i++) this.enc.push(makeEncoderBlock(p, `enc.${i}`, c, encOut));
     this.encLn = makeLayerNorm(p, "enc.ln_f", d);
-    for (let i = 0; i < c.decLayers; i++) {
-      const n = `dec.${i}`;
-      this.dec.push({
-        ln1: makeLayerNorm(p, `${n}.ln1`, d), self: makeSelfAttention(p, `${n}.self`, d, decOut),
-        ln2: makeLayerNorm(p, `${n}.ln2`, d), cross: makeCrossAttention(p, `${n}.cross`, d, decOut),
-        ln3: makeLayerNorm(p, `${n}.ln3`, d),
-        mlp: { fc: makeDense(p, `${n}.mlp.fc`, d, c.ffn), proj: makeDense(p, `${n}.mlp.proj`, c.ffn, d, decOut) },
-      });
-    }
+    for (let i = 0; i < c.decLayers; i++) this.dec.push(makeDecoderBlock(p, `dec.${i}`, c, decOut));
     this.decLn = makeLayerNorm(p, "dec.ln_f", d);
   }
 
@@ -161,25 +141,12 @@ export class SimVLM {
       const s = rows ? selectRows(state, rows) : state;
       if (s.batch !== N) throw new Error(`decodeStep: ${N} tokens but the encoder state has ${s.batch} rows`);
       const ids = tf.cast(tokens, "int32") as tf.Tensor1D;
-      let x = tf.add(tf.gather(this.tokEmb, ids), tf.slice(this.decPos, [pos, 0], [1, d])) as tf.Tensor2D;
+      const x = tf.add(tf.gather(this.tokEmb, ids), tf.slice(this.decPos, [pos, 0], [1, d])) as tf.Tensor2D;
+      // Every cached position is a real earlier token of the same row: no mask needed.
       const noMask = tf.zeros([1, 1, 1, 1]);
-      const keys: tf.Tensor3D[] = [], values: tf.Tensor3D[] = [];
-      for (const [i, L] of this.dec.entries()) {
-        const h = layerNorm(x, L.ln1, c.layerNormEps);
-        const [q, k, v] = tf.split(dense(h, L.self.qkv), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-        const K = cache ? tf.concat([cache.keys[i]!, tf.reshape(k, [N, 1, d])], 1) as tf.Tensor3D : tf.reshape(k, [N, 1, d]) as tf.Tensor3D;
-        const V = cache ? tf.concat([cache.values[i]!, tf.reshape(v, [N, 1, d])], 1) as tf.Tensor3D : tf.reshape(v, [N, 1, d]) as tf.Tensor3D;
-        keys.push(K); values.push(V);
-        // Every cached position is a real earlier token of the same row: no mask needed.
-        const a = attend(q, tf.reshape(K, [N * (pos + 1), d]), tf.reshape(V, [N * (pos + 1), d]), N, 1, pos + 1, c.heads, noMask, false);
-        x = tf.add(x, dense(a.out, L.self.o));
-        const qc = dense(layerNorm(x, L.ln2, c.layerNormEps), L.cross.q);
-        const [kc, vc] = tf.split(s.crossKV?.[i] ?? dense(s.memory, L.cross.kv), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
-        x = tf.add(x, dense(attend(qc, kc, vc, N, 1, s.keys, c.heads, s.keyBias, false).out, L.cross.o));
-        x = tf.add(x, this.mlp(layerNorm(x, L.ln3, c.layerNormEps), L.mlp));
-      }
-      const logits = tf.matMul(layerNorm(x, this.decLn, c.layerNormEps), tf.transpose(this.tokEmb) as tf.Tensor2D) as tf.Tensor2D;
-      return { logits, keys, values };
+      const ctx: BlockContext = { batch: N, heads: c.heads, eps: c.layerNormEps, drop: new DropoutSeeds(0, false, 0) };
+      const r = this.runDecoder(x, s, noMask, ctx, { cache: cache ?? null });
+      return { logits: r.logits, keys: r.cache!.map((kv) => kv.keys), values: r.cache!.map((kv) => kv.values) };
     });
     return { logits: out.logits, cache: { length: pos + 1, keys: out.keys, values: out.values } };
   }
@@ -222,13 +189,11 @@ export class SimVLM {
     const keyBias = tf.reshape(tf.mul(tf.sub(1, keyValid), NEG), [B, 1, 1, Tk]) as tf.Tensor4D;
     let x = tf.reshape(parts.length === 1 ? parts[0]! : tf.concat(parts, 1), [B * Tk, d]) as tf.Tensor2D;
     x = drop.apply(x);
+    const ctx: BlockContext = { batch: B, heads: c.heads, eps: c.layerNormEps, drop, keepProbs: probs !== undefined };
     for (const L of this.enc) {
-      const h = layerNorm(x, L.ln1, c.layerNormEps);
-      const [q, k, v] = tf.split(dense(h, L.attn.qkv), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-      const a = attend(q, k, v, B, Tk, Tk, c.heads, keyBias, probs !== undefined);
-      if (probs) probs.push(a.probs!);
-      x = tf.add(x, drop.apply(dense(a.out, L.attn.o)));
-      x = tf.add(x, drop.apply(this.mlp(layerNorm(x, L.ln2, c.layerNormEps), L.mlp)));
+      const r = encoderBlock(x, L, keyBias, ctx);
+      x = r.x;
+      if (probs) probs.push(r.probs!);
     }
     return { memory: layerNorm(x, this.encLn, c.layerNormEps), keyBias, batch: B, keys: Tk, numPatches: P };
   }
@@ -244,23 +209,31 @@ export class SimVLM {
     const padBias = tf.reshape(tf.mul(tf.cast(tf.equal(decIn, 0), "float32"), NEG), [B, 1, 1, Td]);
     const causal = causalBias(Td);
     const selfBias = tf.add(padBias, causal);
-    let x = drop.apply(tf.reshape(this.embedText(decIn, this.decPos), [B * Td, d]) as tf.Tensor2D);
-    for (const [i, L] of this.dec.entries()) {
-      const h = layerNorm(x, L.ln1, c.layerNormEps);
-      const [q, k, v] = tf.split(dense(h, L.self.qkv), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-      const a = attend(q, k, v, B, Td, Td, c.heads, selfBias, probs !== undefined);
-      x = tf.add(x, drop.apply(dense(a.out, L.self.o)));
-      const qc = dense(layerNorm(x, L.ln2, c.layerNormEps), L.cross.q);
-      const [kc, vc] = tf.split(s.crossKV?.[i] ?? dense(s.memory, L.cross.kv), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
-      const ac = attend(qc, kc, vc, B, Td, s.keys, c.heads, s.keyBias, probs !== undefined);
-      if (probs) { probs.self.push(a.probs!); probs.cross.push(ac.probs!); }
-      x = tf.add(x, drop.apply(dense(ac.out, L.cross.o)));
-      x = tf.add(x, drop.apply(this.mlp(layerNorm(x, L.ln3, c.layerNormEps), L.mlp)));
-    }
-    const h = layerNorm(x, this.decLn, c.layerNormEps);
-    // Output projection tied to the token embedding; an explicit transpose keeps the matmul on the fast 2-D path.
-    const logits = tf.matMul(h, tf.transpose(this.tokEmb) as tf.Tensor2D);
+    const x = drop.apply(tf.reshape(this.embedText(decIn, this.decPos), [B * Td, d]) as tf.Tensor2D);
+    const ctx: BlockContext = { batch: B, heads: c.heads, eps: c.layerNormEps, drop, keepProbs: probs !== undefined };
+    const { logits } = this.runDecoder(x, s, selfBias, ctx, { probs });
     return tf.reshape(logits, [B, Td, c.vocabSize]) as tf.Tensor3D;
+  }
+
+  /**
+   * The decoder stack on embedded inputs x [B*T, d], then the final layer norm and the output
+   * projection: logits [B*T, vocabSize]. With `cache` (incremental decoding; null at the first
+   * position) it returns each layer's extended keys and values.
+   */
+  private runDecoder(x: tf.Tensor2D, s: EncoderState, selfBias: tf.Tensor, ctx: BlockContext,
+    o: { cache?: DecoderCache | null; probs?: { self: tf.Tensor4D[]; cross: tf.Tensor4D[] } }): { logits: tf.Tensor2D; cache?: SelfKV[] } {
+    const present: SelfKV[] = [];
+    for (const [i, L] of this.dec.entries()) {
+      const past = o.cache === undefined ? undefined : o.cache && { keys: o.cache.keys[i]!, values: o.cache.values[i]! };
+      const r = decoderBlock(x, L, { selfBias, cross: { memory: s.memory, bias: s.keyBias, kv: s.crossKV?.[i] }, past }, ctx);
+      x = r.x;
+      if (r.present) present.push(r.present);
+      if (o.probs) { o.probs.self.push(r.selfProbs!); o.probs.cross.push(r.crossProbs!); }
+    }
+    const h = layerNorm(x, this.decLn, this.config.layerNormEps);
+    // Output projection tied to the token embedding; an explicit transpose keeps the matmul on the fast 2-D path.
+    const logits = tf.matMul(h, tf.transpose(this.tokEmb) as tf.Tensor2D) as tf.Tensor2D;
+    return { logits, cache: o.cache === undefined ? undefined : present };
   }
 
   /** ids [B, T] → token embeddings + positions, [B, T, d]. */
@@ -268,10 +241,6 @@ export class SimVLM {
     const [B, T] = ids.shape, d = this.config.dModel;
     const emb = tf.reshape(tf.gather(this.tokEmb, tf.reshape(tf.cast(ids, "int32"), [B * T])), [B, T, d]);
     return tf.add(emb, tf.slice(posTable, [0, 0], [T, d])) as tf.Tensor3D;
-  }
-
-  private mlp(h: tf.Tensor2D, m: MlpP): tf.Tensor2D {
-    return dense(gelu(dense(h, m.fc)), m.proj);
   }
 }
 

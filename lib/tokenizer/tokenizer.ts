@@ -26,6 +26,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, renameSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Tokenizer as HfTokenizer } from "tokenizers";
+import { UserError } from "../errors.ts";
 
 const require = createRequire(import.meta.url);
 const hf = require("tokenizers") as typeof import("tokenizers");
@@ -33,9 +34,7 @@ const hf = require("tokenizers") as typeof import("tokenizers");
 export const SPECIAL_IDS = { PAD: 0, BOS: 1, EOS: 2, UNK: 3 } as const;
 export const SPECIAL_TOKENS = ["<pad>", "<bos>", "<eos>", "<unk>"] as const;
 
-export class TokenizerError extends Error {
-  constructor(message: string) { super(message); this.name = "TokenizerError"; }
-}
+export class TokenizerError extends UserError {}
 
 const NORMALIZER = {
   type: "Sequence",

@@ -17,6 +17,7 @@
  */
 import type { Rng } from "../util/rng.ts";
 import { TrainConfigError } from "./errors.ts";
+import { PRETRAIN_DEFAULTS as D } from "./defaults.ts";
 
 export type TrainObjective = "prefixlm" | "lm" | "span";
 export const TRAIN_OBJECTIVES: readonly TrainObjective[] = ["prefixlm", "lm", "span"];
@@ -30,9 +31,9 @@ export interface PrefixOptions {
 }
 
 export interface SpanOptions {
-  /** Fraction of text tokens corrupted (default 0.15, at most 0.5). */
+  /** Fraction of text tokens corrupted (at most 0.5; default PRETRAIN_DEFAULTS.spanDensity). */
   density?: number;
-  /** Mean corrupted span length in tokens (default 3). */
+  /** Mean corrupted span length in tokens (default PRETRAIN_DEFAULTS.spanMeanLength). */
   meanSpan?: number;
 }
 
@@ -69,10 +70,12 @@ export interface Arranged {
 }
 
 export function resolvePrefix(p: PrefixOptions | undefined): PrefixOptions {
-  const out = p ?? { mode: "random" };
-  if (!["random", "fixed", "none"].includes(out.mode)) throw new TrainConfigError(`prefix.mode must be random, fixed or none, got ${JSON.stringify(out.mode)}`);
-  if (out.mode === "fixed" && !(Number.isInteger(out.k) && out.k! >= 0)) throw new TrainConfigError(`prefix.k must be an integer ≥ 0 for mode "fixed", got ${JSON.stringify(out.k)}`);
-  if (out.kMax !== undefined && !(Number.isInteger(out.kMax) && out.kMax >= 0)) throw new TrainConfigError(`prefix.kMax must be an integer ≥ 0, got ${JSON.stringify(out.kMax)}`);
+  const out = p ?? { ...D.prefix.value };
+  if (!["random", "fixed", "none"].includes(out.mode)) throw new TrainConfigError(`prefix.mode must be random, fixed or none, got ${JSON.stringify(out.mode)}`, { option: "prefix.mode" });
+  if (out.mode === "fixed" && !(Number.isInteger(out.k) && out.k! >= 0)) {
+    throw new TrainConfigError(`prefix.k must be an integer ≥ 0 for mode "fixed", ${out.k === undefined ? "and is missing" : `got ${JSON.stringify(out.k)}`}`, { option: "prefix.k" });
+  }
+  if (out.kMax !== undefined && !(Number.isInteger(out.kMax) && out.kMax >= 0)) throw new TrainConfigError(`prefix.kMax must be an integer ≥ 0, got ${JSON.stringify(out.kMax)}`, { option: "prefix.kMax" });
   return out;
 }
 
@@ -97,7 +100,7 @@ function randomPartition(total: number, parts: number, rng: Rng): number[] {
 
 /** T5 span corruption of `tokens`: returns the corrupted encoder text, the target body and the spans. */
 export function corruptSpans(tokens: number[], span: SpanOptions, sentinels: readonly number[], rng: Rng, maxBody = Infinity) {
-  const density = span.density ?? 0.15, meanSpan = span.meanSpan ?? 3;
+  const density = span.density ?? D.spanDensity.value, meanSpan = span.meanSpan ?? D.spanMeanLength.value;
   const n = tokens.length;
   if (n === 0) return { enc: [] as number[], body: [] as number[], spans: [] as [number, number][] };
   if (sentinels.length === 0) throw new TrainConfigError("span corruption needs sentinel ids (none given)");
@@ -144,7 +147,7 @@ export function arrangeExample(tokens: number[], hasImage: boolean, opts: Arrang
       break;
     }
     default:
-      throw new TrainConfigError(`objective must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(opts.objective)}`);
+      throw new TrainConfigError(`objective must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(opts.objective)}`, { option: "objective" });
   }
   const target = [...body, eos];
   const decIn = [bos, ...target.slice(0, -1)];
@@ -153,7 +156,7 @@ export function arrangeExample(tokens: number[], hasImage: boolean, opts: Arrang
 
 /** Check span options once, up front (so a bad value fails before training starts). */
 export function validateSpanOptions(span: SpanOptions | undefined): void {
-  const d = span?.density ?? 0.15, m = span?.meanSpan ?? 3;
-  if (!(d > 0 && d <= 0.5)) throw new TrainConfigError(`span.density must be in (0, 0.5], got ${d}`);
-  if (!(m >= 1)) throw new TrainConfigError(`span.meanSpan must be ≥ 1, got ${m}`);
+  const d = span?.density ?? D.spanDensity.value, m = span?.meanSpan ?? D.spanMeanLength.value;
+  if (!(d > 0 && d <= 0.5)) throw new TrainConfigError(`span.density must be in (0, 0.5], got ${d}`, { option: "span.density" });
+  if (!(m >= 1)) throw new TrainConfigError(`span.meanSpan must be ≥ 1, got ${m}`, { option: "span.meanSpan" });
 }

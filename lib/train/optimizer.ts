@@ -6,12 +6,13 @@
  *
  * Written out by hand (not tf.train.adam) so the update is plain to read, the state (m, v, step)
  * can be saved and restored exactly, and weight decay can skip some parameters. On wasm with the
- * native addon the same arithmetic runs as one fused kernel per parameter (lib/backend/native-adamw.ts).
+ * native addon the same arithmetic runs as one fused kernel per parameter (lib/backend/wasm/native-adamw.ts).
  */
 import { tf } from "../backend/index.ts";
-import { fusedAdamWAvailable, fusedAdamWUpdate, fusedSumSquares } from "../backend/native-adamw.ts";
+import { fusedAdamWAvailable, fusedAdamWUpdate, fusedSumSquares } from "../backend/fused-ops.ts";
 import type { NamedArray } from "./safetensors.ts";
 import { CheckpointError } from "./errors.ts";
+import { OPTIMIZER_DEFAULTS as D } from "./defaults.ts";
 
 // ---------------------------------------------------------------------------------- schedule
 
@@ -75,8 +76,8 @@ export class AdamW {
   private slots = new Map<string, Slot>();
 
   constructor(readonly params: Map<string, tf.Variable>, opts: AdamWOptions = {}) {
-    this.beta1 = opts.beta1 ?? 0.9; this.beta2 = opts.beta2 ?? 0.999; this.eps = opts.eps ?? 1e-8;
-    this.weightDecay = opts.weightDecay ?? 0.01; this.clipNorm = opts.clipNorm ?? 1.0;
+    this.beta1 = opts.beta1 ?? D.beta1.value; this.beta2 = opts.beta2 ?? D.beta2.value; this.eps = opts.eps ?? D.eps.value;
+    this.weightDecay = opts.weightDecay ?? D.weightDecay.value; this.clipNorm = opts.clipNorm ?? D.clipNorm.value;
     const decay = opts.decay ?? defaultDecayFilter;
     for (const [name, p] of params) {
       this.slots.set(name, tf.tidy(() => ({

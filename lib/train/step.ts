@@ -10,20 +10,17 @@
  * the optimizer state.
  */
 import { tf } from "../backend/index.ts";
-import { registerTfGradients } from "../backend/kernels/gradients.ts";
-import { fusedSoftmaxCrossEntropy } from "../backend/native-rows.ts";
+import { registerTfGradients } from "../backend/gradients.ts";
+import { fusedSoftmaxCrossEntropy } from "../backend/fused-ops.ts";
 import type { ModelInputs } from "../model/types.ts";
 import type { TrainBatch } from "./batch.ts";
 import { AdamW, globalGradNorm } from "./optimizer.ts";
+import { TrainDivergedError } from "./errors.ts";
 
 /** What training needs of a model (SimVLM fits; tests may pass a stand-in). */
 export interface TrainableModel {
   weights(): Map<string, tf.Variable>;
   apply(inputs: ModelInputs, opts: { training: boolean; dropoutSeed?: number }): { logits: tf.Tensor3D };
-}
-
-export class TrainDivergedError extends Error {
-  constructor(message: string) { super(message); this.name = "TrainDivergedError"; }
 }
 
 /** −log p(target) at every position, [B, Td] (padding positions included; mask them). */

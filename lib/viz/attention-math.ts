@@ -4,10 +4,10 @@
  * a patch-grid map to pixels. Pure functions over plain arrays so they are easy to test.
  */
 import type { AttentionCapture, AttentionMap } from "../model/types.ts";
+import { UserError } from "../errors.ts";
 
-export class VizError extends Error {
-  constructor(message: string) { super(message); this.name = "VizError"; }
-}
+/** A figure request that does not fit its data (the message names the argument). */
+export class VizError extends UserError {}
 
 /** Check the shape of one captured map; `what` names it in the error. */
 export function checkAttentionMap(m: AttentionMap, what: string): void {

@@ -88,9 +88,8 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
   let tokens = (opts.tokens ?? [...Array(T).keys()]).slice(0, opts.maxTokens ?? 16);
   for (const t of tokens) if (!(Number.isInteger(t) && t >= 0 && t < T)) throw new VizError(`attentionFigure: token index ${t} out of range 0..${T - 1}`);
   if (tokens.length === 0) throw new VizError("attentionFigure: no tokens to show");
-  const { h, w } = c.grid;
   const names = decoderPositionLabels(c, opts.labels);
-  const P = c.prefixTokens.length, keys = c.numPatches + P;
+  const keys = c.numPatches + c.prefixTokens.length;
 
   // The embedded image: at most 256 px a side, PNG or JPEG, whichever is smaller.
   const img = Math.max(opts.image.width, opts.image.height) > 256 ? await resizeRgb(opts.image, 256) : opts.image;
@@ -108,7 +107,23 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
 
   const rollout = encoderRollout(c.encoderSelf, keys);
   const maps: Split[][] = tokens.map((t) => views.map((v) => splitRow(crossAttentionFor(c, t, v, rollout), c.numPatches)));
+  const shown: Shown = { c, tokens, names, views, maps };
+  const figure = overlayFigure(shown, img, source, opts);
+  const meanView = views.findIndex((v) => v.layer === "all" && v.head === "mean");
+  const png = await staticPanels(shown, meanView, opts, budget - 2 * JSON.stringify(figure).length - 8000);
+  const out: AttentionFigure = {
+    kind: "attention", figure, png, text: summary(shown, meanView, T), tokens: tokens.map((t) => ({ index: t, label: names[t]! })), views: views.map((v) => v.label),
+  };
+  return withDisplay(out, (o) => ({ [PLOTLY_MIME]: o.figure, "image/png": o.png, "text/plain": o.text }));
+}
 
+/** What the figure shows: the tokens, their labels, the views, and maps[token][view]. */
+interface Shown { c: AttentionCapture; tokens: number[]; names: string[]; views: AttentionView[]; maps: Split[][] }
+
+/** The interactive figure: the image under one heatmap per view (+ the prefix strip), a view menu and a token slider. */
+function overlayFigure({ c, tokens, names, views, maps }: Shown, img: RgbImage, source: string, opts: AttentionFigureOptions): PlotlyFigure {
+  const { h, w } = c.grid;
+  const P = c.prefixTokens.length;
   const W = img.width, H = img.height;
   const xs = [...Array(w).keys()].map((j) => roundTo(((j + 0.5) * W) / w, 2));
   const ys = [...Array(h).keys()].map((i) => roundTo(((i + 0.5) * H) / h, 2));
@@ -155,30 +170,37 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
     layout.xaxis2 = { domain: [0, 0.8], anchor: "y2", tickvals: [...Array(P).keys()], ticktext: c.prefixTokens.map((s) => truncate(s, 10)), tickangle: -45, showgrid: false };
     layout.yaxis2 = { ...axis, domain: [0, 0.07], anchor: "x2", title: { text: "prefix" } };
   }
-  const figure: PlotlyFigure = { data, layout, config: { responsive: true } };
+  return { data, layout, config: { responsive: true } };
+}
 
-  // Static PNG: one panel per token under the all-layers head mean, labelled with the prefix share.
-  // Fewer and smaller panels when the bundle would pass the budget.
-  const meanView = views.findIndex((v) => v.layer === "all" && v.head === "mean");
+/**
+ * The static PNG (base64): one panel per token under the all-layers head mean (`meanView`),
+ * labelled with the prefix share; fewer and smaller panels until it fits in `room` bytes.
+ */
+async function staticPanels({ c, tokens, names, maps }: Shown, meanView: number, opts: AttentionFigureOptions, room: number): Promise<string> {
+  const { h, w } = c.grid;
+  const P = c.prefixTokens.length, keys = c.numPatches + P;
   let pngCount = Math.min(tokens.length, opts.pngTokens ?? 6);
   let size = opts.pngSize ?? 160;
-  const figBytes = JSON.stringify(figure).length;
-  let png = "";
   for (;;) {
     const panels = await Promise.all(tokens.slice(0, pngCount).map(async (t, ti) => {
       const m = maps[ti]![meanView]!;
       const prefixShare = m.prefix.reduce((a, b) => a + b, 0);
       return { image: await overlayRaw(opts.image, m.patches, h, w, size, 0.75, UNIFORM_FLOOR / keys), label: `"${names[t]}"` + (P > 0 ? ` · prefix ${Math.round(prefixShare * 100)}%` : "") };
     }));
-    png = (await panelsPng(panels, { columns: Math.min(pngCount, 4), title: "cross-attention, mean over layers and heads" })).toString("base64");
-    const room = budget - 2 * figBytes - 8000;
-    if (png.length <= room || (pngCount === 1 && size <= 64)) break;
+    const png = (await panelsPng(panels, { columns: Math.min(pngCount, 4), title: "cross-attention, mean over layers and heads" })).toString("base64");
+    if (png.length <= room || (pngCount === 1 && size <= 64)) return png;
     // PNG bytes grow about linearly with panels and with pixel area: jump close to the fit at once.
     const r = Math.max(0.05, room / png.length);
     if (pngCount > 1) pngCount = Math.max(1, Math.min(pngCount - 1, Math.floor(pngCount * r * 0.9)));
     else size = Math.max(64, Math.min(size - 8, Math.floor(size * Math.sqrt(r) * 0.95)));
   }
+}
 
+/** The text/plain summary: per token, the most attended patch (and the prefix share). */
+function summary({ c, tokens, names, views, maps }: Shown, meanView: number, T: number): string {
+  const { h, w } = c.grid;
+  const P = c.prefixTokens.length;
   const lines = [`attention figure: ${tokens.length}/${T} decoder tokens × ${views.length} views, patch grid ${h}×${w}, prefix ${P} tokens`];
   tokens.forEach((t, ti) => {
     const m = maps[ti]![meanView]!;
@@ -187,6 +209,5 @@ export async function attentionFigure(opts: AttentionFigureOptions): Promise<Att
     lines.push(`  ${tokenLabel(names, t).padEnd(20)} top patch (row ${Math.floor(best / w)}, col ${best % w}) ${roundTo(m.patches[best]!, 3)}` +
       (P > 0 ? `, prefix ${roundTo(m.prefix.reduce((a, b) => a + b, 0), 3)}` : ""));
   });
-  const out: AttentionFigure = { kind: "attention", figure, png, text: lines.join("\n"), tokens: tokens.map((t) => ({ index: t, label: names[t]! })), views: views.map((v) => v.label) };
-  return withDisplay(out, (o) => ({ [PLOTLY_MIME]: o.figure, "image/png": o.png, "text/plain": o.text }));
+  return lines.join("\n");
 }

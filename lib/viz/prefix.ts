@@ -42,10 +42,10 @@ export function prefixMask(numImage: number, tp: number, numSuffix: number): num
 
 export async function prefixMaskFigure(opts: PrefixMaskOptions): Promise<PrefixMaskFigure & Displayable> {
   const { tokens, numPatches, tp } = opts;
-  if (!Array.isArray(tokens) || tokens.length === 0) throw new VizError("prefixMaskFigure: tokens is empty (give the example's text tokens)");
+  if (!Array.isArray(tokens) || tokens.length === 0) throw new VizError("tokens is empty: the prefix mask needs the example's text tokens", { option: "tokens" });
   if (!(Number.isInteger(numPatches) && numPatches >= 0)) throw new VizError(`prefixMaskFigure: numPatches must be a whole number ≥ 0, got ${numPatches}`);
   if (!(Number.isInteger(tp) && tp >= 0 && tp <= tokens.length))
-    throw new VizError(`prefixMaskFigure: tp must be a whole number in 0..${tokens.length} (the text has ${tokens.length} tokens), got ${tp}`);
+    throw new VizError(`tp must be a whole number in 0..${tokens.length} (the text has ${tokens.length} tokens: ${tokens.join(" ")}), got ${tp}`, { option: "tp" });
   const imgCols = Math.min(numPatches, opts.maxPatchColumns ?? 16);
   const per = imgCols ? numPatches / imgCols : 0;
   const imgLabels = Array.from({ length: imgCols }, (_, i) => {

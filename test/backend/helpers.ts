@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { tf, initBackend } from "../../lib/backend/index.ts";
-import { registerWasmKernels } from "../../lib/backend/wasm-kernels.ts";
+import { registerWasmKernels } from "../../lib/backend/wasm/extra-kernels.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
 export { tf };
@@ -20,7 +20,7 @@ let ready: Promise<void> | undefined;
 export function setupBackends(): Promise<void> {
   ready ??= (async () => {
     await initBackend({ backend: "wasm" });
-    registerWasmKernels([]); // no-op after initBackend, kept so the test does not depend on wasm.ts wiring
+    registerWasmKernels([]); // no-op after initBackend, kept so the test does not depend on wasm/index.ts wiring
     await import("@tensorflow/tfjs-backend-cpu");
     assert.ok(await tf.setBackend("cpu"), "cpu backend did not initialise");
     assert.ok(await tf.setBackend("wasm"), "wasm backend did not initialise");

@@ -37,7 +37,7 @@ test("matmul: 2-D and batched 3-D/4-D, all transposeA/transposeB combinations", 
 });
 
 test("matmul of a 3-D activation with a 2-D weight: forward and gradient (broadcast batch)", async () => {
-  // tfjs's own BatchMatMul gradient fails here; lib/backend/kernels/gradients.ts replaces it.
+  // tfjs's own BatchMatMul gradient fails here; lib/backend/gradients.ts replaces it.
   await assertParity("3-D x 2-D", withGrads((x, w) => tf.matMul(x!, w!), () => [seeded([2, 3, 4], 12), seeded([4, 5], 13)]));
   await assertParity("3-D x 1-batch 3-D", withGrads((x, w) => tf.matMul(x!, w!, false, true), () => [seeded([2, 3, 4], 14), seeded([1, 5, 4], 15)]));
   // And the fast form the model should prefer on wasm: fold to 2-D.

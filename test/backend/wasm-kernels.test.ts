@@ -1,10 +1,10 @@
-// The kernels lib/backend/wasm-kernels.ts adds to tfjs-backend-wasm, checked against the cpu backend.
+// The kernels lib/backend/wasm/extra-kernels.ts adds to tfjs-backend-wasm, checked against the cpu backend.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { assertParity, relErr, runOn, seeded, setupBackends, tf } from "./helpers.ts";
-import { conv2DBackpropFilterTuning } from "../../lib/backend/kernels/conv2d-backprop-filter.ts";
-import { conv2DBackpropInputTuning } from "../../lib/backend/kernels/conv2d-backprop-input.ts";
-import { stockConv2DBackpropInput } from "../../lib/backend/wasm-kernels.ts";
+import { conv2DBackpropFilterTuning } from "../../lib/backend/wasm/conv2d-backprop-filter.ts";
+import { conv2DBackpropInputTuning } from "../../lib/backend/wasm/conv2d-backprop-input.ts";
+import { stockConv2DBackpropInput } from "../../lib/backend/wasm/extra-kernels.ts";
 
 before(setupBackends);
 

@@ -87,7 +87,7 @@ test("bad input: one line naming the flag, file or value", () => {
   const task = cli("eval", "--ckpt", ckpt, "--task", "bogus");
   assert.match(task.stderr, /--task must be one of caption, vqa, entailment, got "bogus"/);
   const text = cli("finetune", "--ckpt", ckpt, "--task", "caption", "--text-only", "--out", join(dir, "x"));
-  assert.match(text.stderr, /--text-only applies to --task entailment/);
+  assert.match(text.stderr, /--text-only: text-only finetuning is for the entailment task/);
   const noOut = cli("finetune", "--ckpt", ckpt, "--task", "vqa");
   assert.match(noOut.stderr, /--out is required/);
 });

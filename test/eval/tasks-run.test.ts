@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runGrid } from "../../lib/experiments/index.ts";
-import { pretrainEvalRun } from "../../lib/eval/index.ts";
+import { pretrainEvalRun } from "../../lib/experiments/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "simvlm-pretrain-eval-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,10 +12,11 @@ import type { AnnotatedImage, Example } from "../../lib/data/types.ts";
 import { pretrain, makeBatch, batchLoss, disposeBatch, type TrainResult } from "../../lib/train/index.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import {
-  pairBatch, scorePairs, validationLoss, lossByPrefixLength, evalCaptioning, evalVqa, zeroShotCaptioning, evalCompositional,
-  evalEntailment, entailmentPairs, labelLogLikelihoods, fitTextPremise, ENTAILMENT_LABELS, taskPairs, finetuneModel, majorityAnswer,
-  EvalInputError, type TaskPair,
+  scorePairs, validationLoss, lossByPrefixLength, evalCaptioning, evalVqa, zeroShotCaptioning, evalCompositional,
+  evalEntailment, entailmentPairs, labelLogLikelihoods, fitTextPremise, ENTAILMENT_LABELS, taskPairs, majorityAnswer,
+  EvalInputError,
 } from "../../lib/eval/index.ts";
+import { pairBatch, finetuneModel, type TaskPair } from "../../lib/train/index.ts";
 import type { ModelInputs } from "../../lib/model/types.ts";
 import { SimVLM } from "../../lib/model/index.ts";
 

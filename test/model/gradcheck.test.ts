@@ -6,7 +6,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { tf, initBackend } from "../../lib/backend/index.ts";
-import { registerTfGradients } from "../../lib/backend/kernels/gradients.ts";
+import { registerTfGradients } from "../../lib/backend/gradients.ts";
 import { SimVLM } from "../../lib/model/index.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { tinyConfig, randomImages, ids } from "./helpers.ts";

@@ -5,8 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf, initBackend } from "../../lib/backend/index.ts";
 import "@tensorflow/tfjs-backend-cpu";
-import { loadBlasAddon } from "../../lib/backend/wasm-fast-native.ts";
-import { fusedAdamWAvailable } from "../../lib/backend/native-adamw.ts";
+import { loadNativeAddon } from "../../lib/backend/native-addon.ts";
+import { fusedAdamWAvailable } from "../../lib/backend/fused-ops.ts";
 import { AdamW, globalGradNorm } from "../../lib/train/optimizer.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { installHint } from "../../scripts/prereqs.mjs";
@@ -93,7 +93,7 @@ test("fused AdamW on wasm matches the cpu backend's op-by-op update", async (t) 
 });
 
 test("native adamw and sumSquares compute on the heap and reject operands outside it", async (t) => {
-  const got = await loadBlasAddon();
+  const got = await loadNativeAddon();
   if (typeof got === "string") { t.skip(`native addon unavailable: ${got}${installHint("native")}`); return; }
   const addon = got as unknown as {
     adamw(...a: number[] | [Uint8Array, ...number[]]): void;

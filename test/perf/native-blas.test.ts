@@ -1,11 +1,11 @@
 // The native BLAS addon checks every operand against the heap: a bad call throws, never writes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadBlasAddon } from "../../lib/backend/wasm-fast-native.ts";
+import { loadNativeAddon } from "../../lib/backend/native-addon.ts";
 import { installHint } from "../../scripts/prereqs.mjs";
 
 test("native sgemm computes a product and rejects operands outside the heap", async (t) => {
-  const addon = await loadBlasAddon();
+  const addon = await loadNativeAddon();
   if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}${installHint("native")}`); return; }
   const heap = new Uint8Array(4 * 64);
   const f = new Float32Array(heap.buffer);

@@ -1,12 +1,13 @@
-// Parity of the native fused GELU and layer norm (native/fused.c via lib/backend/native-fused.ts, on
+// Parity of the native fused GELU and layer norm (native/fused.c via lib/backend/wasm/native-fused.ts, on
 // wasm) with the composite code on the cpu backend, forward and backward; the tanh approximation's
 // accuracy; bounds checks; no tensor leaks.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf, initBackend } from "../../lib/backend/index.ts";
 import "@tensorflow/tfjs-backend-cpu";
-import { loadBlasAddon } from "../../lib/backend/wasm-fast-native.ts";
-import { GELU_KERNEL, LAYER_NORM_KERNEL, fusedGelu, fusedLayerNorm, nativeTanhApprox } from "../../lib/backend/native-fused.ts";
+import { loadNativeAddon } from "../../lib/backend/native-addon.ts";
+import { GELU_KERNEL, LAYER_NORM_KERNEL, fusedGelu, fusedLayerNorm } from "../../lib/backend/fused-ops.ts";
+import { nativeTanhApprox } from "../../lib/backend/wasm/native-fused.ts";
 import { gelu, layerNorm } from "../../lib/model/layers.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { installHint } from "../../scripts/prereqs.mjs";
@@ -114,7 +115,7 @@ test("fused layer norm matches the composite on cpu, forward and backward (x, ga
 });
 
 test("the native tanh approximation: dense grid, saturation, infinities, NaN", async (t) => {
-  const addon = await loadBlasAddon();
+  const addon = await loadNativeAddon();
   if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}${installHint("native")}`); return; }
   const tanh = nativeTanhApprox(addon);
   assert.ok(tanh, "the addon exports tanhApprox");
@@ -159,7 +160,7 @@ test("fused GELU at large |x| and infinities has no NaN; gradient saturates to 0
 });
 
 test("fused kernels reject operands outside the heap and bad arguments", async (t) => {
-  const addon = await loadBlasAddon();
+  const addon = await loadNativeAddon();
   if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}${installHint("native")}`); return; }
   const a = addon as unknown as Record<string, (...args: unknown[]) => void>;
   const heap = new Uint8Array(4 * 64);

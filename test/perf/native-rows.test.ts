@@ -1,11 +1,12 @@
-// The native row kernels (lib/backend/native-rows.ts, native/rows.c) give the cpu backend's numbers:
+// The native row kernels (lib/backend/wasm/native-rows.ts, native/rows.c) give the cpu backend's numbers:
 // Slice/SplitV/Concat copies, and the fused softmax cross-entropy forward and backward.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf, initBackend } from "../../lib/backend/index.ts";
 import "@tensorflow/tfjs-backend-cpu";
-import { dropoutKey, dropoutMask, fusedSoftmaxCrossEntropy } from "../../lib/backend/native-rows.ts";
-import { loadBlasAddon } from "../../lib/backend/wasm-fast-native.ts";
+import { dropoutKey, dropoutMask } from "../../lib/backend/dropout.ts";
+import { fusedSoftmaxCrossEntropy } from "../../lib/backend/fused-ops.ts";
+import { loadNativeAddon } from "../../lib/backend/native-addon.ts";
 import { tokenLosses } from "../../lib/train/step.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { installHint } from "../../scripts/prereqs.mjs";
@@ -91,7 +92,7 @@ test("fused softmax cross-entropy: loss and gradient equal log-softmax × one-ho
 });
 
 test("native row kernels reject operands outside the heap", async (t) => {
-  const addon = await loadBlasAddon();
+  const addon = await loadNativeAddon();
   if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}${installHint("native")}`); return; }
   const a = addon as unknown as Record<string, (...xs: unknown[]) => void>;
   const heap = new Uint8Array(4 * 32);

@@ -1,26 +1,18 @@
 // 50 training steps on the wasm backend (with every speed path on: OpenBLAS products, fused GELU,
 // layer norm, softmax cross-entropy and AdamW kernels, native dropout masks and row copies) give the
-// stock cpu backend's losses — for a small version of the bench's fixed reference model, and for
-// the product's own model and trainer (lib/model SimVLM "tiny", lib/train trainStep, dropout on).
+// stock cpu backend's losses — for a small version of the bench's reference model (linear patches,
+// as the "reference" config) and for the product's "tiny" (conv stage), both through
+// bench/product-step.ts: lib/model SimVLM + lib/train trainStep, dropout on.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf, initBackend } from "../../lib/backend/index.ts";
 import "@tensorflow/tfjs-backend-cpu";
-import { RefModel, refBatch, type RefConfig } from "../../bench/ref-model.ts";
 import { productRunner } from "../../bench/product-step.ts";
 
-const SMALL: RefConfig = { dModel: 32, heads: 2, encLayers: 1, decLayers: 1, ffn: 64, imageSize: 16, patch: 8, textLen: 6, vocab: 50, batch: 4 };
+/** The shapes the bench's former self-contained yardstick was checked at: d 32, 2 heads, 1 + 1 layers, 16 px / 8, vocab 50. */
+const SMALL_REFERENCE = { base: "reference", dModel: 32, heads: 2, encLayers: 1, decLayers: 1, ffn: 64, imageSize: 16, patchSize: 8, vocabSize: 50 };
 
 interface Trainer { step(i: number): Promise<number>; dispose(): void }
-
-function refTrainer(): Trainer {
-  const model = new RefModel(SMALL, 3);
-  const batch = refBatch(SMALL, 4);
-  return {
-    step: () => model.step(batch.images, batch.inIds, batch.targets, 3e-3),
-    dispose() { model.dispose(); tf.dispose(Object.values(batch)); },
-  };
-}
 
 async function losses(backend: string, steps: number, make: () => Trainer): Promise<number[]> {
   await tf.setBackend(backend);
@@ -44,6 +36,6 @@ async function sameLossCurve(make: () => Trainer): Promise<void> {
   }
 }
 
-test("bench reference model: loss over 50 steps on wasm matches the cpu backend", () => sameLossCurve(refTrainer));
+test("bench reference model (small): loss over 50 steps on wasm matches the cpu backend", () => sameLossCurve(() => productRunner(4, 6, SMALL_REFERENCE, 3e-3)));
 
 test("product model and trainer: loss over 50 steps on wasm matches the cpu backend", () => sameLossCurve(() => productRunner(4, 8, "tiny")));

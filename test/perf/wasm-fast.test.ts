@@ -1,4 +1,4 @@
-// Parity of the wasm fast-path matmul kernels (lib/backend/wasm-fast.ts) with the cpu backend.
+// Parity of the wasm fast-path matmul kernels (lib/backend/wasm/fast-matmul.ts) with the cpu backend.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf, initBackend } from "../../lib/backend/index.ts";

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { tf, initBackend } from "../../lib/backend/index.ts";
-import { pretrain } from "../../lib/train/loop.ts";
+import { pretrain } from "../../lib/train/pretrain.ts";
 import { makeBatch, disposeBatch, SPAN_SENTINELS } from "../../lib/train/batch.ts";
 import { trainStep } from "../../lib/train/step.ts";
 import { AdamW } from "../../lib/train/optimizer.ts";

@@ -65,7 +65,7 @@ test("viz prefix-mask: PNG and HTML from the checkpoint's tokenizer; bad --tp an
   await checkPng(join(dir, "pm.png"));
   assert.equal(await viz(["prefix-mask", "--ckpt", ckpt, "--text", "a red circle on the left", "--tp", "0", "--out", join(dir, "pm.html")]), 0);
   checkHtml(join(dir, "pm.html"), "heatmap");
-  await assert.rejects(viz(["prefix-mask", "--ckpt", ckpt, "--text", "a red circle", "--tp", "40", "--out", join(dir, "x.png")]), /--tp 40: must be a whole number from 0 to \d+/);
+  await assert.rejects(viz(["prefix-mask", "--ckpt", ckpt, "--text", "a red circle", "--tp", "40", "--out", join(dir, "x.png")]), /--tp must be a whole number in 0\.\.\d+ \(the text has \d+ tokens: .*\), got 40/);
   await assert.rejects(viz(["prefix-mask", "--ckpt", ckpt, "--text", "a", "--tp", "0", "--out", join(dir, "x.svg")]), /--out .*x\.svg: the file must end in \.png or \.html/);
   await assert.rejects(viz(["attention", "--ckpt", ckpt, "--image", join(dir, "missing.png"), "--out", join(dir, "x.png")]), /--image .*missing\.png: no such file/);
 });

@@ -1,5 +1,6 @@
 /** Shared by the offline real sets: stable splits by hashing a record's key (not the seed). */
 import { hashInts } from "../world/hash.ts";
+import { DataError } from "../errors.ts";
 
 export function stringHash(s: string): number {
   let h = 0x811c9dc5;
@@ -16,5 +17,5 @@ export function splitOfKey(key: string): "train" | "val" | "test" {
 export function checkSplit(split: unknown, source: string): "train" | "val" | "test" | undefined {
   if (split === undefined) return undefined;
   if (split === "train" || split === "val" || split === "test") return split;
-  throw new Error(`${source}: unknown split "${String(split)}" (train, val, test)`);
+  throw new DataError(`unknown split "${String(split)}" (train, val, test)`, { file: source });
 }

@@ -1,4 +1,4 @@
-/** Bad metric input: the message names the input (file, id, field) so nothing fails silently. */
-export class EvalInputError extends Error {
-  constructor(message: string) { super(message); this.name = "EvalInputError"; }
-}
+import { UserError } from "../../errors.ts";
+
+/** Bad metric or task input: the message names the input (file, id, field, option) so nothing fails silently. */
+export class EvalInputError extends UserError {}

@@ -11,7 +11,7 @@ import type { LongRunOptions } from "../../runtime.ts";
 import { EvalInputError } from "../metrics/errors.ts";
 import { evalCaptioning, evalVqa, type CaptionEval, type VqaEval } from "./generation.ts";
 import { evalEntailment, type EntailmentEval } from "./entailment.ts";
-import { EVAL_TASKS, type EvalTask } from "./finetune.ts";
+import { EVAL_TASKS, type EvalTask } from "./task-pairs.ts";
 
 export interface EvalCheckpointOptions extends LongRunOptions {
   /** A checkpoint directory, or a loaded model + tokenizer (with the world seed to use). */
@@ -37,13 +37,18 @@ export interface EvalCheckpointOptions extends LongRunOptions {
 export type CheckpointEval = (CaptionEval | VqaEval | EntailmentEval) & { split: WorldSplit; images: number; ckpt?: string; step?: number; worldSeed: number; heldOut?: boolean };
 
 export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<CheckpointEval> {
-  if (!EVAL_TASKS.includes(opts.task)) throw new EvalInputError(`task must be one of ${EVAL_TASKS.join(", ")}, got ${JSON.stringify(opts.task)}`);
+  const check = (ok: boolean, option: string, message: string) => { if (!ok) throw new EvalInputError(message, { option }); };
+  const isInt = (v: number | undefined, min: number) => v === undefined || (Number.isInteger(v) && v >= min);
+  check(EVAL_TASKS.includes(opts.task), "task", `task must be one of ${EVAL_TASKS.join(", ")}, got ${JSON.stringify(opts.task)}`);
   const split = opts.split ?? "test";
-  if (!["train", "val", "test"].includes(split)) throw new EvalInputError(`split must be train, val or test, got ${JSON.stringify(split)}`);
+  check(["train", "val", "test"].includes(split), "split", `split must be train, val or test, got ${JSON.stringify(split)}`);
   const n = opts.n ?? 50;
-  if (!Number.isInteger(n) || n < 1) throw new EvalInputError(`n must be an integer ≥ 1, got ${opts.n}`);
-  if (opts.premise && !["image", "text"].includes(opts.premise)) throw new EvalInputError(`premise must be image or text, got ${JSON.stringify(opts.premise)}`);
-  if (opts.prompt && opts.task !== "caption") throw new EvalInputError(`a decoder prompt applies to the caption task, not ${opts.task}`);
+  check(isInt(n, 1), "n", `n must be an integer ≥ 1, got ${opts.n}`);
+  check(!opts.premise || ["image", "text"].includes(opts.premise), "premise", `premise must be image or text, got ${JSON.stringify(opts.premise)}`);
+  check(!opts.premise || opts.task === "entailment", "premise", `premise applies to the entailment task, not ${opts.task}`);
+  check(opts.prompt === undefined || opts.task === "caption", "prompt", `prompt (a decoder prompt) applies to the caption task, not ${opts.task}`);
+  check(isInt(opts.worldSeed, 0), "worldSeed", `worldSeed must be an integer ≥ 0, got ${opts.worldSeed}`);
+  check(isInt(opts.samples, 0), "samples", `samples must be an integer ≥ 0, got ${opts.samples}`);
   await initBackend();
   let owned = false, model = opts.model, tokenizer = opts.tokenizer, step: number | undefined, seed = opts.worldSeed;
   if (!model || !tokenizer) {

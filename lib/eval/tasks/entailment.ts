@@ -13,7 +13,8 @@ import type { SimTokenizer } from "../../tokenizer/tokenizer.ts";
 import { generate } from "../../decode/generate.ts";
 import { runSignal, throwIfAborted, type LongRunOptions } from "../../runtime.ts";
 import { EvalInputError } from "../metrics/errors.ts";
-import { scorePairs, type TaskPair } from "./pairs.ts";
+import { scorePairs } from "./pairs.ts";
+import type { TaskPair } from "../../train/pair-batch.ts";
 
 export const ENTAILMENT_LABELS: readonly EntailmentLabel[] = ["entailment", "neutral", "contradiction"];
 

@@ -5,7 +5,7 @@
  * TensorFlow and the cpu backend.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { heapI32, sizeOf, type TensorInfo, type WasmBackend } from "./wasm-util.ts";
+import { heapI32, type TensorInfo, type WasmBackend } from "./heap.ts";
 
 export function unsortedSegmentSumWasm(args: { inputs: tf.NamedTensorInfoMap; backend: {}; attrs?: tf.NamedAttrMap }): TensorInfo {
   const backend = args.backend as WasmBackend;
@@ -21,8 +21,8 @@ export function unsortedSegmentSumWasm(args: { inputs: tf.NamedTensorInfoMap; ba
     }
   }
   const innerShape = x.shape.slice(idRank);
-  const inner = sizeOf(innerShape);
-  const nIds = sizeOf(segmentIds.shape);
+  const inner = tf.util.sizeFromShape(innerShape);
+  const nIds = tf.util.sizeFromShape(segmentIds.shape);
 
   const out = backend.makeOutput([numSegments, ...innerShape], x.dtype);
   // Views only after the allocation above (it may grow and detach the heap).

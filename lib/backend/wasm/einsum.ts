@@ -12,7 +12,7 @@
  * runs on wasm's BatchMatMul, and the result is transposed to the output's label order.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { release, reshapeInfo, runWasmKernel, sizeOf, type TensorInfo, type WasmBackend } from "./wasm-util.ts";
+import { release, reshapeInfo, runWasmKernel, type TensorInfo, type WasmBackend } from "./heap.ts";
 
 interface Operand { t: TensorInfo; labels: string[] }
 
@@ -59,7 +59,7 @@ export function einsumWasm(args: { inputs: tf.NamedTensorInfoMap; backend: {}; a
       const contracted = a.labels.filter((l) => b.labels.includes(l) && !output.includes(l));
       const freeA = a.labels.filter((l) => !b.labels.includes(l));
       const freeB = b.labels.filter((l) => !a.labels.includes(l));
-      const size = (ls: string[]) => sizeOf(ls.map((l) => dims.get(l)!));
+      const size = (ls: string[]) => tf.util.sizeFromShape(ls.map((l) => dims.get(l)!));
       const a3 = keep(arrange(backend, a, [...batch, ...freeA, ...contracted], [size(batch), size(freeA), size(contracted)], keep));
       const b3 = keep(arrange(backend, b, [...batch, ...contracted, ...freeB], [size(batch), size(contracted), size(freeB)], keep));
       const prod = keep(runWasmKernel(backend, "BatchMatMul", { a: a3, b: b3 }, { transposeA: false, transposeB: false }));

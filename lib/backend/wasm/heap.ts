@@ -1,7 +1,8 @@
 /**
- * Small helpers shared by the extra wasm kernels: typed views of tensors living on the wasm heap,
- * and calls into other registered wasm kernels (so a kernel can reuse the backend's native
- * BatchMatMul/Transpose/Sum instead of looping in JS).
+ * What every wasm kernel of ours shares: the backend's type (tfjs-backend-wasm's own BackendWasm),
+ * a kernel's arguments, where a tensor's data sits on the wasm heap, typed views of it, and calls
+ * into other registered wasm kernels (so a kernel can reuse the backend's BatchMatMul/Transpose/Sum
+ * instead of looping in JS).
  *
  * Heap views go stale when the wasm memory grows (any allocation may grow it), so every helper
  * here re-derives its view on demand: take views only after the last allocation of a step.
@@ -11,6 +12,19 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 export type WasmBackend = BackendWasm;
 export type TensorInfo = tf.TensorInfo;
+/** What tfjs passes a kernel function registered for "wasm". */
+export type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
+export type KernelFn = (args: KernelArgs) => TensorInfo;
+
+/**
+ * The whole wasm heap as bytes (what the native addon's functions take). Read it after the last
+ * allocation: growing the memory replaces the buffer. (Emscripten's module type, which declares
+ * HEAPU8, is not among tfjs-backend-wasm's typings.)
+ */
+export function heapU8(backend: WasmBackend): Uint8Array { return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8; }
+
+/** Byte offset of a tensor's data on the wasm heap (what the native addon's functions take). */
+export function offset(backend: WasmBackend, t: TensorInfo): number { return backend.getMemoryOffset(t.dataId); }
 
 /** A float32 (or int32) view of a tensor's data on the wasm heap; valid until the next allocation. */
 export function heapF32(backend: WasmBackend, t: TensorInfo): Float32Array {
@@ -45,10 +59,4 @@ export function release(backend: WasmBackend, t: TensorInfo): void {
 /** Same data, another shape (no copy; the backend's refcount keeps the data alive). */
 export function reshapeInfo(backend: WasmBackend, t: TensorInfo, shape: number[]): TensorInfo {
   return runWasmKernel(backend, "Reshape", { x: t }, { shape });
-}
-
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
 }

@@ -9,21 +9,8 @@
  *   - truly batched products (attention) run as one fast product per batch entry on copies.
  * The stock kernels still do the arithmetic, so results match them up to float summation order.
  */
-import { tf } from "./index.ts";
-
-type TensorInfo = tf.TensorInfo;
-interface WasmData { id: number }
-interface WasmBackend {
-  dataIdMap: { get(dataId: object): WasmData };
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  disposeData(dataId: object): boolean;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
-type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
-type KernelFn = (args: KernelArgs) => TensorInfo;
-
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+import * as tf from "@tensorflow/tfjs-core";
+import type { KernelArgs, KernelFn, TensorInfo, WasmBackend } from "./heap.ts";
 
 /** Stock kernels, captured before we override them. */
 let stock: { bmm: KernelFn; fused: KernelFn; transpose: KernelFn; reshape: KernelFn } | undefined;
@@ -40,7 +27,7 @@ function reshape(backend: WasmBackend, x: TensorInfo, shape: number[]): TensorIn
 
 /** x with its last two axes swapped, as a new rank-3 [batch, cols, rows] tensor. */
 function transposed3d(backend: WasmBackend, x: TensorInfo): TensorInfo {
-  const r = x.shape.length, rows = x.shape[r - 2]!, cols = x.shape[r - 1]!, batch = prod(x.shape.slice(0, -2));
+  const r = x.shape.length, rows = x.shape[r - 2]!, cols = x.shape[r - 1]!, batch = tf.util.sizeFromShape(x.shape.slice(0, -2));
   const x3 = reshape(backend, x, [batch, rows, cols]);
   const t = stock!.transpose({ inputs: { x: x3 }, backend, attrs: { perm: [0, 2, 1] } });
   backend.disposeData(x3.dataId);
@@ -50,7 +37,7 @@ function transposed3d(backend: WasmBackend, x: TensorInfo): TensorInfo {
 /** x as rank 3 [batch, rows, cols] (transposed first when asked); the caller disposes it. */
 function asPlain3d(backend: WasmBackend, x: TensorInfo, transpose: boolean): TensorInfo {
   if (transpose) return transposed3d(backend, x);
-  return reshape(backend, x, [prod(x.shape.slice(0, -2)), x.shape[x.shape.length - 2]!, x.shape[x.shape.length - 1]!]);
+  return reshape(backend, x, [tf.util.sizeFromShape(x.shape.slice(0, -2)), x.shape[x.shape.length - 2]!, x.shape[x.shape.length - 1]!]);
 }
 
 /** One untransposed product per batch entry, each on batch-1 copies so XNNPACK takes it. */
@@ -79,9 +66,9 @@ function fastBatchMatMul(args: KernelArgs): TensorInfo {
   const a = args.inputs.a!, b = args.inputs.b!;
   const transposeA = Boolean(args.attrs.transposeA), transposeB = Boolean(args.attrs.transposeB);
   const batchDimsA = a.shape.slice(0, -2), batchDimsB = b.shape.slice(0, -2);
-  const batchA = prod(batchDimsA), batchB = prod(batchDimsB);
+  const batchA = tf.util.sizeFromShape(batchDimsA), batchB = tf.util.sizeFromShape(batchDimsB);
   // Broadcasting between two real batch shapes keeps the stock path (never used by our model).
-  const simple = batchB === 1 || batchA === 1 || sameShape(batchDimsA, batchDimsB);
+  const simple = batchB === 1 || batchA === 1 || tf.util.arraysEqual(batchDimsA, batchDimsB);
   if (a.dtype !== "float32" || b.dtype !== "float32" || !simple) return stock!.bmm(args);
   if (batchA === 1 && batchB === 1 && !transposeA && !transposeB) return stock!.bmm(args);
 
@@ -112,7 +99,7 @@ function fastFusedMatMul(args: KernelArgs): TensorInfo {
   const { backend } = args;
   const a = args.inputs.a!, b = args.inputs.b!;
   const transposeA = Boolean(args.attrs.transposeA), transposeB = Boolean(args.attrs.transposeB);
-  const batchA = prod(a.shape.slice(0, -2)), batchB = prod(b.shape.slice(0, -2));
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2)), batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
   const prelu = args.inputs.preluActivationWeights;
   if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length !== 3 || b.shape.length !== 3) return stock!.fused(args);
   const fold = batchB === 1 && batchA > 1 && !prelu;
@@ -140,7 +127,7 @@ function fastFusedMatMul(args: KernelArgs): TensorInfo {
  * every pass-through gradient (~1,000 times per reference step). No wasm kernel writes into its
  * inputs, so sharing the data (with a reference count, as the cpu backend does) is safe.
  */
-function sharedIdentity(args: KernelArgs & { backend: WasmBackend & { incRef(dataId: object): void } }): TensorInfo {
+function sharedIdentity(args: KernelArgs): TensorInfo {
   const x = args.inputs.x!;
   args.backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };

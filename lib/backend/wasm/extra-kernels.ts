@@ -10,11 +10,11 @@
  * kernel that some later tfjs-backend-wasm version ships itself is left alone.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { conv2DBackpropFilterWasm } from "./kernels/conv2d-backprop-filter.ts";
-import { conv2DBackpropInputWasm } from "./kernels/conv2d-backprop-input.ts";
-import { einsumWasm } from "./kernels/einsum.ts";
-import { registerTfGradients } from "./kernels/gradients.ts";
-import { unsortedSegmentSumWasm } from "./kernels/unsorted-segment-sum.ts";
+import { conv2DBackpropFilterWasm } from "./conv2d-backprop-filter.ts";
+import { conv2DBackpropInputWasm } from "./conv2d-backprop-input.ts";
+import { einsumWasm } from "./einsum.ts";
+import { registerTfGradients } from "../gradients.ts";
+import { unsortedSegmentSumWasm } from "./unsorted-segment-sum.ts";
 
 const EXTRA_KERNELS: { name: string; kernelFunc: tf.KernelFunc }[] = [
   { name: "UnsortedSegmentSum", kernelFunc: unsortedSegmentSumWasm },

@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { addCols, chunkRows, convGeometry, transposeInto } from "./conv-util.ts";
-import { heapF32, release, runWasmKernel, type TensorInfo, type WasmBackend } from "./wasm-util.ts";
+import { heapF32, release, runWasmKernel, type TensorInfo, type WasmBackend } from "./heap.ts";
 
 /** Upper bound on the dcols scratch per chunk, in floats (16 MB); tests lower it to exercise chunking. */
 export const conv2DBackpropInputTuning = { maxColsFloats: 1 << 22 };

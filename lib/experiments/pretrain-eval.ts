@@ -1,5 +1,5 @@
 /**
- * The ablation run "pretrainEval" (registered in lib/experiments/runs.ts): pretrain on the built-in
+ * The ablation run "pretrainEval" (a built-in run: runs.ts): pretrain on the built-in
  * world with one prefix strategy, then measure it — captioning BLEU-4 / CIDEr-D on the test split,
  * VQA accuracy (zero-shot, question as the prefix), the validation loss and the loss by T_p.
  *
@@ -11,17 +11,19 @@
  * given only the image (T_p = 0) on the val split — so strategies with different objectives compare.
  */
 import path from "node:path";
-import type { Example } from "../../data/types.ts";
-import { makeWorld } from "../../data/world/index.ts";
-import type { ModelConfig } from "../../model/configs.ts";
-import { pretrain } from "../../train/loop.ts";
-import { hasCheckpoint } from "../../train/checkpoint.ts";
-import { TRAIN_OBJECTIVES, type PrefixOptions, type TrainObjective } from "../../train/objectives.ts";
-import { AbortedError, type Progress } from "../../runtime.ts";
-import { EvalInputError } from "../metrics/errors.ts";
-import { evalCaptioning, evalVqa } from "./generation.ts";
-import { validationLoss, lossByPrefixLength } from "./loss.ts";
-import { finetuneModel, taskPairs } from "./finetune.ts";
+import type { Example } from "../data/types.ts";
+import { makeWorld } from "../data/world/index.ts";
+import type { ModelConfig } from "../model/configs.ts";
+import { pretrain } from "../train/pretrain.ts";
+import { hasCheckpoint } from "../train/checkpoint.ts";
+import { TRAIN_OBJECTIVES, type PrefixOptions, type TrainObjective } from "../train/objectives.ts";
+import { AbortedError, type Progress } from "../runtime.ts";
+import { EvalInputError } from "../eval/metrics/errors.ts";
+import { evalCaptioning, evalVqa } from "../eval/tasks/generation.ts";
+import { validationLoss, lossByPrefixLength } from "../eval/tasks/loss.ts";
+import { finetuneModel } from "../train/finetune.ts";
+import { PRETRAIN_DEFAULTS } from "../train/defaults.ts";
+import { taskPairs } from "../eval/tasks/task-pairs.ts";
 
 export interface PretrainEvalParams {
   /** Preset name or overrides ({ base: "tiny", dModel: 48, … }). Default "tiny". */
@@ -62,7 +64,7 @@ const int = (v: unknown, name: string, dflt: number, min = 1): number => {
 
 /** Resolve the params into pretrain's config spec (the patch stage override applied). */
 export function pretrainEvalConfig(p: PretrainEvalParams): string | (Partial<ModelConfig> & { base?: string }) {
-  const c = p.config ?? "tiny";
+  const c = p.config ?? PRETRAIN_DEFAULTS.config.value;
   if (p.patchEmbed !== undefined && p.patchEmbed !== "conv" && p.patchEmbed !== "linear") throw new EvalInputError(`pretrainEval: param "patchEmbed" must be "conv" or "linear", got ${JSON.stringify(p.patchEmbed)}`);
   if (typeof c === "string") return p.patchEmbed ? { base: c, patchEmbed: p.patchEmbed } : c;
   if (c === null || typeof c !== "object" || Array.isArray(c)) throw new EvalInputError(`pretrainEval: param "config" must be a preset name or an object of overrides, got ${JSON.stringify(c)}`);
@@ -74,14 +76,14 @@ export async function pretrainEvalRun(params: Record<string, unknown>, info: Pre
   const steps = int(p.steps, "steps", 50), batch = int(p.batch, "batch", 8), evalN = int(p.evalN, "evalN", 32);
   const vqaSteps = int(p.vqaFinetuneSteps, "vqaFinetuneSteps", 0, 0);
   const valN = int(p.valN, "valN", evalN), maxK = int(p.maxK, "maxK", 6, 0), captionMaxLen = int(p.captionMaxLen, "captionMaxLen", 20);
-  const objective = p.objective ?? "prefixlm";
+  const objective = p.objective ?? PRETRAIN_DEFAULTS.objective.value;
   if (!TRAIN_OBJECTIVES.includes(objective)) throw new EvalInputError(`pretrainEval: param "objective" must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(objective)}`);
   const t0 = performance.now();
   const ckptDir = path.join(info.dir, "ckpt");
   const resumed = hasCheckpoint(ckptDir);
   const trained = await pretrain({
     config: pretrainEvalConfig(p), steps, batchSize: batch, ...(p.lr !== undefined ? { lr: p.lr } : {}), objective,
-    ...(p.prefix ? { prefix: p.prefix } : {}), textOnlyEvery: p.textOnly === false ? 0 : 8,
+    ...(p.prefix ? { prefix: p.prefix } : {}), textOnlyEvery: p.textOnly === false ? 0 : PRETRAIN_DEFAULTS.textOnlyEvery.value,
     seed: info.seed, outDir: ckptDir, resume: resumed, saveEvery: Math.max(10, Math.ceil(steps / 4)),
     signal: info.signal, progress: false,
     onStep: (row) => info.onProgress?.({ step: row.step, total: steps, message: `pretrain loss ${row.loss.toFixed(4)}` }),
@@ -104,8 +106,9 @@ export async function pretrainEvalRun(params: Record<string, unknown>, info: Pre
     if (vqaSteps > 0) {
       // Last, because it changes the weights (in memory only: the checkpoint stays the pretrained one).
       const train = makeWorld({ seed: info.seed, split: "train", n: Math.max(64, evalN), size: config.imageSize });
-      const ft = await finetuneModel(model, tokenizer, taskPairs("vqa", train), { steps: vqaSteps, batchSize: batch, lr: p.lr ?? 1e-3, seed: info.seed, ...common });
+      const ft = await finetuneModel(model, tokenizer, taskPairs("vqa", train), { steps: vqaSteps, batchSize: batch, lr: p.lr ?? PRETRAIN_DEFAULTS.lr.value, seed: info.seed, ...common });
       ft.optimizer.dispose();
+      if (ft.stopped === "aborted") throw new AbortedError(`pretrainEval interrupted in VQA finetuning at step ${ft.steps}`);
       vqa = await evalVqa(model, tokenizer, test, { ...common, maxLen: 4, samples: 3 });
     }
     const tEval = performance.now();

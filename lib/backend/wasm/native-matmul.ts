@@ -1,75 +1,24 @@
 /**
  * The native matmul path for the wasm backend: BatchMatMul and _FusedMatMul computed by OpenBLAS
- * (native/blas.c, a small N-API addon) directly on the wasm heap — the addon receives the heap as
- * a Uint8Array and byte offsets, so no tensor is copied. OpenBLAS uses every core and AVX2/AVX-512
- * FMA, which 128-bit wasm SIMD cannot. Everything else stays on wasm.
- *
- * The addon is built by `node native/build.mjs` (npm's prepare step) or, when missing, on first use;
- * if it cannot be built or loaded (no compiler, no libopenblas-dev) the wasm fast path
- * (./wasm-fast.ts) is used and `simvlm info` says why in one line. SIMVLM_NATIVE=0 turns it off.
+ * (native/blas.c, through ../native-addon.ts) directly on the wasm heap, so no tensor is copied.
+ * OpenBLAS uses every core and AVX2/AVX-512 FMA, which 128-bit wasm SIMD cannot. Everything else
+ * stays on wasm. Without the addon (no compiler, no libopenblas-dev, SIMVLM_NATIVE=0) the wasm fast
+ * path (./fast-matmul.ts) keeps the products and `simvlm info` says why in one line.
  */
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-import { tf } from "./index.ts";
-import { registerNativeFused } from "./native-fused.ts";
-import { registerNativeAdamW } from "./native-adamw.ts";
-import { registerNativeRows } from "./native-rows.ts";
+import * as tf from "@tensorflow/tfjs-core";
+import type { NativeAddon } from "../native-addon.ts";
+import { heapU8, offset, type KernelArgs, type KernelFn, type TensorInfo, type WasmBackend } from "./heap.ts";
 
-export interface BlasAddon {
-  sgemm(heap: Uint8Array, batch: number, M: number, N: number, K: number, tA: number, tB: number,
-    aOff: number, bOff: number, cOff: number, strideA: number, strideB: number): void;
-  biasAct(heap: Uint8Array, cOff: number, rows: number, N: number, biasOff: number, act: number): void;
-  reduceSum?(heap: Uint8Array, inOff: number, outOff: number, outer: number, mid: number, inner: number): void;
-  threads(): number;
-  /** The fused kernels of native/fused.c, adamw.c, rows.c (typed where they are registered). */
-  [name: string]: unknown;
-}
-type TensorInfo = tf.TensorInfo;
-export interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-}
-export type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
-export type KernelFn = (args: KernelArgs) => TensorInfo;
-
-const require = createRequire(import.meta.url);
-const root = fileURLToPath(new URL("../../", import.meta.url));
-export const NATIVE_ADDON_PATH = `${root}native/build/simvlm_blas.node`;
-
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-
-let addon: BlasAddon | undefined;
+let addon: NativeAddon | undefined;
 let fallback: { bmm: KernelFn; fused: KernelFn; sum: KernelFn } | undefined;
-
-/** Load (building first if needed) the addon; returns it or a one-line reason it is unavailable. */
-export async function loadBlasAddon(): Promise<BlasAddon | string> {
-  if (process.env.SIMVLM_NATIVE === "0") return "off (SIMVLM_NATIVE=0)";
-  type Build = { addonIsCurrent(): boolean; buildNativeAddon(quiet: boolean): { ok: boolean; reason?: string } };
-  let build: Build;
-  try { build = await import("../../native/build.mjs" as string) as Build; } catch (e) {
-    return `not built: native/build.mjs missing (${(e instanceof Error ? e.message : String(e)).split("\n")[0]})`;
-  }
-  if (!build.addonIsCurrent()) {
-    const r = build.buildNativeAddon(true);
-    if (!r.ok) return `not built: ${r.reason}`;
-  }
-  try { return require(NATIVE_ADDON_PATH) as BlasAddon; } catch (e) {
-    return `did not load: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`;
-  }
-}
-
-/** Byte offset of a tensor's data on the wasm heap. */
-export function offset(backend: WasmBackend, t: TensorInfo): number { return backend.dataIdMap.get(t.dataId).memoryOffset; }
 
 /** Shapes a product reduces to, or undefined when the batch shapes need real broadcasting. */
 function plan(a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean) {
   const ra = a.shape.length, rb = b.shape.length;
   const M = tA ? a.shape[ra - 1]! : a.shape[ra - 2]!, K = tA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
   const Kb = tB ? b.shape[rb - 1]! : b.shape[rb - 2]!, N = tB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
-  const dA = a.shape.slice(0, -2), dB = b.shape.slice(0, -2), batchA = prod(dA), batchB = prod(dB);
-  if (!(batchA === 1 || batchB === 1 || sameShape(dA, dB))) return undefined;
+  const dA = a.shape.slice(0, -2), dB = b.shape.slice(0, -2), batchA = tf.util.sizeFromShape(dA), batchB = tf.util.sizeFromShape(dB);
+  if (!(batchA === 1 || batchB === 1 || tf.util.arraysEqual(dA, dB))) return undefined;
   if (K !== Kb) throw new Error(`Error in matMul: inner shapes (${K}) and (${Kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${tA} and transposeB=${tB} must match.`);
   return { M, N, K, batchA, batchB, outBatch: tf.backend_util.assertAndGetBroadcastShape(dA, dB) };
 }
@@ -87,7 +36,7 @@ function product(backend: WasmBackend, a: TensorInfo, b: TensorInfo, tA: boolean
   const { M, N, K, batchA, batchB } = p;
   const out = backend.makeOutput(outShape, "float32");
   // Read the heap after makeOutput: an allocation can grow (and replace) the wasm memory.
-  const heap = backend.wasm.HEAPU8;
+  const heap = heapU8(backend);
   const aOff = offset(backend, a), bOff = offset(backend, b), cOff = offset(backend, out);
   if (batchB === 1 && !tA) {
     // Rows of every batch entry of A are contiguous: one [batchA*M, K]·[K, N] product.
@@ -122,7 +71,7 @@ function nativeFusedMatMul(args: KernelArgs): TensorInfo {
   if (bias && bias.shape[0] === 1 && p.N !== 1) return fallback!.fused(args);
   const out = product(backend, a, b, tA, tB, p, [...p.outBatch, p.M, p.N]);
   if (bias || act !== 0) {
-    addon!.biasAct(backend.wasm.HEAPU8, offset(backend, out), prod(out.shape) / p.N, p.N, bias ? offset(backend, bias) : -1, act);
+    addon!.biasAct(heapU8(backend), offset(backend, out), tf.util.sizeFromShape(out.shape) / p.N, p.N, bias ? offset(backend, bias) : -1, act);
   }
   return out;
 }
@@ -138,21 +87,20 @@ function nativeSum(args: KernelArgs): TensorInfo {
   const axes = tf.util.parseAxisParam(args.attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
   const first = axes[0]!, last = axes[axes.length - 1]!;
   if (axes.length === 0 || last - first + 1 !== axes.length || last === x.shape.length - 1) return fallback!.sum(args);
-  const outer = prod(x.shape.slice(0, first)), mid = prod(x.shape.slice(first, last + 1)), inner = prod(x.shape.slice(last + 1));
+  const outer = tf.util.sizeFromShape(x.shape.slice(0, first)), mid = tf.util.sizeFromShape(x.shape.slice(first, last + 1)), inner = tf.util.sizeFromShape(x.shape.slice(last + 1));
   const outShape = args.attrs.keepDims ? x.shape.map((s, i) => (i >= first && i <= last ? 1 : s)) : x.shape.filter((_, i) => i < first || i > last);
   const out = backend.makeOutput(outShape, "float32");
-  addon!.reduceSum(backend.wasm.HEAPU8, offset(backend, x), offset(backend, out), outer, mid, inner);
+  addon!.reduceSum(heapU8(backend), offset(backend, x), offset(backend, out), outer, mid, inner);
   return out;
 }
 
 /**
- * Route wasm BatchMatMul/_FusedMatMul through OpenBLAS; the kernels registered before (the wasm fast
- * path) handle what the native path does not (non-float32, broadcast batches, prelu and other activations).
+ * Route wasm BatchMatMul/_FusedMatMul (and outer-axis Sum) through OpenBLAS; the kernels registered
+ * before (the wasm fast path) handle what the native path does not (non-float32, broadcast batches,
+ * prelu and other activations).
  */
-export async function registerNativeMatMul(notes: string[]): Promise<boolean> {
+export function registerNativeMatMul(got: NativeAddon, notes: string[]): boolean {
   if (addon) return true;
-  const got = await loadBlasAddon();
-  if (typeof got === "string") { notes.push(`native BLAS matmul ${got}; matrix products stay on wasm`); return false; }
   const bmmK = tf.getKernel("BatchMatMul", "wasm"), fusedK = tf.getKernel("_FusedMatMul", "wasm"), sumK = tf.getKernel("Sum", "wasm");
   if (!bmmK || !fusedK || !sumK) return false;
   addon = got;
@@ -161,9 +109,6 @@ export async function registerNativeMatMul(notes: string[]): Promise<boolean> {
     tf.unregisterKernel(k.kernelName, "wasm");
     tf.registerKernel({ ...k, kernelFunc: fn as unknown as tf.KernelFunc });
   }
-  registerNativeFused(got, notes);
-  registerNativeAdamW(got, notes);
-  registerNativeRows(got, notes);
   notes.push(`native BLAS matmul: OpenBLAS on the wasm heap, ${got.threads()} thread(s), plus in-place sums over outer axes (SIMVLM_NATIVE=0 turns off)`);
   return true;
 }

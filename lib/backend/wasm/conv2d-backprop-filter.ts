@@ -14,7 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { chunkRows, convGeometry, fillCols, transposeInto } from "./conv-util.ts";
-import { heapF32, release, runWasmKernel, type TensorInfo, type WasmBackend } from "./wasm-util.ts";
+import { heapF32, release, runWasmKernel, type TensorInfo, type WasmBackend } from "./heap.ts";
 
 /** Upper bound on the im2col scratch per chunk, in floats (4M floats = 16 MB); tests lower it to exercise chunking. */
 export const conv2DBackpropFilterTuning = { maxColsFloats: 1 << 22 };
