@@ -3,8 +3,8 @@
  * (lib/eval/item-bootstrap.ts) recomputes the corpus metric on each resample instead of averaging
  * per-item values that do not average to it:
  *
- * - BLEU-4: each caption's pycocoevalcap statistics (bleuCaptionStats, after the COCO tokenizer),
- *   summed over the drawn items and combined (combineBleuStats) — corpus BLEU-4 on all items.
+ * - BLEU-1 and BLEU-4: each caption's pycocoevalcap statistics (bleuCaptionStats, after the COCO tokenizer),
+ *   summed over the drawn items and combined (combineBleuStats) — corpus BLEU on all items.
  * - CIDEr-D: per-image CIDEr-D with the document frequencies of all scored references, fixed
  *   (stats.ts explains why); the mean over the drawn items.
  * - Object precision / recall / F1 and count accuracy: the grounded metric's per-text counts
@@ -90,6 +90,7 @@ export function captionItemStats(refs: Record<string, string[]>, cands: Record<s
 /** The caption metrics a bootstrap can recompute from CaptionItemStats. */
 export const CAPTION_ITEM_METRICS = {
   cider: "CIDEr-D",
+  bleu1: "BLEU-1",
   bleu4: "BLEU-4",
   objectPrecision: "object precision",
   objectRecall: "object recall",
@@ -116,6 +117,7 @@ export function captionStatistic(stats: CaptionItemStats, metric: CaptionItemMet
   };
   switch (metric) {
     case "cider": return (idx) => ratio(sum(idx, (i) => stats.cider[i]!), idx.length);
+    case "bleu1": return (idx) => combineBleuStats(idx.map((i) => stats.bleu[i]!), 4)[0]!;
     case "bleu4": return (idx) => combineBleuStats(idx.map((i) => stats.bleu[i]!), 4)[3]!;
     case "objectPrecision": return (idx) => prf(idx, (i) => g[i]!, "p");
     case "objectRecall": return (idx) => prf(idx, (i) => g[i]!, "r");
