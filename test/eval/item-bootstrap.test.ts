@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import {
   statisticInterval, statisticDifference, meanStatistic, pairedBootstrap, hierarchicalBootstrap,
   captionItemStats, captionStatistic, captionScores, groundedScores, groundedItemScore, groundedPairCounts, CAPTION_ITEM_METRICS,
-  reportMetric, compareSystems, isNotApplicable, claimVerdict, formatMetric, metricsTable, intervalNote, seedMetric, EvalInputError,
+  reportMetric, compareSystems, isNotApplicable, resultsFileProblems, claimVerdict, formatMetric, metricsTable, intervalNote, seedMetric, EvalInputError,
   type ItemStatistic, type ProtocolComparison, type CaptionItemMetric,
 } from "../../lib/eval/index.ts";
 import { makeWorld } from "../../lib/data/index.ts";
@@ -73,6 +73,7 @@ test("caption metrics recomputed from per-item statistics equal the corpus metri
   for (const cands of systems) {
     const st = captionItemStats(refs, cands, scenes), cs = captionScores(refs, cands), gs = groundedScores(cands, scenes);
     near(captionStatistic(st, "bleu4")(all), cs.bleu[3], "BLEU-4", 1e-12);
+    near(captionStatistic(st, "bleu1")(all), cs.bleu[0], "BLEU-1", 1e-12);
     near(captionStatistic(st, "cider")(all), cs.cider, "CIDEr-D", 1e-12);
     near(captionStatistic(st, "objectF1")(all), gs.f1, "F1");
     near(captionStatistic(st, "objectRecall")(all), gs.recall, "recall");
@@ -113,4 +114,23 @@ test("report helpers: entries with intervals, n/a with a reason, generated sente
   assert.equal(table.split("\n").length, 5);
   assert.ok(table.includes("| a\\|b |") && table.includes("| base | 0.250 |") && table.includes("| missing | – |"), table);
   assert.match(intervalNote(results), /One training seed/);
+});
+
+test("resultsFileProblems accepts a well-formed results file and names every broken field", () => {
+  const good = {
+    notebook: "01-x", mode: "quick", finished: new Date(0).toISOString(), codeVersion: "abc", backend: { name: "wasm", threads: 1 }, wallSeconds: 3,
+    seeds: [0], dataSeed: 0, settings: {}, splits: [{ split: "test", n: 4, hash: "a".repeat(64), dataSeed: 0 }],
+    metrics: { model: { cider: reportMetric(3, [meanStatistic([1, 2, 3])], { bootstrap: { resamples: 50 } }), f1: { na: "names nothing" } } },
+    comparisons: [compareSystems(3, { name: "a", stats: [meanStatistic([1, 2, 3])] }, { name: "b", stats: [meanStatistic([0, 0, 1])] }, "m", { bootstrap: { resamples: 50 } })],
+    claims: [{ paper: "p", here: "h", verdict: "inconclusive at this scale" }],
+  };
+  assert.deepEqual(resultsFileProblems(JSON.parse(JSON.stringify(good))), []);
+  const bad = { ...good, mode: "fast", splits: [{ split: "test", n: 4, hash: "xyz", dataSeed: 0 }], metrics: { model: { cider: { mean: 1 } } }, claims: [{ paper: "p", here: "h", verdict: "sort of" }] };
+  const problems = resultsFileProblems(bad);
+  assert.equal(problems.length, 4, problems.join("\n"));
+  assert.match(problems.join("\n"), /^mode: expected "full" or "quick"/m);
+  assert.match(problems.join("\n"), /splits\[0\]/);
+  assert.match(problems.join("\n"), /metrics\["model"\]\["cider"\]/);
+  assert.match(problems.join("\n"), /claims\[0\]/);
+  assert.deepEqual(resultsFileProblems([]), ["the results file is not a JSON object"]);
 });
