@@ -241,8 +241,8 @@ for (const seed of SEEDS) {
 // ## 5 · Captions for unseen test images
 //
 // Greedy decoding from the image alone (*T_p = 0*): the image-only prefix. The model was pretrained
-// on alt-text, so it tends to write alt-text-like descriptions. The test split is fixed (its SHA-256
-// is stored in the results file).
+// on alt-text, not on the clean captions, so its text is to be read against the reference caption
+// beside it; section 8 measures it. The test split is fixed (its SHA-256 is stored in the results file).
 
 // %%
 const test = makeWorld({ dataSeed: DATA_SEED, split: "test", n: SETTINGS.testImages, size: cfg.imageSize });
@@ -284,8 +284,9 @@ for (let i = 0; i < picks.length; i++) {
 //   whether they are in the picture (precision, recall, F1 — split into colour+shape pairs seen in
 //   training and pairs held out of all training text), plus count accuracy where a caption states a count;
 // - **blind baselines** that never look at an image, as rows of every table: the best constant
-//   caption (chosen on val), the most frequent train caption, the VQA question-type prior, and a
-//   **from-scratch model** (random init, the same finetune) beside every finetuned number;
+//   caption (chosen on val), the most frequent train caption, the VQA question-type prior, an
+//   image-blind n-gram language model for the losses, and a **from-scratch model** (random init, the
+//   same finetune) beside every finetuned number;
 // - **intervals**: 95% intervals for every number; a difference is called a difference only when its
 //   interval excludes zero.
 
