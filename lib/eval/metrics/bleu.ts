@@ -42,10 +42,18 @@ export function bleuCaptionStats(cand: string, refs: string[], n = 4): BleuStats
 
 /** Corpus BLEU-1..n over aligned candidates and reference lists. */
 export function corpusBleu(cands: string[], refs: string[][], n = 4): number[] {
+  return combineBleuStats(cands.map((c, i) => bleuCaptionStats(c, refs[i]!, n)), n);
+}
+
+/**
+ * Corpus BLEU-1..n from per-caption statistics (bleuCaptionStats): the sums over the captions, then
+ * pycocoevalcap's smoothing and brevity penalty. A bootstrap over test items resamples these
+ * statistics instead of re-tokenizing the captions.
+ */
+export function combineBleuStats(stats: readonly BleuStats[], n = 4): number[] {
   let testLen = 0, refLen = 0;
   const guess = new Array<number>(n).fill(0), correct = new Array<number>(n).fill(0);
-  for (let i = 0; i < cands.length; i++) {
-    const s = bleuCaptionStats(cands[i]!, refs[i]!, n);
+  for (const s of stats) {
     testLen += s.testLen; refLen += s.refLen;
     for (let k = 0; k < n; k++) { guess[k]! += s.guess[k]!; correct[k]! += s.correct[k]!; }
   }

@@ -1,11 +1,29 @@
 /**
- * Cross-modality transfer (the paper's SNLI-VE zero-shot experiment, in miniature): finetune on
- * TEXT-ONLY entailment — encoder prefix "premise: P hypothesis: H", target the label word — then
- * test with the IMAGE as the premise: image + "hypothesis: H" → label word.
+ * Cross-modality transfer (the paper's SNLI → SNLI-VE zero-shot experiment, in miniature): finetune
+ * on TEXT-ONLY entailment, then test with the IMAGE as the premise.
  *
- * Scoring: the label whose teacher-forced log-likelihood is highest (robust: the model only has to
- * rank three known words), and free generation (the generated text must equal a label word).
- * Chance is 1/3; the majority-label rate of the evaluated items is reported too.
+ * One input format for every premise, so that the image replaces the text premise and nothing else
+ * changes: the encoder text is the hypothesis followed by a period, always first, always at the
+ * same text positions with the same tokens — "there is a red circle." — and then
+ * - text premise: the premise text after it: "there is a red circle. a large red circle on the left";
+ * - image premise: nothing more; the premise is the image, whose patches the encoder reads in front
+ *   of the text (how PrefixLM pretraining presents an image and its text);
+ * - no premise (`"none"`): nothing more and no image — the model's own hypothesis-only answer, the
+ *   control that says how much of a score the premise earns.
+ * The decoder target is the label word. Every record of the world carries one entailed, one neutral
+ * and one contradicted hypothesis, so items of every scene size are kept and the labels are balanced
+ * (1/3 each) by construction.
+ *
+ * Fit: the hypothesis comes first, so cutting at the encoder's length (maxTextLen tokens) can only
+ * shorten the premise. `fitEntailmentPrefix` drops premise words from its end until the whole text
+ * fits and says how many it dropped; the evaluation counts the items whose premise was shortened
+ * (`premise_truncated`): a shortened premise may have lost the object a hypothesis is about, so a
+ * model config whose maxTextLen holds the longest item keeps that count at 0.
+ *
+ * Scoring: the label whose teacher-forced log-likelihood is highest (the model only has to rank
+ * three known words), the same per token, and free generation (the generated text must equal the
+ * label word). Per-item correctness is returned for a paired bootstrap against the blind baselines
+ * (lib/eval/baselines/entailment.ts), which use the same item ids "<image id>#<j>".
  */
 import type { AnnotatedImage, EntailmentLabel, RgbImage } from "../../data/types.ts";
 import type { SimVLM } from "../../model/simvlm.ts";
@@ -18,43 +36,70 @@ import type { TaskPair } from "../../train/pair-batch.ts";
 
 export const ENTAILMENT_LABELS: readonly EntailmentLabel[] = ["entailment", "neutral", "contradiction"];
 
-export const textPremisePrefix = (premise: string, hypothesis: string) => `premise: ${premise} hypothesis: ${hypothesis}`;
-export const imagePremisePrefix = (hypothesis: string) => `hypothesis: ${hypothesis}`;
+/** Where the premise comes from: its text, the image, or nowhere (the hypothesis-only control). */
+export type EntailmentPremise = "text" | "image" | "none";
+export const ENTAILMENT_PREMISES: readonly EntailmentPremise[] = ["text", "image", "none"];
 
-/** An entailment item ready to score: the premise is the image or a text already in `prefix`. */
-export interface EntailmentPair extends TaskPair { target: EntailmentLabel }
+/** The one encoder text of an entailment item: "H." alone (image or no premise) or "H. P" (text premise). */
+export function entailmentPrefix(hypothesis: string, premise?: string): string {
+  const h = `${hypothesis.trim().replace(/[.\s]+$/, "")}.`;
+  const p = premise?.trim();
+  return p ? `${h} ${p}` : h;
+}
+/** The encoder text for a text premise (argument order kept from the earlier API). */
+export const textPremisePrefix = (premise: string, hypothesis: string) => entailmentPrefix(hypothesis, premise);
+/** The encoder text for an image premise (the image supplies the premise). */
+export const imagePremisePrefix = (hypothesis: string) => entailmentPrefix(hypothesis);
+
+/** An entailment item ready to score: the premise is the image, a text inside `prefix`, or absent. */
+export interface EntailmentPair extends TaskPair {
+  target: EntailmentLabel;
+  /** Words cut from the end of a text premise so the prefix fits maxTextLen (0 when it fits). */
+  premiseWordsDropped?: number;
+}
 
 /** What fitting a text premise needs: the tokenizer and the encoder's text length. */
 export interface PrefixFit { tokenizer: Pick<SimTokenizer, "encode">; maxTextLen: number }
 
 /**
- * "premise: P hypothesis: H", with P shortened word by word from its end when the whole prefix is
- * longer than the encoder reads (maxTextLen tokens): the encoder would otherwise cut off the
- * hypothesis, and without it the label cannot be told (every premise has all three labels).
+ * The text-premise prefix, with premise words dropped from the end (fewest possible, by bisection)
+ * until it is at most `fit.maxTextLen` tokens. The hypothesis is never cut; when it alone is too
+ * long, the prefix is the hypothesis alone and every premise word counts as dropped.
  */
-export function fitTextPremise(premise: string, hypothesis: string, fit?: PrefixFit): string {
-  let words = premise.split(/\s+/).filter(Boolean);
-  let text = textPremisePrefix(words.join(" "), hypothesis);
-  if (!fit) return text;
-  while (words.length > 0 && fit.tokenizer.encode(text).length > fit.maxTextLen) {
-    words = words.slice(0, -1);
-    text = textPremisePrefix(words.join(" "), hypothesis);
+export function fitEntailmentPrefix(hypothesis: string, premise: string, fit?: PrefixFit): { prefix: string; premiseWordsDropped: number } {
+  const words = premise.split(/\s+/).filter(Boolean);
+  const make = (k: number) => entailmentPrefix(hypothesis, words.slice(0, k).join(" "));
+  if (!fit || fit.tokenizer.encode(make(words.length)).length <= fit.maxTextLen) return { prefix: make(words.length), premiseWordsDropped: 0 };
+  let lo = 0, hi = words.length - 1; // the largest k whose prefix fits (0 if none does)
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fit.tokenizer.encode(make(mid)).length <= fit.maxTextLen) lo = mid; else hi = mid - 1;
   }
-  return text;
+  return { prefix: make(lo), premiseWordsDropped: words.length - lo };
+}
+
+/** `fitEntailmentPrefix(...).prefix` with the earlier argument order (premise, hypothesis). */
+export function fitTextPremise(premise: string, hypothesis: string, fit?: PrefixFit): string {
+  return fitEntailmentPrefix(hypothesis, premise, fit).prefix;
 }
 
 /**
- * Entailment pairs of the images: premise as text ("text") or the image itself ("image"). Give
- * `fit` (tokenizer + maxTextLen) so long text premises are shortened rather than the hypothesis lost.
+ * Entailment pairs of the images — every triple of every record, whatever its scene size — with the
+ * premise as text, as the image, or absent ("none"). Give `fit` (tokenizer + maxTextLen) so a long
+ * text premise is shortened from its end, never the hypothesis.
  */
-export function entailmentPairs(items: Pick<AnnotatedImage, "id" | "image" | "entailment">[], premise: "text" | "image", fit?: PrefixFit): EntailmentPair[] {
+export function entailmentPairs(items: Pick<AnnotatedImage, "id" | "image" | "entailment">[], premise: EntailmentPremise, fit?: PrefixFit): EntailmentPair[] {
+  if (!ENTAILMENT_PREMISES.includes(premise)) throw new EvalInputError(`premise must be one of ${ENTAILMENT_PREMISES.join(", ")}, got ${JSON.stringify(premise)}`, { option: "premise" });
   const out: EntailmentPair[] = [];
   for (const it of items) {
-    it.entailment.forEach((e, j) => {
+    (it.entailment ?? []).forEach((e, j) => {
       if (!ENTAILMENT_LABELS.includes(e.label)) throw new EvalInputError(`image ${JSON.stringify(it.id)} entailment[${j}]: unknown label ${JSON.stringify(e.label)}`);
-      out.push(premise === "text"
-        ? { id: `${it.id}#${j}`, prefix: fitTextPremise(e.premise, e.hypothesis, fit), target: e.label }
-        : { id: `${it.id}#${j}`, image: it.image, prefix: imagePremisePrefix(e.hypothesis), target: e.label });
+      const id = `${it.id}#${j}`;
+      if (premise === "text") {
+        const f = fitEntailmentPrefix(e.hypothesis, e.premise, fit);
+        out.push({ id, prefix: f.prefix, target: e.label, premiseWordsDropped: f.premiseWordsDropped });
+      } else if (premise === "image") out.push({ id, image: it.image, prefix: imagePremisePrefix(e.hypothesis), target: e.label });
+      else out.push({ id, prefix: imagePremisePrefix(e.hypothesis), target: e.label });
     });
   }
   return out;
@@ -76,27 +121,35 @@ export function labelLogLikelihoods(model: Pick<SimVLM, "apply" | "config">, tok
 
 export interface EntailmentEval {
   task: "entailment";
-  premise: "text" | "image";
+  premise: EntailmentPremise;
   n: number;
   metrics: {
     /** Accuracy of the highest-likelihood label. */
     accuracy: number;
     /** Accuracy of the highest mean per-token log-likelihood (no bias towards labels of fewer tokens). */
     accuracy_per_token: number;
-    /** Accuracy of free generation (generated text = the label word). */
+    /** Accuracy of free generation (generated text = the label word); NaN when generation was skipped. */
     generation_accuracy: number;
     chance: number;
     /** Share of the most frequent gold label among the evaluated items. */
     majority: number;
+    /** Items whose text premise lost words to fit maxTextLen (0 for image and no premise). */
+    premise_truncated: number;
   };
   /** confusion[gold][predicted] counts (likelihood scoring), in ENTAILMENT_LABELS order. */
   confusion: number[][];
+  /** Gold items per label, in ENTAILMENT_LABELS order. */
+  labelCounts: number[];
+  /** Per item id ("<image id>#<j>"): 1 when the likelihood-ranked label is right, else 0. */
+  perItem: Record<string, number>;
+  /** Per item id: the likelihood-ranked label. */
+  predictions: Record<string, EntailmentLabel>;
   samples: { id: string; prefix: string; gold: string; predicted: string; generated: string; logLik: Record<string, number> }[];
 }
 
-/** Score entailment pairs both ways (label likelihood and free generation). */
+/** Score entailment items both ways (label likelihood and free generation); the premise as text, the image, or absent. */
 export async function evalEntailment(model: SimVLM, tokenizer: SimTokenizer, items: Pick<AnnotatedImage, "id" | "image" | "entailment">[],
-  opts: LongRunOptions & { premise?: "text" | "image"; batchSize?: number; samples?: number; generate?: boolean } = {}): Promise<EntailmentEval> {
+  opts: LongRunOptions & { premise?: EntailmentPremise; batchSize?: number; samples?: number; generate?: boolean } = {}): Promise<EntailmentEval> {
   const premise = opts.premise ?? "image";
   const pairs = entailmentPairs(items, premise, { tokenizer, maxTextLen: model.config.maxTextLen });
   if (!pairs.length) throw new EvalInputError("evalEntailment: the images have no entailment items");
@@ -124,8 +177,10 @@ export async function evalEntailment(model: SimVLM, tokenizer: SimTokenizer, ite
       generated.push(...r.texts.map((t) => t.trim()));
     }
   }
-  const counts = ENTAILMENT_LABELS.map((_, j) => gold.filter((g) => g === j).length);
+  const labelCounts = ENTAILMENT_LABELS.map((_, j) => gold.filter((g) => g === j).length);
   const n = pairs.length;
+  const perItem: Record<string, number> = {}, predictions: Record<string, EntailmentLabel> = {};
+  pairs.forEach((p, i) => { perItem[p.id] = pred[i] === gold[i] ? 1 : 0; predictions[p.id] = ENTAILMENT_LABELS[pred[i]!]!; });
   return {
     task: "entailment", premise, n,
     metrics: {
@@ -133,9 +188,10 @@ export async function evalEntailment(model: SimVLM, tokenizer: SimTokenizer, ite
       accuracy_per_token: predPerToken.filter((p, i) => p === gold[i]).length / n,
       generation_accuracy: generated.length ? generated.filter((t, i) => t === pairs[i]!.target).length / n : NaN,
       chance: 1 / ENTAILMENT_LABELS.length,
-      majority: Math.max(...counts) / n,
+      majority: Math.max(...labelCounts) / n,
+      premise_truncated: pairs.filter((p) => (p.premiseWordsDropped ?? 0) > 0).length,
     },
-    confusion,
+    confusion, labelCounts, perItem, predictions,
     samples: pairs.slice(0, opts.samples ?? 6).map((p, i) => ({
       id: p.id, prefix: p.prefix, gold: p.target, predicted: ENTAILMENT_LABELS[pred[i]!]!, generated: generated[i] ?? "",
       logLik: Object.fromEntries(ENTAILMENT_LABELS.map((l, j) => [l, ll[i]![j]!])),

@@ -35,6 +35,8 @@ export interface CaptionEval {
   task: "caption";
   n: number;
   prompt?: string;
+  /** Encoder-side text prompt, read after the image patches (how PrefixLM pretraining presents text). */
+  prefixText?: string;
   metrics: CaptionMetrics;
   /** Generated caption per image id. */
   captions: Record<string, string>;
@@ -77,16 +79,22 @@ function checkItems<T extends { id: string }>(items: T[], what: string): void {
   }
 }
 
-/** Caption each image and score the captions against its references (BLEU-1..4, CIDEr-D). */
-export async function evalCaptioning(model: Model, tokenizer: Tok, items: CaptionItem[], opts: GenerationTaskOptions = {}): Promise<CaptionEval> {
+/**
+ * Caption each image and score the captions against its references (BLEU-1..4, CIDEr-D). Two ways
+ * to prompt: `prompt` is forced on the decoder and stripped from the output; `prefixText` is text
+ * the encoder reads after the image (a PrefixLM prefix of length T_p > 0), and the decoder writes
+ * its continuation. Either way the prompt words are given, not generated, so they are not scored.
+ */
+export async function evalCaptioning(model: Model, tokenizer: Tok, items: CaptionItem[], opts: GenerationTaskOptions & { prefixText?: string } = {}): Promise<CaptionEval> {
   checkItems(items, "evalCaptioning");
   for (const it of items) if (!it.captions?.length) throw new EvalInputError(`evalCaptioning: image ${JSON.stringify(it.id)} has no reference captions`);
-  const texts = await generateAll(model, tokenizer, items.map((it) => ({ image: it.image })), "captioning", opts);
+  const prefix = opts.prefixText || undefined;
+  const texts = await generateAll(model, tokenizer, items.map((it) => ({ image: it.image, prefix })), "captioning", opts);
   const refs: Record<string, string[]> = {}, cands: Record<string, string> = {};
   items.forEach((it, i) => { refs[it.id] = it.captions; cands[it.id] = texts[i]!; });
   const s = captionScores(refs, cands);
   return {
-    task: "caption", n: items.length, ...(opts.prompt ? { prompt: opts.prompt } : {}),
+    task: "caption", n: items.length, ...(opts.prompt ? { prompt: opts.prompt } : {}), ...(prefix ? { prefixText: prefix } : {}),
     metrics: { bleu1: s.bleu[0], bleu2: s.bleu[1], bleu3: s.bleu[2], bleu4: s.bleu[3], cider: s.cider },
     captions: cands, ciderPerImage: s.ciderPerImage,
     samples: items.slice(0, opts.samples ?? 5).map((it) => ({ id: it.id, caption: cands[it.id]!, refs: it.captions })),
