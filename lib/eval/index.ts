@@ -4,3 +4,4 @@ export * from "./tasks/index.ts";
 export { tQuantile, seedInterval, percentile, pairedBootstrap, hierarchicalBootstrap, describeComparison, formatSeedInterval, type SeedInterval, type BootstrapOptions, type BootstrapDiff, type ComparisonText } from "./stats.ts";
 export * from "./baselines/index.ts";
 export { seedMetric, isNotApplicable, writeResultsFile, type SeedMetric, type NotApplicable, type MetricEntry, type ComparisonRecord, type ClaimRecord, type SplitRecord, type ResultsFile } from "./results.ts";
+export { PROTOCOL_METRICS, HEADLINE_METRICS, metricInfo, tokenizerTexts, lossExamples, lossScores, captionSystemScores, groundedOfCaptions, mergeScores, blindBaselines, ngramTrainingTexts, type ScoredSystem, type BaselineRow, type MetricInfo, type BlindBaselineOptions } from "./protocol.ts";
