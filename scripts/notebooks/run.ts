@@ -7,7 +7,9 @@
  * NAME is a notebook name or prefix ("01", "02-prefix-length-ablation"); default: all, in order.
  * Without --out the notebooks are saved in place with their outputs (what gets committed).
  * --quick sets SIMVLM_QUICK=1 (tiny configs, few steps); --cache sets SIMVLM_CACHE_DIR (where the
- * notebooks keep checkpoints and the run cache; default .simvlm-cache in the repo).
+ * notebooks keep checkpoints and the run cache; default .simvlm-cache in the repo); --results sets
+ * SIMVLM_RESULTS_DIR (where notebooks write results/<notebook>.json; default notebooks/results, or
+ * OUT/results with --out, so a quick run elsewhere never overwrites the committed results).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -29,6 +31,8 @@ export interface RunNotebooksOptions {
   /** Folder for the executed copies (default: in place). */
   outDir?: string;
   cacheDir?: string;
+  /** Folder for the results files (default: <outDir>/results with outDir, else the notebooks' own results/). */
+  resultsDir?: string;
   /** Seconds per cell. */
   timeout?: number;
   /** Forward the kernel's and nbclient's stderr (default true). */
@@ -69,6 +73,8 @@ export async function runNotebooks(opts: RunNotebooksOptions = {}): Promise<Note
     OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? "1",
     ...(opts.cacheDir ? { SIMVLM_CACHE_DIR: resolve(opts.cacheDir) } : {}),
   };
+  const resultsDir = opts.resultsDir ?? (opts.outDir ? join(opts.outDir, "results") : undefined);
+  if (resultsDir) env.SIMVLM_RESULTS_DIR = resolve(resultsDir);
   const out: NotebookRunSummary[] = [];
   try {
     for (const s of specs) {
@@ -96,8 +102,8 @@ async function main(argv: string[]): Promise<number> {
   const flag = (name: string) => { const i = argv.indexOf(name); if (i < 0) return undefined; const v = argv[i + 1]; argv.splice(i, 2); return v; };
   const quick = argv.includes("--quick");
   argv = argv.filter((a) => a !== "--quick");
-  const outDir = flag("--out"), cacheDir = flag("--cache"), timeout = flag("--timeout");
-  const results = await runNotebooks({ names: argv, quick, outDir, cacheDir, timeout: timeout ? Number(timeout) : undefined });
+  const outDir = flag("--out"), cacheDir = flag("--cache"), resultsDir = flag("--results"), timeout = flag("--timeout");
+  const results = await runNotebooks({ names: argv, quick, outDir, cacheDir, resultsDir, timeout: timeout ? Number(timeout) : undefined });
   let bad = 0;
   for (const r of results) {
     const ok = !r.failed && !r.errors.length;
