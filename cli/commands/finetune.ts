@@ -22,19 +22,21 @@ Ctrl-C stops at the next step boundary and saves the steps done (exit 130).
   --batch B         pairs per step (default ${D.batchSize.value})
   --lr LR           peak learning rate (default ${D.lr.value}; warmup ${percent(D.warmupFraction.value)}, ${D.decay.value} decay)
   --seed S          pair order and dropout (default ${D.seed.value})
-  --world-seed S    world to train on (default: the checkpoint's seed)
+  --data-seed S     the world's data seed (default: the one the checkpoint trained on, else 0;
+                    never its run seed, which only ordered the data)
+  --world-seed S    old name of --data-seed
   --out DIR         where the new checkpoint goes (must not hold one already)
 Defaults and the reason for each: docs/train.md ("Defaults").`;
 
 /** finetuneCheckpoint's options → the flags that set them (finetuneCheckpoint validates the values and names the option). */
 const FLAGS: Record<string, string> = {
   task: "task", textOnly: "text-only", fraction: "fraction", steps: "steps", images: "images", batchSize: "batch", lr: "lr",
-  seed: "seed", worldSeed: "world-seed", out: "out",
+  seed: "seed", dataSeed: "data-seed", worldSeed: "world-seed", out: "out",
 };
 
 export default async function finetuneCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: { ckpt: "string", task: "string", out: "string", fraction: "number", steps: "number", images: "number", batch: "number", lr: "number", seed: "number", "world-seed": "number" },
+    values: { ckpt: "string", task: "string", out: "string", fraction: "number", steps: "number", images: "number", batch: "number", lr: "number", seed: "number", "data-seed": "number", "world-seed": "number" },
     booleans: ["help", "text-only"],
   });
   if (bool(args, "help")) { console.log(USAGE); return 0; }
@@ -52,7 +54,7 @@ export default async function finetuneCommand(argv: string[]): Promise<number> {
     const summary = await flagNames(FLAGS, () => finetuneCheckpoint({
       ckpt, out, task, textOnly: bool(args, "text-only"), fraction: optNum(args, "fraction"), lr: optNum(args, "lr"),
       steps: optNum(args, "steps"), images: optNum(args, "images"), batchSize: optNum(args, "batch"),
-      seed: optNum(args, "seed"), worldSeed: optNum(args, "world-seed"), signal: ac.signal,
+      seed: optNum(args, "seed"), dataSeed: optNum(args, "data-seed"), worldSeed: optNum(args, "world-seed"), signal: ac.signal,
     }));
     console.log(JSON.stringify(summary, null, 2));
     return summary.stopped === "aborted" ? 130 : 0;

@@ -7,3 +7,4 @@ export { seedMetric, isNotApplicable, writeResultsFile, type SeedMetric, type No
 export { statisticInterval, statisticDifference, meanStatistic, type ItemStatistic, type StatisticInterval } from "./item-bootstrap.ts";
 export { reportMetric, compareSystems, claimVerdict, xWins, yWins, formatMetric, metricMean, metricsTable, intervalNote, type ItemInterval, type ReportedMetric, type ProtocolComparison, type ComparedSystem } from "./report.ts";
 export { resultsFileProblems } from "./results-check.ts";
+export { PROTOCOL_METRICS, HEADLINE_METRICS, metricInfo, tokenizerTexts, lossExamples, lossScores, captionSystemScores, groundedOfCaptions, mergeScores, blindBaselines, ngramTrainingTexts, type ScoredSystem, type BaselineRow, type MetricInfo, type BlindBaselineOptions } from "./protocol.ts";

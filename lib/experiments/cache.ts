@@ -18,6 +18,12 @@ export interface RunResult {
   seed: number;
   codeVersion: string;
   metrics: Record<string, number>;
+  /** Metrics with no meaning for this run, each with its reason. */
+  na?: Record<string, string>;
+  /** Per-item scores: metric → item id → score. */
+  items?: Record<string, Record<string, number>>;
+  /** Content hashes of the grid resources the run used (its tokenizer's, say); part of its key. */
+  resources?: Record<string, string>;
   /** Anything else the run returns (sample outputs, curves). */
   extra?: Record<string, unknown>;
   startedAt: string;
@@ -30,8 +36,14 @@ export function defaultCacheDir(): string {
   return resolve(process.env.SIMVLM_CACHE_DIR ?? ".simvlm-cache");
 }
 
-export function runKey(spec: Pick<RunSpec, "run" | "params" | "seed">, version = codeVersion()): string {
-  return sha256(canonicalJson({ run: spec.run, params: spec.params, seed: spec.seed, code: version })).slice(0, 20);
+/**
+ * A run's cache key: its run function, params, seed, the code version and the content hashes of the
+ * grid resources it uses (`resources`, e.g. { tokenizer: sha256 }), so a run measured with another
+ * tokenizer never hits an old result.
+ */
+export function runKey(spec: Pick<RunSpec, "run" | "params" | "seed">, version = codeVersion(), resources?: Record<string, string>): string {
+  const res = resources && Object.keys(resources).length ? { resources } : {};
+  return sha256(canonicalJson({ run: spec.run, params: spec.params, seed: spec.seed, code: version, ...res })).slice(0, 20);
 }
 
 export class RunCache {

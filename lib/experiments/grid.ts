@@ -17,7 +17,7 @@ export interface GridSpec {
   /** Each axis: a dotted parameter path → the values it takes; the grid is their product. */
   axes?: Record<string, unknown[]>;
   /** Alternatively (or additionally) explicit variants, each a partial override of base, with a label. */
-  variants?: { label?: string; params: Params }[];
+  variants?: { label?: string; params: Params; /** This variant's seeds (default: the grid's). */ seeds?: number[] }[];
   seeds?: number[];
   /** Module (path) to import in worker processes so custom run functions are registered there too. */
   module?: string;
@@ -48,7 +48,9 @@ export function validateGrid(g: unknown, where = "grid"): GridSpec {
   }
   if (o.variants !== undefined && !Array.isArray(o.variants)) throw new GridError(`${where}: field "variants" must be an array`);
   for (const [i, v] of ((o.variants as unknown[]) ?? []).entries()) {
-    if (!v || typeof v !== "object" || typeof (v as Params).params !== "object") throw new GridError(`${where}: variants[${i}] must be { label?, params: {...} }`);
+    if (!v || typeof v !== "object" || typeof (v as Params).params !== "object") throw new GridError(`${where}: variants[${i}] must be { label?, params: {...}, seeds? }`);
+    const vs = (v as Params).seeds;
+    if (vs !== undefined && (!Array.isArray(vs) || !vs.length || vs.some((s) => !Number.isInteger(s)))) throw new GridError(`${where}: variants[${i}].seeds must be a non-empty array of integers`);
   }
   if (o.seeds !== undefined && (!Array.isArray(o.seeds) || o.seeds.some((s) => !Number.isInteger(s)))) throw new GridError(`${where}: field "seeds" must be an array of integers`);
   return o as unknown as GridSpec;
@@ -108,7 +110,7 @@ function labelOf(diff: Params): string {
 /** Every run of the grid, in a stable order (variants/axes outer, seeds inner). */
 export function expandGrid(grid: GridSpec): RunSpec[] {
   const base = grid.base ?? {};
-  let points: { label?: string; params: Params }[] = [];
+  let points: { label?: string; params: Params; seeds?: number[] }[] = [];
   const axes = Object.entries(grid.axes ?? {});
   if (axes.length) {
     points = [{ params: base }];
@@ -116,13 +118,13 @@ export function expandGrid(grid: GridSpec): RunSpec[] {
       points = points.flatMap((pt) => values.map((v) => ({ params: setPath(pt.params, path, v) })));
     }
   }
-  for (const v of grid.variants ?? []) points.push({ label: v.label, params: mergeParams(base, v.params) });
+  for (const v of grid.variants ?? []) points.push({ label: v.label, params: mergeParams(base, v.params), seeds: v.seeds });
   if (!points.length) points = [{ params: base }];
   const seeds = grid.seeds?.length ? grid.seeds : [0];
   const runs: RunSpec[] = [];
   for (const pt of points) {
     const diff = diffParams(base, pt.params);
-    for (const seed of seeds) runs.push({ run: grid.run, label: pt.label ?? labelOf(diff), params: pt.params, seed, diff });
+    for (const seed of pt.seeds ?? seeds) runs.push({ run: grid.run, label: pt.label ?? labelOf(diff), params: pt.params, seed, diff });
   }
   return runs;
 }

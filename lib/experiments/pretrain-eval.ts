@@ -1,127 +1,157 @@
 /**
- * The ablation run "pretrainEval" (a built-in run: runs.ts): pretrain on the built-in
- * world with one prefix strategy, then measure it — captioning BLEU-4 / CIDEr-D on the test split,
- * VQA accuracy (zero-shot, question as the prefix), the validation loss and the loss by T_p.
+ * The ablation run "pretrainEval" (a built-in run: runs.ts): pretrain on the built-in world with one
+ * objective / prefix strategy, then measure it with the protocol every arm shares (issue 14 item 1,
+ * lib/eval/protocol.ts for the metric names):
  *
- * With `vqaFinetuneSteps` > 0 the VQA number is measured after that many VQA finetuning steps
- * (the paper's ablations report finetuned VQA); the zero-shot number is kept in extra.
+ * - **Data**: the world of the data seed (`dataSeed`, default WORLD_DATA_SEED). Val, test and the
+ *   finetuning records are the first records of their split in that world, whatever the run seed;
+ *   the run seed only orders the training stream and draws init and dropout. The SHA-256 of every
+ *   split used is stored with the result (`extra.splits`).
+ * - **Tokenizer**: the grid's one tokenizer (`info.shared.tokenizer`, made once per grid by
+ *   protocol-grid.ts and part of every run's cache key); a run called outside a grid trains the same
+ *   tokenizer (same spec, same text) into its own folder.
+ * - **Losses** on the val alt-texts: at T_p = 0 and the exact expectation over random T_p, per token,
+ *   per example and per character, and the loss-vs-T_p curve.
+ * - **Downstream**, the paper's protocol, the same for every objective: zero-shot captioning (the
+ *   image alone as prefix, no prompt), captioning after the fixed caption finetune, VQA after the
+ *   fixed VQA finetune, cross-modal entailment (the fixed text-only entailment finetune, tested with
+ *   the image as premise, and with the text premise for reference). Each finetune starts from the
+ *   pretrained weights (read back from the checkpoint, which it never changes), with the same steps,
+ *   learning rate, batch and train records for every arm.
+ * - **From-scratch control**: `steps: 0` skips pretraining; the same finetunes start from the
+ *   random init of the run seed.
+ *
+ * Metrics with no meaning for an objective are reported as n/a with the reason, not as numbers:
+ * for span corruption every LM loss (T_p = 0, random T_p, the curve) — its decoder is trained to
+ * emit "S0 span0 S1 span1 … eos" for an encoder holding the corrupted text, never to write a whole
+ * text or a text's continuation, so the loss of writing one measures a task it never trained on
+ * (issue 14 found 8.59 nats/token, worse than uniform). Its captioning, VQA and entailment are
+ * measured like every arm's: the downstream tasks are the same for every objective. Plain LM's and
+ * fixed T_p's losses at the other condition stay numbers: that is the comparison.
  *
  * The checkpoint lives in the run's own folder, so an interrupted grid resumes the run from its
- * last checkpoint. val_loss is the same quantity for every strategy — the loss of the whole alt-text
- * given only the image (T_p = 0) on the val split — so strategies with different objectives compare.
+ * last checkpoint (saved every quarter of the run and on interrupt).
  */
 import path from "node:path";
-import type { Example } from "../data/types.ts";
-import { makeWorld } from "../data/world/index.ts";
-import type { ModelConfig } from "../model/configs.ts";
+import { makeWorld, recordsHash } from "../data/world/index.ts";
+import { SimVLM } from "../model/simvlm.ts";
+import { SimTokenizer } from "../tokenizer/tokenizer.ts";
 import { pretrain } from "../train/pretrain.ts";
 import { hasCheckpoint } from "../train/checkpoint.ts";
-import { TRAIN_OBJECTIVES, type PrefixOptions, type TrainObjective } from "../train/objectives.ts";
-import { AbortedError, type Progress } from "../runtime.ts";
-import { EvalInputError } from "../eval/metrics/errors.ts";
-import { evalCaptioning, evalVqa } from "../eval/tasks/generation.ts";
-import { validationLoss, lossByPrefixLength } from "../eval/tasks/loss.ts";
+import { loadModel } from "../train/model-io.ts";
 import { finetuneModel } from "../train/finetune.ts";
 import { PRETRAIN_DEFAULTS } from "../train/defaults.ts";
+import { AbortedError, type Progress } from "../runtime.ts";
+import { vqaAccuracy } from "../eval/metrics/vqa.ts";
+import { evalCaptioning, evalVqa } from "../eval/tasks/generation.ts";
+import { evalEntailment } from "../eval/tasks/entailment.ts";
+import { validationLoss, lossByPrefixLength, prefixLosses } from "../eval/tasks/loss.ts";
 import { taskPairs } from "../eval/tasks/task-pairs.ts";
+import type { SplitRecord } from "../eval/results.ts";
+import { captionSystemScores, groundedOfCaptions, lossExamples, lossScores, mergeScores, type ScoredSystem } from "../eval/protocol.ts";
+import type { RunOutput } from "./registry.ts";
+import { ensureGridTokenizer, tokenizerSpecOf, type GridTokenizer } from "./protocol-grid.ts";
+import { notApplicable, pretrainEvalSettings } from "./pretrain-eval-settings.ts";
+export { pretrainEvalConfig, pretrainEvalSettings, notApplicable, protocolRecords, type PretrainEvalParams, type PretrainEvalSettings } from "./pretrain-eval-settings.ts";
 
-export interface PretrainEvalParams {
-  /** Preset name or overrides ({ base: "tiny", dModel: 48, … }). Default "tiny". */
-  config?: string | (Partial<ModelConfig> & { base?: string });
-  steps?: number;
-  batch?: number;
-  lr?: number;
-  objective?: TrainObjective;
-  prefix?: PrefixOptions;
-  /** Mix text-only documents into pretraining (1 per 8 image-text pairs). Default true. */
-  textOnly?: boolean;
-  patchEmbed?: "conv" | "linear";
-  /** Test images for captioning and VQA (default 32). */
-  evalN?: number;
-  /** Val images for the losses (default = evalN). */
-  valN?: number;
-  /** Largest T_p of the loss-by-T_p curve (default 6). */
-  maxK?: number;
-  /** Decoder prompt for the captioning evaluation (default none). */
-  prompt?: string;
-  /** Most caption tokens generated (default 20). */
-  captionMaxLen?: number;
-  /**
-   * VQA finetuning steps before the VQA evaluation (default 0: zero-shot VQA, which a model
-   * pretrained on alt-text alone cannot do — expect 0). The finetune uses the train split's
-   * questions, batch `batch`, and leaves the saved checkpoint untouched.
-   */
-  vqaFinetuneSteps?: number;
-}
+export interface PretrainEvalInfo { seed: number; dir: string; signal?: AbortSignal; onProgress?: (p: Progress) => void; shared?: Record<string, unknown> }
 
-export interface PretrainEvalInfo { seed: number; dir: string; signal?: AbortSignal; onProgress?: (p: Progress) => void }
+const ENTAILMENT_ALL = Number.MAX_SAFE_INTEGER;
 
-const int = (v: unknown, name: string, dflt: number, min = 1): number => {
-  const x = v === undefined ? dflt : v;
-  if (typeof x !== "number" || !Number.isInteger(x) || x < min) throw new EvalInputError(`pretrainEval: param "${name}" must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-  return x;
-};
-
-/** Resolve the params into pretrain's config spec (the patch stage override applied). */
-export function pretrainEvalConfig(p: PretrainEvalParams): string | (Partial<ModelConfig> & { base?: string }) {
-  const c = p.config ?? PRETRAIN_DEFAULTS.config.value;
-  if (p.patchEmbed !== undefined && p.patchEmbed !== "conv" && p.patchEmbed !== "linear") throw new EvalInputError(`pretrainEval: param "patchEmbed" must be "conv" or "linear", got ${JSON.stringify(p.patchEmbed)}`);
-  if (typeof c === "string") return p.patchEmbed ? { base: c, patchEmbed: p.patchEmbed } : c;
-  if (c === null || typeof c !== "object" || Array.isArray(c)) throw new EvalInputError(`pretrainEval: param "config" must be a preset name or an object of overrides, got ${JSON.stringify(c)}`);
-  return p.patchEmbed ? { ...c, patchEmbed: p.patchEmbed } : c;
-}
-
-export async function pretrainEvalRun(params: Record<string, unknown>, info: PretrainEvalInfo): Promise<{ metrics: Record<string, number>; extra: Record<string, unknown> }> {
-  const p = params as PretrainEvalParams;
-  const steps = int(p.steps, "steps", 50), batch = int(p.batch, "batch", 8), evalN = int(p.evalN, "evalN", 32);
-  const vqaSteps = int(p.vqaFinetuneSteps, "vqaFinetuneSteps", 0, 0);
-  const valN = int(p.valN, "valN", evalN), maxK = int(p.maxK, "maxK", 6, 0), captionMaxLen = int(p.captionMaxLen, "captionMaxLen", 20);
-  const objective = p.objective ?? PRETRAIN_DEFAULTS.objective.value;
-  if (!TRAIN_OBJECTIVES.includes(objective)) throw new EvalInputError(`pretrainEval: param "objective" must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(objective)}`);
+export async function pretrainEvalRun(params: Record<string, unknown>, info: PretrainEvalInfo): Promise<RunOutput> {
+  const s = pretrainEvalSettings(params);
+  const common = { signal: info.signal, progress: false as const };
   const t0 = performance.now();
+  const tok: GridTokenizer = (info.shared?.tokenizer as GridTokenizer | undefined)
+    ?? await ensureGridTokenizer(path.join(info.dir, "tokenizer"), tokenizerSpecOf(s), { flat: true });
+  const tokenizer = SimTokenizer.load(tok.path);
+  const config = s.modelConfig;
   const ckptDir = path.join(info.dir, "ckpt");
-  const resumed = hasCheckpoint(ckptDir);
-  const trained = await pretrain({
-    config: pretrainEvalConfig(p), steps, batchSize: batch, ...(p.lr !== undefined ? { lr: p.lr } : {}), objective,
-    ...(p.prefix ? { prefix: p.prefix } : {}), textOnlyEvery: p.textOnly === false ? 0 : PRETRAIN_DEFAULTS.textOnlyEvery.value,
-    seed: info.seed, outDir: ckptDir, resume: resumed, saveEvery: Math.max(10, Math.ceil(steps / 4)),
-    signal: info.signal, progress: false,
-    onStep: (row) => info.onProgress?.({ step: row.step, total: steps, message: `pretrain loss ${row.loss.toFixed(4)}` }),
-  });
-  const { model, tokenizer, config } = trained;
+  const resumed = s.steps > 0 && hasCheckpoint(ckptDir);
+  let model: SimVLM;
+  let trainRows: { loss: number }[] = [], stepsDone = 0;
+  if (s.steps > 0) {
+    const trained = await pretrain({
+      config: s.config, data: { source: "shapes", split: "train", dataSeed: s.dataSeed, textOnlyEvery: s.textOnly ? PRETRAIN_DEFAULTS.textOnlyEvery.value : 0 },
+      tokenizer, steps: s.steps, batchSize: s.batch, ...(s.lr !== undefined ? { lr: s.lr } : {}), objective: s.objective,
+      ...(s.prefix ? { prefix: s.prefix } : {}), textOnlyEvery: s.textOnly ? PRETRAIN_DEFAULTS.textOnlyEvery.value : 0,
+      seed: info.seed, outDir: ckptDir, resume: resumed, saveEvery: Math.max(10, Math.ceil(s.steps / 4)), ...common,
+      onStep: (row) => info.onProgress?.({ step: row.step, total: s.steps, message: `pretrain loss ${row.loss.toFixed(4)}` }),
+    });
+    if (trained.stopped === "aborted") { trained.model.dispose(); throw new AbortedError(`pretrainEval interrupted at step ${trained.step} (checkpoint in ${ckptDir})`); }
+    model = trained.model; trainRows = trained.rows; stepsDone = trained.step;
+  } else {
+    model = new SimVLM(config, info.seed);
+  }
+  // Each finetune starts from these weights: read back from the checkpoint (never written again), or the control's init.
+  const pretrained = async (): Promise<SimVLM> => (s.steps > 0 ? (await loadModel(ckptDir)).model : new SimVLM(config, info.seed));
+  const tTrain = performance.now();
+
+  const world = (split: "train" | "val" | "test", n: number) => makeWorld({ dataSeed: s.dataSeed, split, n, size: config.imageSize });
+  const test = world("test", s.evalN), val = world("val", s.valN), ftTrain = world("train", s.finetune.images);
+  const splits: SplitRecord[] = [
+    { split: "test", n: test.length, hash: recordsHash(test), dataSeed: s.dataSeed },
+    { split: "val", n: val.length, hash: recordsHash(val), dataSeed: s.dataSeed },
+    { split: "train (finetunes)", n: ftTrain.length, hash: recordsHash(ftTrain), dataSeed: s.dataSeed },
+  ];
+  const parts: ScoredSystem[] = [];
+  const na = notApplicable(s.objective);
+  const extra: Record<string, unknown> = {};
   try {
-    if (trained.stopped === "aborted") throw new AbortedError(`pretrainEval interrupted at step ${trained.step} (checkpoint in ${ckptDir})`);
-    const tTrain = performance.now();
-    info.onProgress?.({ step: steps, total: steps, message: "evaluating" });
-    const test = makeWorld({ seed: info.seed, split: "test", n: evalN, size: config.imageSize });
-    const val: Example[] = makeWorld({ seed: info.seed, split: "val", n: valN, size: config.imageSize }).map((r) => ({ id: r.id, image: r.image, text: r.altText }));
-    const common = { signal: info.signal, progress: false as const };
-    const cap = await evalCaptioning(model, tokenizer, test, { ...common, maxLen: captionMaxLen, prompt: p.prompt, samples: 3 });
-    const vl = validationLoss(model, tokenizer, val, { objective: "prefixlm", prefix: { mode: "none" } }, common);
-    const own = objective === "prefixlm" && (!p.prefix || p.prefix.mode === "none") ? vl
-      : validationLoss(model, tokenizer, val, { objective, ...(p.prefix ? { prefix: p.prefix } : {}) }, common);
-    const byTp = lossByPrefixLength(model, tokenizer, val, { ...common, maxK });
-    const zeroShotVqa = await evalVqa(model, tokenizer, test, { ...common, maxLen: 4, samples: 3 });
-    let vqa = zeroShotVqa;
-    if (vqaSteps > 0) {
-      // Last, because it changes the weights (in memory only: the checkpoint stays the pretrained one).
-      const train = makeWorld({ seed: info.seed, split: "train", n: Math.max(64, evalN), size: config.imageSize });
-      const ft = await finetuneModel(model, tokenizer, taskPairs("vqa", train), { steps: vqaSteps, batchSize: batch, lr: p.lr ?? PRETRAIN_DEFAULTS.lr.value, seed: info.seed, ...common });
-      ft.optimizer.dispose();
-      if (ft.stopped === "aborted") throw new AbortedError(`pretrainEval interrupted in VQA finetuning at step ${ft.steps}`);
-      vqa = await evalVqa(model, tokenizer, test, { ...common, maxLen: 4, samples: 3 });
+    info.onProgress?.({ step: s.steps, total: s.steps, message: "evaluating the pretrained model" });
+    const valEx = lossExamples(val);
+    if (na.loss_tp0_token) extra.lossByTp = { na: na.loss_tp0_token };
+    else {
+      parts.push(lossScores(prefixLosses(model, tokenizer, valEx, common)));
+      extra.lossByTp = lossByPrefixLength(model, tokenizer, valEx, { ...common, maxK: s.maxK });
     }
-    const tEval = performance.now();
-    const trainLoss = trained.rows.length ? trained.rows.slice(-5).reduce((a, r) => a + r.loss, 0) / Math.min(5, trained.rows.length) : NaN;
-    return {
-      metrics: { cider: cap.metrics.cider, bleu4: cap.metrics.bleu4, vqa: vqa.metrics.accuracy, val_loss: vl.loss },
-      extra: {
-        vqa_zero_shot: zeroShotVqa.metrics.accuracy, vqa_finetune_steps: vqaSteps,
-        val_accuracy: vl.accuracy, val_loss_objective: own.loss, train_loss: trainLoss, steps: trained.step, resumed,
-        config: config.name, patchEmbed: config.patchEmbed, lossByTp: byTp, vqaByKind: vqa.metrics,
-        captionSamples: cap.samples, vqaSamples: vqa.samples,
-        seconds: { train: (tTrain - t0) / 1000, eval: (tEval - tTrain) / 1000 },
-      },
-    };
+    if (s.steps > 0) extra.val_loss_objective = validationLoss(model, tokenizer, valEx, { objective: s.objective, ...(s.prefix ? { prefix: s.prefix } : {}) }, common).loss;
+    const zs = await evalCaptioning(model, tokenizer, test, { ...common, maxLen: s.captionMaxLen, samples: 3 });
+    parts.push(captionSystemScores("zs", { ...zs.metrics, ciderPerImage: zs.ciderPerImage, grounded: groundedOfCaptions(zs.captions, test) }));
+    extra.zeroShotSamples = zs.samples;
   } finally { model.dispose(); }
+  const tEval = performance.now();
+
+  // The three fixed finetunes, each from the pretrained weights.
+  const ft = s.finetune;
+  const finetuned = async <T>(task: string, pairs: Parameters<typeof finetuneModel>[2], measure: (m: SimVLM) => Promise<T>): Promise<{ result: T; lastLoss: number }> => {
+    info.onProgress?.({ step: s.steps, total: s.steps, message: `${task} finetune` });
+    const m = await pretrained();
+    try {
+      const r = await finetuneModel(m, tokenizer, pairs, { steps: ft.steps, lr: ft.lr, batchSize: ft.batch, seed: info.seed, ...common });
+      r.optimizer.dispose();
+      if (r.stopped === "aborted") throw new AbortedError(`pretrainEval interrupted in the ${task} finetune at step ${r.steps}`);
+      return { result: await measure(m), lastLoss: r.rows.at(-1)?.loss ?? NaN };
+    } finally { m.dispose(); }
+  };
+  const capFt = await finetuned("caption", taskPairs("caption", ftTrain), (m) => evalCaptioning(m, tokenizer, test, { ...common, maxLen: s.captionMaxLen, samples: 3 }));
+  parts.push(captionSystemScores("ft", { ...capFt.result.metrics, ciderPerImage: capFt.result.ciderPerImage, grounded: groundedOfCaptions(capFt.result.captions, test) }));
+  const vqaFt = await finetuned("vqa", taskPairs("vqa", ftTrain), (m) => evalVqa(m, tokenizer, test, { ...common, maxLen: 6, samples: 3 }));
+  const gt = Object.fromEntries(test.flatMap((r) => r.vqa.map((q, j) => [`${r.id}#${j}`, q.answers] as const)));
+  const vqaAcc = vqaAccuracy(gt, vqaFt.result.answers);
+  parts.push({ metrics: { vqa: vqaAcc.overall }, na: {}, items: { vqa: vqaAcc.perQuestion } });
+  const entFt = await finetuned("entailment", taskPairs("entailment", ftTrain, { textOnly: true, fit: { tokenizer, maxTextLen: config.maxTextLen } }), async (m) => ({
+    image: await evalEntailment(m, tokenizer, test, { ...common, premise: "image", samples: ENTAILMENT_ALL, generate: false }),
+    text: await evalEntailment(m, tokenizer, test, { ...common, premise: "text", samples: ENTAILMENT_ALL, generate: false }),
+  }));
+  for (const premise of ["image", "text"] as const) {
+    const e = entFt.result[premise];
+    parts.push({ metrics: { [`entail_${premise}`]: e.metrics.accuracy }, na: {}, items: { [`entail_${premise}`]: Object.fromEntries(e.samples.map((x) => [x.id, x.predicted === x.gold ? 1 : 0])) } });
+  }
+  const tEnd = performance.now();
+
+  const scores = mergeScores(...parts);
+  for (const m of Object.keys(na)) { delete scores.metrics[m]; delete scores.items[m]; }
+  return {
+    metrics: scores.metrics, na: { ...scores.na, ...na }, items: scores.items,
+    extra: {
+      ...extra, steps: stepsDone, resumed, objective: s.objective, config, patchEmbed: config.patchEmbed, dataSeed: s.dataSeed, splits,
+      tokenizer: { hash: tok.hash, vocabSize: tokenizer.vocabSize, spec: tok.spec },
+      train_loss: trainRows.length ? trainRows.slice(-5).reduce((a, r) => a + r.loss, 0) / Math.min(5, trainRows.length) : null,
+      finetune: { ...ft, lastLoss: { caption: capFt.lastLoss, vqa: vqaFt.lastLoss, entailment: entFt.lastLoss } },
+      vqaByKind: vqaFt.result.metrics, finetunedSamples: capFt.result.samples, vqaSamples: vqaFt.result.samples,
+      entailmentConfusion: { image: entFt.result.image.confusion, text: entFt.result.text.confusion },
+      seconds: { pretrain: (tTrain - t0) / 1000, eval: (tEval - tTrain) / 1000, finetunes: (tEnd - tEval) / 1000 },
+    },
+  };
 }

@@ -13,7 +13,7 @@ import { RunCache, runKey, type RunResult } from "./cache.ts";
 import { codeVersion } from "./hash.ts";
 import { expandGrid, validateGrid, GridError, type GridSpec, type RunSpec } from "./grid.ts";
 import { RunsTable } from "./table.ts";
-import { getRun, registeredRuns, type RunOutput } from "./registry.ts";
+import { getGridPrepare, getRun, registeredRuns, type GridResources, type RunOutput } from "./registry.ts";
 import { registerBuiltinRuns } from "./runs.ts";
 
 /** Register the built-in run functions and import the grid's own modules (which register theirs). */
@@ -49,7 +49,14 @@ export async function runGrid(gridOrPath: GridSpec | string, opts: GridOptions =
   const signal = runSignal(opts);
   const version = codeVersion();
   const specs = expandGrid(grid);
-  const keyed = specs.map((spec) => ({ spec, key: runKey(spec, version) }));
+  const modules = grid.module ? [grid.module] : [];
+  await loadRunModules(modules);
+  const run = getRun(grid.run);
+  if (!run) throw new GridError(`grid "${grid.name}": no run function named "${grid.run}" (registered: ${registeredRuns().join(", ") || "none"})`);
+  // Once per grid, before any run: shared resources (the grid's tokenizer) and the blind baselines.
+  const prepare = getGridPrepare(grid.run);
+  const resources: GridResources = prepare ? await prepare(specs, { cacheDir: cache.root, signal, onProgress: opts.onProgress }) : { runs: [] };
+  const keyed = specs.map((spec, i) => ({ spec, key: runKey(spec, version, resources.runs[i]?.key), res: resources.runs[i] }));
   const results = new Map<string, RunResult>();
   const todo: typeof keyed = [];
   for (const k of keyed) {
@@ -60,15 +67,14 @@ export async function runGrid(gridOrPath: GridSpec | string, opts: GridOptions =
   const progress = startProgress(`ablation ${grid.name}`, keyed.length, opts);
   let done = keyed.length - todo.length;
   progress.update({ step: done, total: keyed.length, message: `${done} cached, ${todo.length} to run` });
-  const modules = grid.module ? [grid.module] : [];
-  await loadRunModules(modules);
-  const run = getRun(grid.run);
-  if (!run) throw new GridError(`grid "${grid.name}": no run function named "${grid.run}" (registered: ${registeredRuns().join(", ") || "none"})`);
 
+  const resourceKeys = new Map(keyed.map((k) => [k.key, k.res?.key]));
   const finish = (spec: RunSpec, key: string, out: RunOutput, started: Date) => {
     const finished = new Date();
+    const res = resourceKeys.get(key);
     const r: RunResult = { key, run: spec.run, label: spec.label, params: spec.params, diff: spec.diff, seed: spec.seed,
-      codeVersion: version, metrics: out.metrics, extra: out.extra, startedAt: started.toISOString(),
+      codeVersion: version, metrics: out.metrics, ...(out.na ? { na: out.na } : {}), ...(out.items ? { items: out.items } : {}),
+      ...(res && Object.keys(res).length ? { resources: res } : {}), extra: out.extra, startedAt: started.toISOString(),
       finishedAt: finished.toISOString(), seconds: (finished.getTime() - started.getTime()) / 1000, grid: grid.name };
     cache.finish(r);
     results.set(key, r);
@@ -80,11 +86,11 @@ export async function runGrid(gridOrPath: GridSpec | string, opts: GridOptions =
   const workers = Math.min(opts.workers ?? 0, todo.length);
   try {
     if (workers <= 0) {
-      for (const { spec, key } of todo) {
+      for (const { spec, key, res } of todo) {
         throwIfAborted(signal, "ablation");
         const started = new Date();
         const dir = cache.begin(key, spec);
-        const out = await run(spec.params, { seed: spec.seed, dir, label: spec.label, signal,
+        const out = await run(spec.params, { seed: spec.seed, dir, label: spec.label, signal, ...(res ? { shared: res.shared } : {}),
           onProgress: (p) => progress.update({ step: done, total: keyed.length, message: `${spec.label} seed ${spec.seed}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}` }) });
         finish(spec, key, out, started);
       }
@@ -95,7 +101,7 @@ export async function runGrid(gridOrPath: GridSpec | string, opts: GridOptions =
   } finally {
     progress.done(`${done}/${keyed.length} runs done`);
   }
-  return new RunsTable(keyed.map((k) => results.get(k.key)).filter((r): r is RunResult => !!r), grid.base ?? {});
+  return new RunsTable(keyed.map((k) => results.get(k.key)).filter((r): r is RunResult => !!r), grid.base ?? {}, resources.baselines ?? []);
 }
 
 function fmtMetrics(m: Record<string, number>): string {
@@ -104,7 +110,7 @@ function fmtMetrics(m: Record<string, number>): string {
 
 type Finish = (spec: RunSpec, key: string, out: RunOutput, started: Date) => void;
 
-async function runInWorkers(todo: { spec: RunSpec; key: string }[], n: number, modules: string[], cache: RunCache,
+async function runInWorkers(todo: { spec: RunSpec; key: string; res?: { shared: Record<string, unknown> } }[], n: number, modules: string[], cache: RunCache,
   signal: AbortSignal | undefined, finish: Finish, onProgress: (label: string, p: Progress) => void): Promise<void> {
   const workerPath = fileURLToPath(new URL("./worker.ts", import.meta.url));
   const queue = [...todo];
@@ -114,7 +120,7 @@ async function runInWorkers(todo: { spec: RunSpec; key: string }[], n: number, m
   signal?.addEventListener("abort", onAbort);
   const lane = async () => {
     while (queue.length && !failure && !signal?.aborted) {
-      const { spec, key } = queue.shift()!;
+      const { spec, key, res: resources } = queue.shift()!;
       const dir = cache.begin(key, spec);
       const started = new Date();
       const child = fork(workerPath, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, SIMVLM_WORKER: "1" } });
@@ -127,7 +133,7 @@ async function runInWorkers(todo: { spec: RunSpec; key: string }[], n: number, m
             else if (m.type === "error") rej(m.aborted ? new AbortedError("ablation interrupted") : new Error(`run ${spec.label} seed ${spec.seed} (${key}) failed: ${m.error}`));
           });
           child.on("exit", (code) => rej(new Error(`worker for run ${spec.label} seed ${spec.seed} exited with code ${code} before finishing`)));
-          child.send({ type: "run", modules, run: spec.run, params: spec.params, info: { seed: spec.seed, dir, label: spec.label } });
+          child.send({ type: "run", modules, run: spec.run, params: spec.params, info: { seed: spec.seed, dir, label: spec.label, ...(resources ? { shared: resources.shared } : {}) } });
         });
         finish(spec, key, out, started);
       } catch (e) {

@@ -1,9 +1,10 @@
 /**
  * Built-in run functions for grids, registered by `registerBuiltinRuns` (runner.ts calls it before a
- * grid runs). `pretrainEval` pretrains a model on the built-in world and evaluates it (captioning
- * CIDEr-D, VQA accuracy, validation loss; see pretrain-eval.ts).
+ * grid runs). `pretrainEval` pretrains a model on the built-in world and measures it with the
+ * evaluation protocol (losses, zero-shot and finetuned captioning, VQA, entailment; see
+ * pretrain-eval.ts); its grid preparation trains the grid's one tokenizer and fits the blind baselines.
  */
-import { registerRun, type RunFn } from "./registry.ts";
+import { registerRun, type GridPrepare, type RunFn } from "./registry.ts";
 
 /** A trivial run used by tests and as an example of the run-function contract. */
 const echo: RunFn = async (params, info) => {
@@ -23,7 +24,13 @@ const pretrainEval: RunFn = async (params, info) => {
   return pretrainEvalRun(params, info);
 };
 
+/** Once per grid: the grid's tokenizer and the blind baselines (protocol-grid.ts). */
+const preparePretrainEval: GridPrepare = async (specs, ctx) => {
+  const { preparePretrainEvalGrid } = await import("./protocol-grid.ts");
+  return preparePretrainEvalGrid(specs, ctx);
+};
+
 export function registerBuiltinRuns(): void {
   registerRun("echo", echo);
-  registerRun("pretrainEval", pretrainEval);
+  registerRun("pretrainEval", pretrainEval, { prepare: preparePretrainEval });
 }

@@ -5,7 +5,7 @@ import type { Params } from "./grid.ts";
 
 const controller = new AbortController();
 
-process.on("message", async (m: { type: string; modules?: string[]; run?: string; params?: Params; info?: { seed: number; dir: string; label: string } }) => {
+process.on("message", async (m: { type: string; modules?: string[]; run?: string; params?: Params; info?: { seed: number; dir: string; label: string; shared?: Record<string, unknown> } }) => {
   if (m.type === "abort") { controller.abort(); return; }
   if (m.type !== "run") return;
   try {

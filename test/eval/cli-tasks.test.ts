@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend } from "../../lib/backend/index.ts";
 import { pretrain, loadModel } from "../../lib/train/index.ts";
+import { checkpointDataSeed } from "../../lib/eval/tasks/checkpoint-eval.ts";
+import { splitHash, WORLD_DATA_SEED } from "../../lib/data/world/index.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin/simvlm.js"), ...args], { encoding: "utf8", cwd: root, timeout: 120_000 });
@@ -33,6 +35,8 @@ test("eval --task caption prints metrics and samples as JSON", () => {
   assert.equal(j.prompt, "a picture of");
   assert.equal(j.step, 4);
   assert.equal(j.worldSeed, 0, "the world the checkpoint trained on is WORLD_DATA_SEED, not its run seed 2");
+  assert.equal(j.dataSeed, 0);
+  assert.equal(j.splitHash, splitHash({ dataSeed: 0, split: "val", n: 4, size: 32 }), "the hash of the 4 val records evaluated");
   for (const k of ["bleu1", "bleu2", "bleu3", "bleu4"]) assert.ok(j.metrics[k] >= 0 && j.metrics[k] <= 1, k);
   assert.ok(j.metrics.cider >= 0);
   assert.equal(j.samples.length, 2);
@@ -50,6 +54,7 @@ test("finetune writes a checkpoint of the same format; eval reads it (vqa, entai
   assert.equal(s.images, 4);
   assert.equal(s.pairs, 12);
   assert.equal(s.baseStep, 4);
+  assert.equal(s.dataSeed, 0, "finetuned on the world the checkpoint pretrained on (WORLD_DATA_SEED), not on its run seed 2");
   assert.ok(Number.isFinite(s.firstLoss) && Number.isFinite(s.lastLoss));
   for (const f of ["config.json", "tokenizer.json", "weights.safetensors", "optimizer.safetensors", "state.json"]) assert.ok(existsSync(join(out, f)), f);
   const e = cli("eval", "--ckpt", out, "--task", "entailment", "--n", "2");
@@ -58,6 +63,7 @@ test("finetune writes a checkpoint of the same format; eval reads it (vqa, entai
   assert.equal(j.premise, "image");
   assert.equal(j.n, 6);
   assert.equal(j.step, 7);
+  assert.equal(j.dataSeed, 0, "a finetuned checkpoint is evaluated on the world it was finetuned on");
   assert.equal(j.metrics.chance, 1 / 3);
   assert.ok(j.metrics.accuracy >= 0 && j.metrics.accuracy <= 1);
   const v = cli("eval", "--ckpt", out, "--task", "vqa", "--n", "2", "--held-out");
@@ -71,11 +77,21 @@ test("finetune writes a checkpoint of the same format; eval reads it (vqa, entai
   assert.match(again.stderr, new RegExp(`${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} already holds a checkpoint`));
 });
 
+test("checkpointDataSeed: the data spec's or the finetune's data seed, never the run seed", () => {
+  assert.equal(checkpointDataSeed({ train: { data: { source: "shapes", dataSeed: 3 } } }), 3);
+  assert.equal(checkpointDataSeed({ finetune: { dataSeed: 5 } }), 5);
+  assert.equal(checkpointDataSeed({ finetune: { worldSeed: 4 } }), 4, "finetuned checkpoints written before the rename");
+  assert.equal(checkpointDataSeed({ seed: 2, train: { data: { source: "shapes" } } } as { train: unknown }), WORLD_DATA_SEED);
+  assert.equal(checkpointDataSeed({ train: { data: { source: "coco", dataSeed: 7 } } }), WORLD_DATA_SEED);
+});
+
 test("loadModel reads the finetuned checkpoint", async () => {
   const out = join(dir, "ft");
   if (!existsSync(join(out, "state.json"))) return; // covered by the previous test's own assertions
   const m = await loadModel(out);
-  assert.equal((m.meta as unknown as { finetune: { task: string } }).finetune.task, "entailment");
+  const ft = (m.meta as unknown as { finetune: { task: string; dataSeed: number } }).finetune;
+  assert.equal(ft.task, "entailment");
+  assert.equal(ft.dataSeed, 0);
   m.model.dispose();
 });
 

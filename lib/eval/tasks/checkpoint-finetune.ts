@@ -13,6 +13,7 @@ import { FINETUNE_DEFAULTS as D } from "../../train/defaults.ts";
 import type { StopReason } from "../../train/loop.ts";
 import { AbortedError } from "../../runtime.ts";
 import { EvalInputError } from "../metrics/errors.ts";
+import { checkpointDataSeed } from "./checkpoint-eval.ts";
 import { taskPairs, checkTaskChoice, type EvalTask } from "./task-pairs.ts";
 
 export interface FinetuneCheckpointOptions extends Omit<FinetuneOptions, "steps"> {
@@ -24,7 +25,9 @@ export interface FinetuneCheckpointOptions extends Omit<FinetuneOptions, "steps"
   steps?: number;
   /** Training images read from the built-in world's train split. */
   images?: number;
-  /** World seed (default: the checkpoint's seed, i.e. the world it was pretrained on). */
+  /** The world's data seed (default: the one the checkpoint was trained on, else WORLD_DATA_SEED; never its run seed). */
+  dataSeed?: number;
+  /** @deprecated The old name of `dataSeed` (same meaning). */
   worldSeed?: number;
 }
 
@@ -33,6 +36,8 @@ export interface FinetuneSummary {
   /** Updates done (fewer than asked when interrupted). */
   steps: number; stopped: StopReason; pairs: number; images: number; baseStep: number;
   firstLoss: number; lastLoss: number; meanLastLoss: number; seconds: number;
+  /** The world trained on (its train split's first `images` records). */
+  dataSeed: number;
 }
 
 export async function finetuneCheckpoint(opts: FinetuneCheckpointOptions): Promise<FinetuneSummary> {
@@ -42,14 +47,16 @@ export async function finetuneCheckpoint(opts: FinetuneCheckpointOptions): Promi
   checkFinetuneOptions({ ...opts, steps });
   const check = (ok: boolean, option: string, message: string) => { if (!ok) throw new EvalInputError(message, { option }); };
   check(Number.isInteger(nImages) && nImages >= 1, "images", `images must be an integer ≥ 1, got ${opts.images}`);
-  check(opts.worldSeed === undefined || (Number.isInteger(opts.worldSeed) && opts.worldSeed >= 0), "worldSeed", `worldSeed must be an integer ≥ 0, got ${opts.worldSeed}`);
+  for (const k of ["dataSeed", "worldSeed"] as const) check(opts[k] === undefined || (Number.isInteger(opts[k]) && opts[k]! >= 0), k, `${k} must be an integer ≥ 0, got ${opts[k]}`);
+  check(opts.dataSeed === undefined || opts.worldSeed === undefined || opts.dataSeed === opts.worldSeed, "dataSeed",
+    `dataSeed (${opts.dataSeed}) and its deprecated alias worldSeed (${opts.worldSeed}) differ; give one`);
   check(path.resolve(opts.out) !== path.resolve(opts.ckpt), "out", `out ${opts.out} is the input checkpoint: write the finetuned model elsewhere`);
   if (hasCheckpoint(opts.out)) throw new EvalInputError(`${opts.out} already holds a checkpoint (step ${readCheckpointMeta(opts.out).step}): choose another output directory`);
   await initBackend();
   const { model, tokenizer, config, meta } = await loadModel(opts.ckpt);
   try {
-    const worldSeed = opts.worldSeed ?? meta.seed ?? 0;
-    const items = makeWorld({ seed: worldSeed, split: "train", n: nImages, size: config.imageSize });
+    const dataSeed = opts.dataSeed ?? opts.worldSeed ?? checkpointDataSeed(meta);
+    const items = makeWorld({ dataSeed, split: "train", n: nImages, size: config.imageSize });
     const pairs = taskPairs(opts.task, items, { fraction: opts.fraction, textOnly: opts.textOnly, seed: opts.seed, fit: { tokenizer, maxTextLen: config.maxTextLen } });
     const r = await finetuneModel(model, tokenizer, pairs, { ...opts, steps });
     try {
@@ -58,7 +65,7 @@ export async function finetuneCheckpoint(opts: FinetuneCheckpointOptions): Promi
       // will not try to resume it as a pretraining run.
       const ckMeta = {
         step: meta.step + r.steps, seed: meta.seed, codeVersion: trainCodeVersion(),
-        finetune: { from: path.resolve(opts.ckpt), fromStep: meta.step, task: opts.task, textOnly: !!opts.textOnly, fraction: opts.fraction ?? 1, steps: r.steps, pairs: pairs.length, worldSeed },
+        finetune: { from: path.resolve(opts.ckpt), fromStep: meta.step, task: opts.task, textOnly: !!opts.textOnly, fraction: opts.fraction ?? 1, steps: r.steps, pairs: pairs.length, dataSeed, worldSeed: dataSeed },
       };
       saveCheckpoint(opts.out, {
         config: config as unknown as Record<string, unknown>, tokenizerJson: tokenizer.toJSON(),
@@ -70,7 +77,7 @@ export async function finetuneCheckpoint(opts: FinetuneCheckpointOptions): Promi
       task: opts.task, textOnly: !!opts.textOnly, fraction: opts.fraction ?? 1, ckpt: opts.ckpt, out: opts.out,
       steps: r.steps, stopped: r.stopped, pairs: pairs.length, images: new Set(pairs.map((p) => p.id.split("#")[0])).size, baseStep: meta.step,
       firstLoss: r.rows[0]!.loss, lastLoss: r.rows.at(-1)!.loss, meanLastLoss: last.reduce((a, x) => a + x.loss, 0) / last.length,
-      seconds: (performance.now() - t0) / 1000,
+      seconds: (performance.now() - t0) / 1000, dataSeed,
     };
   } finally { model.dispose(); }
 }
