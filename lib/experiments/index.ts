@@ -11,4 +11,6 @@ export type { RunFn, RunInfo, RunOutput } from "./registry.ts";
 export { pretrainEvalRun, pretrainEvalConfig } from "./pretrain-eval.ts";
 export type { PretrainEvalParams, PretrainEvalInfo } from "./pretrain-eval.ts";
 export { RunsTable } from "./table.ts";
+export { startQueueWorker, QueueError, DEFAULT_QUEUE_NAME, redactUrl, checkQueueUrl } from "./queue/index.ts";
+export type { FailedRun, QueueEvent, QueueGridOptions, QueueWorker, QueueWorkerOptions } from "./queue/index.ts";
 export type { SummaryRow } from "./table.ts";

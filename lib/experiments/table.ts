@@ -5,6 +5,7 @@
 import { type MimeBundle, DISPLAY } from "../display/index.ts";
 import type { RunResult } from "./cache.ts";
 import { flattenParams, type Params } from "./grid.ts";
+import type { FailedRun } from "./queue/types.ts";
 
 export interface SummaryRow {
   label: string;
@@ -16,7 +17,8 @@ export interface SummaryRow {
 }
 
 export class RunsTable {
-  constructor(readonly rows: RunResult[], readonly base: Params = {}) {}
+  /** `failed`: runs that ended without a result (a grid on the queue finishes the rest and lists these). */
+  constructor(readonly rows: RunResult[], readonly base: Params = {}, readonly failed: FailedRun[] = []) {}
 
   get length(): number { return this.rows.length; }
   metricNames(): string[] { return [...new Set(this.rows.flatMap((r) => Object.keys(r.metrics)))]; }
@@ -58,6 +60,7 @@ export class RunsTable {
     for (const s of this.summary()) {
       lines.push(`| ${s.label} | ${s.seeds} | ${ms.map((m) => s.metrics[m] ? `${s.metrics[m]!.mean.toFixed(digits)} ± ${s.metrics[m]!.std.toFixed(digits)}` : "").join(" | ")} | ${s.seconds.toFixed(1)} |`);
     }
+    if (this.failed.length) lines.push("", `${this.failed.length} failed (not in the table):`, ...this.failed.map((f) => `- ${f.label} seed ${f.seed}: ${f.error}`));
     return lines.join("\n");
   }
 
@@ -66,7 +69,8 @@ export class RunsTable {
     const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
     const head = ["run", "seeds", ...ms.map((m) => `${esc(m)}<br><small>mean ± sd</small>`), "time (s)"];
     const rows = this.summary().map((s) => `<tr><td style="text-align:left">${esc(s.label)}</td><td>${s.seeds}</td>${ms.map((m) => `<td>${s.metrics[m] ? `${s.metrics[m]!.mean.toFixed(digits)} ± ${s.metrics[m]!.std.toFixed(digits)}` : ""}</td>`).join("")}<td>${s.seconds.toFixed(1)}</td></tr>`);
-    return `<table class="simvlm-runs"><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+    const failed = this.failed.length ? `<p style="color:#c62828">${this.failed.length} failed (not in the table):</p><ul>${this.failed.map((f) => `<li>${esc(f.label)} seed ${f.seed}: ${esc(f.error)}</li>`).join("")}</ul>` : "";
+    return `<table class="simvlm-runs"><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>${failed}`;
   }
 
   [DISPLAY](): MimeBundle {
