@@ -135,7 +135,7 @@ async function runInWorkers(todo: { spec: RunSpec; key: string }[], n: number, m
       const { spec, key } = queue.shift()!;
       const dir = cache.begin(key, spec);
       const started = new Date();
-      const child = fork(workerPath, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, SIMVLM_WORKER: "1" } });
+      const child = fork(workerPath, [], { execArgv: ["--import", import.meta.resolve("tsx")], stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, SIMVLM_WORKER: "1" } });
       children.add(child);
       try {
         const out = await new Promise<RunOutput>((res, rej) => {
