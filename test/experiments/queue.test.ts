@@ -25,7 +25,7 @@ before(async () => {
   if (skip) return;
   redis = await startRedis(join(root, "redis"), { persist: true });
   // One worker for the tests that do not kill theirs (db 1); a lock long enough to outlive a Redis restart.
-  shared = startWorker(["--queue", redis.url(1), "--module", RUNS_MODULE, "--name", "shared", "--lock-timeout", "15"]);
+  shared = startWorker(["--queue", redis.url(1), "--module", RUNS_MODULE, "--name", "shared", "--concurrency", "2", "--lock-timeout", "15"]);
   await until(() => shared!.out().includes("worker shared on"), "the shared worker to connect");
 });
 after(async () => {
@@ -139,6 +139,12 @@ test("a run that throws is retried, then listed as failed with its error; the re
   assert.match(r.stderr, /retrying flaky seed 0 \(attempt 2\/2\) after: Error: flaky/);
   assert.match(r.stderr, /failed broken seed 0 after 2 attempts: Error: boom/);
   assert.equal(lines(join(dir, "starts.log")).length, 5, "ok once, flaky twice, broken twice");
+  // Run again: the two results come from the cache, and only the failed run is queued again.
+  const again = ablate([gridFile, "--queue", redis.url(1), "--retries", "0", "--cache", join(root, "fail-cache"), "--json"]);
+  assert.equal(again.status, 1, again.stderr);
+  assert.equal(JSON.parse(again.stdout).cached, 2);
+  assert.match(again.stderr, /broken seed 0 had failed before: queued again/);
+  assert.equal(lines(join(dir, "starts.log")).length, 6);
 });
 
 test("the grid resumes after Redis restarts mid-grid", { skip, timeout: 120_000 }, async () => {
@@ -215,4 +221,32 @@ test("a worker refuses runs of another code version, or of a run function it lac
   assert.equal(unknown.length, 1);
   assert.match(unknown[0]!.error, /^refused by every connected worker: shared: no run function "notRegistered" here \(registered: echo, marked, pretrainEval\); start the worker with --module FILE/);
   assert.equal(cache.all().length, 0);
+});
+
+const opensslSkip = spawnSync("openssl", ["version"]).status === 0 ? false : "needs openssl to make a test certificate; install with: sudo apt-get install -y openssl";
+
+test("rediss:// (TLS) with a password: a worker and a submitter meet over TLS; an untrusted certificate is one clear error", { skip: skip || opensslSkip, timeout: 120_000 }, async () => {
+  const dir = join(root, "tls");
+  mkdirSync(dir, { recursive: true });
+  const cert = join(dir, "cert.pem"), key = join(dir, "key.pem");
+  const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], { encoding: "utf8" });
+  assert.equal(made.status, 0, made.stderr);
+  const tlsRedis = await startRedis(join(dir, "redis"), { tls: { cert, key }, password: "tls-pw" });
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: cert };
+  const w = startWorker(["--queue", tlsRedis.url(0), "--name", "tls-worker"], env);
+  try {
+    // This process does not trust the certificate: the error says so and how to trust it.
+    await assert.rejects(checkRedis(tlsRedis.url(0)), /cannot reach the queue at rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0: TLS handshake failed: .*NODE_EXTRA_CA_CERTS/);
+    const gridFile = join(dir, "grid.json");
+    writeFileSync(gridFile, JSON.stringify({ name: "tls", run: "echo", base: { steps: 1, x: 4 } }));
+    await until(() => w.out().includes("worker tls-worker on rediss://:***@127.0.0.1"), "the worker to connect over TLS");
+    const r = spawnSync(process.execPath, [BIN, "ablate", gridFile, "--queue", tlsRedis.url(0), "--cache", join(dir, "cache"), "--json"], { encoding: "utf8", env, timeout: 90_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).runs[0].metrics.value, 40);
+    assert.ok(!r.stderr.includes("tls-pw") && !w.out().includes("tls-pw"), "the password is never printed");
+  } finally {
+    await w.stop(10_000);
+    await tlsRedis.stop();
+  }
 });

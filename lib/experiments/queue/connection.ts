@@ -23,6 +23,7 @@ function describe(e: unknown): string {
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(m)) return "authentication failed (check the user and password in the URL)";
   if (err?.code === "ECONNREFUSED") return "connection refused (is redis-server running there?)";
   if (err?.code === "ENOTFOUND" || err?.code === "EAI_AGAIN") return "host not found";
+  if (err?.code === "ECONNRESET") return "connection reset by the server (if it speaks TLS, use rediss://)";
   if (/ETIMEDOUT|timed? ?out/i.test(m)) return "timed out";
   if (/certificate|SSL|TLS|EPROTO/i.test(m)) return `TLS handshake failed: ${m} (a private CA is trusted with NODE_EXTRA_CA_CERTS=ca.pem)`;
   return m.split("\n")[0]!;

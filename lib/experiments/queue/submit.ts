@@ -125,7 +125,9 @@ export async function runOnQueue(opts: QueueGridOptions, ctx: SubmitContext): Pr
     const state = job ? await abortable(job.getState()) : "missing";
     if (!job || state === "unknown") { await abortable(add(p)); continue; }
     if ((state === "completed" || state === "failed") && (ctx.force || state === "failed")) {
-      await abortable(job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true }));
+      // A fresh job rather than job.retry(), so this submission's retries apply.
+      await abortable(job.remove());
+      await abortable(add(p));
       runEvent("requeued", p, `${what(p)} ${state === "failed" ? "had failed before" : "is rerun (force)"}: queued again`);
       continue;
     }
@@ -133,7 +135,8 @@ export async function runOnQueue(opts: QueueGridOptions, ctx: SubmitContext): Pr
     if (state !== "completed") runEvent("joined", p, `${what(p)} is already on the queue (${state}; another submitter, or an earlier run of this grid): waiting for it`);
   }
   const queued = ctx.todo.length;
-  emit({ kind: "queued", message: `${queued} run${queued === 1 ? "" : "s"} on the queue at ${url} (queue ${queueName})${ctx.cached ? `, ${ctx.cached} from the cache` : ""}` });
+  emit({ kind: "queued", message: `${queued} run${queued === 1 ? "" : "s"} on the queue at ${url} (queue ${queueName})${ctx.cached ? `, ${ctx.cached} from the cache` : ""}` +
+    (ctx.grid.module ? `; the grid's run functions come from ${ctx.grid.module}: workers run them only when started with --module ${ctx.grid.module}` : "") });
 
   // 2. Follow every job until it has a result or has failed for good.
   const inspect = async (p: Pending) => {
