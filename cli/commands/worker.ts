@@ -39,7 +39,7 @@ export default async function worker(argv: string[]): Promise<number> {
       if (signals === 1) {
         const running = w.running();
         say(`${sig}: taking no new runs${running.length ? `; finishing ${running.map((r) => `${r.label} seed ${r.seed}`).join(", ")} (Ctrl-C again to stop now and put them back on the queue)` : ""}`);
-        void w.close().then(() => resolve(0));
+        void w.close().then(() => resolve(signals > 1 ? 130 : 0));
       } else if (signals === 2) {
         say(`${sig} again: stopping the running runs at a step boundary; they go back on the queue`);
         void w.close(true).then(() => resolve(130));

@@ -123,6 +123,32 @@ test("a worker killed with SIGKILL mid-run: its runs are taken over and complete
   }
 });
 
+test("a worker's second Ctrl-C stops its run now and puts it back on the queue for another worker", { skip, timeout: 120_000 }, async () => {
+  const dir = markerDir("ctrlc");
+  const url = redis.url(4);
+  const a = startWorker(["--queue", url, "--module", RUNS_MODULE, "--name", "quitter"]);
+  let b: ReturnType<typeof startWorker> | undefined;
+  try {
+    await until(() => a.out().includes("worker quitter on"), "worker quitter to connect");
+    const done = runGrid({ name: "ctrlc", run: "marked", base: { dir, steps: 4, sleepMs: 500, x: 1 } }, { cacheDir: join(root, "ctrlc-cache"), queue: url, progress: false });
+    await until(() => lines(join(dir, "starts.log")).length === 1, "the run to start");
+    a.proc.kill("SIGINT");
+    await until(() => /SIGINT: taking no new runs; finishing base seed 0/.test(a.out()), "the first Ctrl-C to be acknowledged");
+    a.proc.kill("SIGINT");
+    await until(() => a.proc.exitCode !== null, "worker quitter to stop", 30_000);
+    assert.equal(a.proc.exitCode, 130);
+    assert.match(a.out(), /stopped base seed 0 \(\w+\); it goes back to the queue/);
+    b = startWorker(["--queue", url, "--module", RUNS_MODULE, "--name", "finisher"]);
+    const t = await done;
+    assert.equal(t.rows[0]!.remote!.worker, "finisher");
+    assert.match(b.out(), /takes base seed 0 \(\w+\), attempt 1\/3/, "the stopped attempt was not counted");
+    assert.equal(lines(join(dir, "ends.log")).length, 1);
+  } finally {
+    await a.stop(2000);
+    await b?.stop(10_000);
+  }
+});
+
 test("a run that throws is retried, then listed as failed with its error; the rest of the grid finishes (CLI)", { skip, timeout: 120_000 }, async () => {
   const dir = markerDir("fail");
   const gridFile = join(root, "fail-grid.json");
