@@ -34,15 +34,18 @@ export const PREREQS = {
   tuxpaint: { apt: ["tuxpaint-stamps-default"], file: "/usr/share/tuxpaint/stamps", usedBy: "the Tux Paint image-text set (test/data/cli-real)" },
   native: { apt: ["libopenblas-dev", "gcc", "libc6-dev"], file: `/usr/include/${process.arch === "arm64" ? "aarch64" : "x86_64"}-linux-gnu/cblas.h|/usr/include/openblas/cblas.h|/usr/include/cblas.h`, command: "cc", usedBy: "the native BLAS/fused kernels (test/perf/native-*; without them the pure-wasm path is used)" },
   redis: { apt: ["redis-server"], command: "redis-server", usedBy: "the Redis-backed queue (its tests)" },
+  jupyterlab: { apt: ["python3-jupyter-server", "python3-jupyterlab-server"], python: ["jupyter_server", "jupyterlab_server"], usedBy: "the JupyterLab that npm start builds (lab/; test/lab)" },
 };
 
 /** @typedef {keyof typeof PREREQS} PrereqName */
 
-function which(name) {
+/** The path of program `name` on PATH, or undefined. */
+export function which(name) {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    try { accessSync(join(dir, name), constants.X_OK); return true; } catch { /* keep looking */ }
+    const p = join(dir, name);
+    try { accessSync(p, constants.X_OK); return p; } catch { /* keep looking */ }
   }
-  return false;
+  return undefined;
 }
 
 function pretendMissing() {
@@ -66,7 +69,7 @@ export function checkPrereqs() {
     out[name] = !pretend.has(name)
       && (p.python ?? []).every((m) => found[m] === true)
       && (!p.file || p.file.split("|").some((f) => existsSync(f)))
-      && (!p.command || which(p.command));
+      && (!p.command || !!which(p.command));
   }
   return out;
 }
@@ -80,13 +83,41 @@ export function prereqStatus() {
 }
 
 const isRoot = () => process.getuid?.() === 0;
-const canSudo = () => !isRoot() && which("sudo") && spawnSync("sudo", ["-n", "true"], { stdio: "ignore" }).status === 0;
+const canSudo = () => !isRoot() && !!which("sudo") && spawnSync("sudo", ["-n", "true"], { stdio: "ignore" }).status === 0;
+
+/** How apt can be run here: [] as root, ["sudo", "-n"] with password-less sudo, else undefined. */
+export function aptPrefix() {
+  if (!which("apt-get")) return undefined;
+  return isRoot() ? [] : canSudo() ? ["sudo", "-n"] : undefined;
+}
+
+/** The command a person would type to install Debian packages `pkgs` on this machine. */
+export function aptCommand(pkgs) {
+  const sudo = isRoot() ? "" : "sudo ";
+  return `${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${pkgs.join(" ")}`;
+}
+
+/**
+ * apt-get update + install of `pkgs`, non-interactive, when this machine allows it. `run(cmd, argv,
+ * opts)` executes and returns the exit status (npm start passes its own, which honours --dry-run).
+ * Returns { ok: true } or { ok: false, why } with the command to run by hand.
+ */
+export function aptInstall(pkgs, { run, log = () => {} } = {}) {
+  const pre = aptPrefix();
+  if (!pre) return { ok: false, why: `installing needs root or password-less sudo. Run:\n  ${aptCommand(pkgs)}` };
+  const exec = run ?? ((cmd, argv, opts) => spawnSync(cmd, argv, { stdio: ["ignore", "inherit", "inherit"], ...opts }).status ?? 1);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const [cmd, ...args] = [...pre, "apt-get"];
+  log(`# $ ${[cmd, ...args].join(" ")} install ${pkgs.join(" ")}`);
+  if (exec(cmd, [...args, "update", "-q"], { env }) !== 0 || exec(cmd, [...args, "install", "-y", "-q", "--no-install-recommends", ...pkgs], { env }) !== 0) {
+    return { ok: false, why: `apt-get failed (see above). Run:\n  ${aptCommand(pkgs)}` };
+  }
+  return { ok: true };
+}
 
 /** The exact shell command that installs these prerequisites on this machine. */
 export function installCommand(names) {
-  const pkgs = [...new Set(names.flatMap((n) => PREREQS[n]?.apt ?? []))];
-  const sudo = isRoot() ? "" : "sudo ";
-  return `${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${pkgs.join(" ")}`;
+  return aptCommand([...new Set(names.flatMap((n) => PREREQS[n]?.apt ?? []))]);
 }
 
 /**
@@ -117,16 +148,7 @@ export function ensurePrereqs({ log = (m) => console.log(m) } = {}) {
   const why = pretendMissing().size ? "SIMVLM_PRETEND_MISSING is set" : process.env.SIMVLM_NO_INSTALL === "1" ? "SIMVLM_NO_INSTALL=1"
     : !which("apt-get") ? "no apt-get here" : !(isRoot() || canSudo()) ? "not root and no password-less sudo" : undefined;
   if (why) return { status, installed: [], missing, note: `not installing (${why})` };
-  const pkgs = [...new Set(missing.flatMap((n) => PREREQS[n].apt))];
-  const pre = isRoot() ? [] : ["sudo"];
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const run = (args) => {
-    log(`# $ ${[...pre, ...args].join(" ")}`);
-    const [cmd, ...rest] = [...pre, ...args];
-    const r = spawnSync(cmd, rest, { stdio: ["ignore", "inherit", "inherit"], env });
-    return r.status === 0;
-  };
-  const ok = run(["apt-get", "update", "-q"]) && run(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...pkgs]);
+  const { ok } = aptInstall([...new Set(missing.flatMap((n) => PREREQS[n].apt))], { log });
   status = checkPrereqs();
   const still = Object.keys(status).filter((n) => !status[n]);
   return { status, installed: missing.filter((n) => status[n]), missing: still, note: ok ? "installed" : "apt-get failed (see above)" };

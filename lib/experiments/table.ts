@@ -3,6 +3,7 @@
  * itself in a notebook (HTML table) and can be filtered and summarised across seeds.
  */
 import { type MimeBundle, DISPLAY } from "../display/index.ts";
+import { escapeHtml } from "../display/html.ts";
 import type { RunResult } from "./cache.ts";
 import { flattenParams, type Params } from "./grid.ts";
 import type { FailedRun } from "./queue/types.ts";
@@ -66,10 +67,9 @@ export class RunsTable {
 
   toHtml(digits = 4): string {
     const ms = this.metricNames();
-    const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-    const head = ["run", "seeds", ...ms.map((m) => `${esc(m)}<br><small>mean ± sd</small>`), "time (s)"];
-    const rows = this.summary().map((s) => `<tr><td style="text-align:left">${esc(s.label)}</td><td>${s.seeds}</td>${ms.map((m) => `<td>${s.metrics[m] ? `${s.metrics[m]!.mean.toFixed(digits)} ± ${s.metrics[m]!.std.toFixed(digits)}` : ""}</td>`).join("")}<td>${s.seconds.toFixed(1)}</td></tr>`);
-    const failed = this.failed.length ? `<p style="color:#c62828">${this.failed.length} failed (not in the table):</p><ul>${this.failed.map((f) => `<li>${esc(f.label)} seed ${f.seed}: ${esc(f.error)}</li>`).join("")}</ul>` : "";
+    const head = ["run", "seeds", ...ms.map((m) => `${escapeHtml(m)}<br><small>mean ± sd</small>`), "time (s)"];
+    const rows = this.summary().map((s) => `<tr><td style="text-align:left">${escapeHtml(s.label)}</td><td>${s.seeds}</td>${ms.map((m) => `<td>${s.metrics[m] ? `${s.metrics[m]!.mean.toFixed(digits)} ± ${s.metrics[m]!.std.toFixed(digits)}` : ""}</td>`).join("")}<td>${s.seconds.toFixed(1)}</td></tr>`);
+    const failed = this.failed.length ? `<p style="color:#c62828">${this.failed.length} failed (not in the table):</p><ul>${this.failed.map((f) => `<li>${escapeHtml(f.label)} seed ${f.seed}: ${escapeHtml(f.error)}</li>`).join("")}</ul>` : "";
     return `<table class="simvlm-runs"><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>${failed}`;
   }
 

@@ -4,18 +4,18 @@
  * temporary folder, and page helpers. Every server and kernel started here is stopped on failure,
  * on timeout and on exit (lab/server.mjs: process groups, kernels found as the server's children).
  */
-import { existsSync, mkdtempSync, rmSync, cpSync, mkdirSync } from "node:fs";
+import { mkdtempSync, rmSync, cpSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { spawnSync } from "node:child_process";
 import type { Page } from "playwright-core";
 import { DEFAULT_MODE, ensureLab, LabBuildError, type LabMode } from "../../lab/build.mjs";
-import { aptCommand, aptInstall, findPython, LAB_DEBIAN_PACKAGES, LAB_PYTHON_MODULES } from "../../lab/prereqs.mjs";
+import { findPython, LAB_PYTHON_MODULES } from "../../lab/prereqs.mjs";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 import { freePort, labServerArgv, spawnServer, waitForHttp, type ServerHandle } from "../../lab/server.mjs";
 import { installTempKernelspec, repo } from "../kernel/client.ts";
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export { CHROMIUM } from "../../scripts/prereqs.mjs";
 /**
  * The tests use the build `npm start` serves (production: 40 s with rspack, cached by the lab lock
  * hash, so it is built once per machine and shared with `npm start`); SIMVLM_LAB_MODE=development
@@ -28,14 +28,11 @@ let prepared: Promise<{ python: string; buildDir: string } | { skip: string }> |
 /** Python with jupyter_server + jupyterlab_server, Chromium and the lab build, or why the tests skip. */
 export function labPrerequisites(): Promise<{ python: string; buildDir: string } | { skip: string }> {
   return (prepared ??= (async () => {
-    if (!existsSync(CHROMIUM)) return { skip: `no Chromium at ${CHROMIUM}: ${aptCommand(["chromium"])}` };
-    let python = findPython(LAB_PYTHON_MODULES);
-    if (!python) {
-      // apt's output stays out of the test reporter's terminal.
-      const r = aptInstall(LAB_DEBIAN_PACKAGES, { run: (cmd, argv, o) => spawnSync(cmd, argv, { stdio: "ignore", ...o }).status ?? 1 });
-      python = r.ok ? findPython(LAB_PYTHON_MODULES) : undefined;
-      if (!python) return { skip: `Debian's jupyter_server and jupyterlab_server are not installed: ${aptCommand(LAB_DEBIAN_PACKAGES)}` };
-    }
+    // npm test installs both from the one prerequisite list (scripts/prereqs.mjs) when it may.
+    const skip = skipUnless("chromium", "jupyterlab");
+    if (skip) return { skip };
+    const python = findPython(LAB_PYTHON_MODULES);
+    if (!python) return { skip: `no Python here imports ${LAB_PYTHON_MODULES.join(" and ")}` };
     try {
       const plan = await ensureLab({ mode: LAB_MODE, quiet: true });
       return { python, buildDir: plan.buildDir };
