@@ -1,6 +1,8 @@
 /** `simvlm ablate GRID.json`: run an ablation grid with the run cache (only missing runs execute). */
 import { parseArgs, bool, num, optNum, optStr, str, UsageError, flagNames } from "../args.ts";
-import { readGridFile, runGrid, RunCache } from "../../lib/experiments/index.ts";
+// runner.ts and cache.ts, not the index: the index also loads pretrainEval and the model, which a grid may never use.
+import { readGridFile, runGrid } from "../../lib/experiments/runner.ts";
+import { RunCache } from "../../lib/experiments/cache.ts";
 import { setRunContext } from "../../lib/runtime.ts";
 
 const HELP = `usage: simvlm ablate GRID.json [--workers N | --queue URL [--retries N]] [--cache DIR] [--force] [--json] [--list]

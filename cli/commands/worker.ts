@@ -1,6 +1,7 @@
 /** `simvlm worker --queue URL`: take runs of ablation grids from a Redis queue (docs/queue.md). */
 import { parseArgs, bool, optNum, optStr, str, UsageError, flagNames } from "../args.ts";
-import { startQueueWorker } from "../../lib/experiments/index.ts";
+// The queue alone, not the index: the index also loads pretrainEval and the model, which only the runs' processes need.
+import { startQueueWorker } from "../../lib/experiments/queue/index.ts";
 
 const HELP = `usage: simvlm worker --queue URL [--concurrency N] [--store DIR] [--module FILE]... [--name NAME] [--lock-timeout S]
 Takes runs that \`simvlm ablate GRID --queue URL\` (or runGrid(grid, { queue: URL })) put on the queue,

@@ -3,7 +3,7 @@
 // a test counts how often each run really ran; it writes a per-step train.jsonl like a real run.
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { registerRun } from "../../../lib/experiments/index.ts";
+import { registerRun } from "../../../lib/experiments/registry.ts"; // not the index: it would load the model in every run
 
 registerRun("marked", async (p, info) => {
   const dir = String(p.dir), id = `x=${p.x} seed ${info.seed}`;
