@@ -22,7 +22,8 @@ const commands: Record<string, Command> = {
   eval: { summary: "evaluate a checkpoint on caption|vqa|entailment", load: () => load("eval") },
   finetune: { summary: "finetune a checkpoint on a task", load: () => load("finetune") },
   viz: { summary: "viz attention | viz prefix-mask: figures as PNG or HTML", load: () => load("viz") },
-  ablate: { summary: "run an ablation grid with a run cache", load: () => load("ablate") },
+  ablate: { summary: "run an ablation grid with a run cache (here, or on a Redis queue with --queue)", load: () => load("ablate") },
+  worker: { summary: "take ablation runs from a Redis queue (--queue URL): one per machine or GPU", load: () => load("worker") },
   bench: { summary: "benchmarks: train-step, decode, ...", load: () => load("bench") },
 };
 

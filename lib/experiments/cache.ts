@@ -30,6 +30,8 @@ export interface RunResult {
   finishedAt: string;
   seconds: number;
   grid?: string;
+  /** Set when a queue worker ran it (lib/experiments/queue): which worker, and where its checkpoints are. */
+  remote?: { worker: string; store?: string; checkpoints: string };
 }
 
 export function defaultCacheDir(): string {

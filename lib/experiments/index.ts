@@ -17,3 +17,5 @@ export type { SummaryRow, MetricCell, TableFormat } from "./table.ts";
 export { compareArms, welchInterval } from "./compare.ts";
 export type { CompareOptions } from "./compare.ts";
 export { metricsMarkdown, metricIntervalFigure } from "./report.ts";
+export { startQueueWorker, QueueError, DEFAULT_QUEUE_NAME, redactUrl, checkQueueUrl } from "./queue/index.ts";
+export type { FailedRun, QueueEvent, QueueGridOptions, QueueWorker, QueueWorkerOptions } from "./queue/index.ts";

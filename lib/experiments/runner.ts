@@ -15,6 +15,7 @@ import { expandGrid, validateGrid, GridError, type GridSpec, type RunSpec } from
 import { RunsTable } from "./table.ts";
 import { getGridPrepare, getRun, registeredRuns, type GridResources, type RunOutput } from "./registry.ts";
 import { registerBuiltinRuns } from "./runs.ts";
+import type { QueueEvent } from "./queue/types.ts";
 
 /** Register the built-in run functions and import the grid's own modules (which register theirs). */
 export async function loadRunModules(modules: string[]): Promise<void> {
@@ -30,6 +31,15 @@ export interface GridOptions extends LongRunOptions {
   force?: boolean;
   /** Called when each run finishes (cached results are reported too, with cached: true). */
   onRun?: (r: RunResult, cached: boolean) => void;
+  /**
+   * Run on workers anywhere instead (`simvlm worker --queue URL`): redis://[user:pass@]HOST:PORT[/DB]
+   * or rediss:// for TLS. Runs that fail for good are listed in the table's `failed` (docs/queue.md).
+   */
+  queue?: string;
+  /** With queue: retries of a run that throws (default 2), BullMQ queue name, what happens as it goes. */
+  retries?: number;
+  queueName?: string;
+  onQueueEvent?: (e: QueueEvent) => void;
 }
 
 export function readGridFile(path: string): GridSpec {
@@ -67,6 +77,16 @@ export async function runGrid(gridOrPath: GridSpec | string, opts: GridOptions =
   const progress = startProgress(`ablation ${grid.name}`, keyed.length, opts);
   let done = keyed.length - todo.length;
   progress.update({ step: done, total: keyed.length, message: `${done} cached, ${todo.length} to run` });
+  if (opts.queue) {
+    // Workers train the grid's tokenizer from the same spec (its content hash is in the run key);
+    // the blind baselines were fitted here, once, and join the table as rows.
+    const { runOnQueue } = await import("./queue/submit.ts");
+    const failed = await runOnQueue({ queue: opts.queue, retries: opts.retries, queueName: opts.queueName, onEvent: opts.onQueueEvent },
+      { grid, todo, cache, version, force: opts.force, signal, progress, total: keyed.length, cached: done, display: opts.progress !== false,
+        onResult: (r) => { results.set(r.key, r); opts.onRun?.(r, false); done++; } })
+      .finally(() => progress.done(`${done}/${keyed.length} runs done`));
+    return new RunsTable(keyed.map((k) => results.get(k.key)).filter((r): r is RunResult => !!r), grid.base ?? {}, resources.baselines ?? [], undefined, failed);
+  }
 
   const resourceKeys = new Map(keyed.map((k) => [k.key, k.res?.key]));
   const finish = (spec: RunSpec, key: string, out: RunOutput, started: Date) => {
@@ -123,7 +143,7 @@ async function runInWorkers(todo: { spec: RunSpec; key: string; res?: { shared: 
       const { spec, key, res: resources } = queue.shift()!;
       const dir = cache.begin(key, spec);
       const started = new Date();
-      const child = fork(workerPath, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, SIMVLM_WORKER: "1" } });
+      const child = fork(workerPath, [], { execArgv: ["--import", import.meta.resolve("tsx")], stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, SIMVLM_WORKER: "1" } });
       children.add(child);
       try {
         const out = await new Promise<RunOutput>((res, rej) => {

@@ -13,6 +13,7 @@ import { metricInfo, PROTOCOL_METRICS } from "../eval/protocol.ts";
 import type { RunResult } from "./cache.ts";
 import { flattenParams, type Params } from "./grid.ts";
 import type { GridBaseline } from "./registry.ts";
+import type { FailedRun } from "./queue/types.ts";
 
 /** One metric of one arm over its seeds: the interval plus sd (as `std`), min and max. */
 export interface MetricCell extends SeedMetric { std: number; min: number; max: number }
@@ -42,7 +43,8 @@ export interface TableFormat {
 const ORDER = Object.keys(PROTOCOL_METRICS);
 
 export class RunsTable {
-  constructor(readonly rows: RunResult[], readonly base: Params = {}, readonly baselines: GridBaseline[] = [], readonly columns?: string[]) {}
+  /** `failed`: runs that ended without a result (a grid on the queue finishes the rest and lists these). */
+  constructor(readonly rows: RunResult[], readonly base: Params = {}, readonly baselines: GridBaseline[] = [], readonly columns?: string[], readonly failed: FailedRun[] = []) {}
 
   get length(): number { return this.rows.length; }
 
@@ -53,9 +55,9 @@ export class RunsTable {
   }
 
   /** The same table showing only these columns (all data kept). */
-  select(metrics: string[]): RunsTable { return new RunsTable(this.rows, this.base, this.baselines, metrics); }
+  select(metrics: string[]): RunsTable { return new RunsTable(this.rows, this.base, this.baselines, metrics, this.failed); }
 
-  filter(pred: (r: RunResult) => boolean): RunsTable { return new RunsTable(this.rows.filter(pred), this.base, this.baselines, this.columns); }
+  filter(pred: (r: RunResult) => boolean): RunsTable { return new RunsTable(this.rows.filter(pred), this.base, this.baselines, this.columns, this.failed); }
 
   /** Rows whose label contains `text`, or whose diff matches every given dotted-path value. */
   where(match: string | Params): RunsTable {
@@ -118,7 +120,8 @@ export class RunsTable {
       ...(t.legend.length ? [`Columns: ${t.legend.join("; ")}.`] : []),
       ...t.notes.map((n, i) => `[${i + 1}] ${n}`),
     ];
-    return `${lines.join("\n")}\n\n${after.join("  \n")}`;
+    const failed = this.failed.length ? ["", `${this.failed.length} failed (not in the table):`, ...this.failed.map((f) => `- ${f.label} seed ${f.seed}: ${f.error}`)] : [];
+    return `${lines.join("\n")}\n\n${after.join("  \n")}${failed.join("\n")}`;
   }
 
   toHtml(opts: TableFormat | number = {}): string {
@@ -128,7 +131,8 @@ export class RunsTable {
     const lines = [...(t.legend.length ? [`Columns: ${t.legend.join("; ")}.`] : []), ...t.notes.map((n, i) => `[${i + 1}] ${n}`)];
     const notes = lines.length ? `<p style="font-size:smaller">${lines.map(escapeHtml).join("<br>")}</p>` : "";
     const caption = `<caption style="caption-side:bottom;text-align:left;font-size:smaller">mean ± half-width of the 95% Student-t interval over training seeds; one seed: no interval. Baselines (italic) have no seed. — : not measured for that row.</caption>`;
-    return `<table class="simvlm-runs">${caption}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>${notes}`;
+    const failed = this.failed.length ? `<p style="color:#c62828">${this.failed.length} failed (not in the table):</p><ul>${this.failed.map((f) => `<li>${escapeHtml(f.label)} seed ${f.seed}: ${escapeHtml(f.error)}</li>`).join("")}</ul>` : "";
+    return `<table class="simvlm-runs">${caption}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>${notes}${failed}`;
   }
 
   [DISPLAY](): MimeBundle {

@@ -4,6 +4,8 @@ import { getRun, registeredRuns } from "./registry.ts";
 import type { Params } from "./grid.ts";
 
 const controller = new AbortController();
+// The parent is gone (killed, or done with this run): nobody waits for the run any more.
+process.on("disconnect", () => process.exit());
 
 process.on("message", async (m: { type: string; modules?: string[]; run?: string; params?: Params; info?: { seed: number; dir: string; label: string; shared?: Record<string, unknown> } }) => {
   if (m.type === "abort") { controller.abort(); return; }

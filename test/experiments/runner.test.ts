@@ -109,3 +109,14 @@ test("simvlm ablate GRID.json runs, then reruns from the cache", () => {
     assert.deepEqual(jb.runs.map((r: { metrics: unknown }) => r.metrics), ja.runs.map((r: { metrics: unknown }) => r.metrics));
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test("simvlm ablate --workers N works from any folder (worker processes find tsx from the checkout)", () => {
+  const dir = tmp();
+  try {
+    writeFileSync(join(dir, "grid.json"), JSON.stringify({ name: "cwd", run: "echo", axes: { x: [1, 2] } }));
+    const bin = new URL("../../bin/simvlm.js", import.meta.url).pathname;
+    const r = spawnSync(process.execPath, [bin, "ablate", "grid.json", "--workers", "2", "--cache", "cache", "--json"], { encoding: "utf8", cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).runs.map((x: { metrics: { value: number } }) => x.metrics.value), [10, 20]);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
