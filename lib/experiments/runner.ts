@@ -60,9 +60,11 @@ export async function runGrid(gridOrPath: GridSpec | string, opts: GridOptions =
   const version = codeVersion();
   const specs = expandGrid(grid);
   const modules = grid.module ? [grid.module] : [];
-  await loadRunModules(modules);
+  // On a queue the workers run the runs: this side needs only the built-in runs' once-per-grid
+  // preparation (a grid's own module is loaded by the workers, given --module).
+  await loadRunModules(opts.queue ? [] : modules);
   const run = getRun(grid.run);
-  if (!run) throw new GridError(`grid "${grid.name}": no run function named "${grid.run}" (registered: ${registeredRuns().join(", ") || "none"})`);
+  if (!run && !opts.queue) throw new GridError(`grid "${grid.name}": no run function named "${grid.run}" (registered: ${registeredRuns().join(", ") || "none"})`);
   // Once per grid, before any run: shared resources (the grid's tokenizer) and the blind baselines.
   const prepare = getGridPrepare(grid.run);
   const resources: GridResources = prepare ? await prepare(specs, { cacheDir: cache.root, signal, onProgress: opts.onProgress }) : { runs: [] };
@@ -110,7 +112,7 @@ export async function runGrid(gridOrPath: GridSpec | string, opts: GridOptions =
         throwIfAborted(signal, "ablation");
         const started = new Date();
         const dir = cache.begin(key, spec);
-        const out = await run(spec.params, { seed: spec.seed, dir, label: spec.label, signal, ...(res ? { shared: res.shared } : {}),
+        const out = await run!(spec.params, { seed: spec.seed, dir, label: spec.label, signal, ...(res ? { shared: res.shared } : {}),
           onProgress: (p) => progress.update({ step: done, total: keyed.length, message: `${spec.label} seed ${spec.seed}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}` }) });
         finish(spec, key, out, started);
       }

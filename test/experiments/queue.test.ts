@@ -69,7 +69,7 @@ test("two workers give the local runner's metrics bit for bit; results come back
     const local = await runGrid(grid, { cacheDir: join(root, "exact-local"), progress: false });
     await until(() => workers.every((w) => w.out().includes(" on redis://")), "both workers to connect");
     const remote = await runGrid(grid, { cacheDir: join(root, "exact-remote"), queue: url, progress: false });
-    assert.equal(remote.failed.length, 0);
+    assert.equal(remote.failed.length, 0, JSON.stringify(remote.failed));
     assert.equal(remote.length, 2);
     const strip = (e: unknown) => { const { seconds: _s, ...rest } = e as Record<string, unknown>; return rest; };
     for (const [i, r] of remote.rows.entries()) {

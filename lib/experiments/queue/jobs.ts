@@ -26,6 +26,11 @@ export interface RunJobData {
   /** The submitter's code version: a worker at another version refuses the job. */
   codeVersion: string;
   grid: string;
+  /**
+   * Content hashes of the grid's shared resources (its tokenizer) that are part of the run key. A
+   * worker rebuilds them from the run's params (the same spec gives the same content).
+   */
+  resources?: Record<string, string>;
 }
 
 export interface RunJobResult {
@@ -60,7 +65,8 @@ export function jobDataProblem(d: unknown): string | undefined {
   for (const f of ["params", "diff"]) if (!o[f] || typeof o[f] !== "object" || Array.isArray(o[f])) return `field "${f}" must be an object`;
   if (!Number.isInteger(o.seed)) return `field "seed" must be an integer`;
   const d2 = o as unknown as RunJobData;
-  if (runKey(d2, d2.codeVersion) !== d2.key) return `field "key" (${d2.key}) is not the key of the job's run, params, seed and code version`;
+  if (o.resources !== undefined && (!o.resources || typeof o.resources !== "object" || Array.isArray(o.resources) || Object.values(o.resources).some((v) => typeof v !== "string"))) return `field "resources" must be an object of strings`;
+  if (runKey(d2, d2.codeVersion, d2.resources) !== d2.key) return `field "key" (${d2.key}) is not the key of the job's run, params, seed, resources and code version`;
   return undefined;
 }
 

@@ -88,7 +88,7 @@ export async function runOnQueue(opts: QueueGridOptions, ctx: SubmitContext): Pr
 
   const add = (p: Pending) => {
     const data: RunJobData = { v: 1, key: p.key, run: p.spec.run, label: p.spec.label, params: p.spec.params, diff: p.spec.diff,
-      seed: p.spec.seed, codeVersion: ctx.version, grid: ctx.grid.name };
+      seed: p.spec.seed, codeVersion: ctx.version, grid: ctx.grid.name, ...(p.resources && Object.keys(p.resources).length ? { resources: p.resources } : {}) };
     return queue.add(p.spec.label.slice(0, 200), data, { jobId: p.key, attempts: retries + 1, backoff: { type: "fixed", delay: 1000 },
       removeOnComplete: { age: WEEK_S }, removeOnFail: { age: WEEK_S } });
   };
@@ -160,7 +160,14 @@ export async function runOnQueue(opts: QueueGridOptions, ctx: SubmitContext): Pr
       p.stalls = job.stalledCounter;
       runEvent("requeued", p, `${what(p)} stalled on ${p.worker ?? "its worker"} (the worker stopped renewing its lock): given to the next worker`);
     }
-    if (state === "completed") return collect(p, job.returnvalue as RunJobResult);
+    if (state === "completed") {
+      // A worker rebuilds the grid's tokenizer from the run's params: a different one would make
+      // this run incomparable with the grid's other arms, so it is a failure, not a result.
+      const rv = job.returnvalue as RunJobResult;
+      const want = p.resources?.tokenizer, got = (rv.extra?.tokenizer as { hash?: string } | undefined)?.hash;
+      if (want && got && want !== got) return fail(p, `worker ${rv.worker} built tokenizer ${got.slice(0, 12)}, not the grid's ${want.slice(0, 12)}`, job.attemptsMade);
+      return collect(p, rv);
+    }
     if (state === "failed") return fail(p, firstLine(job.failedReason), job.attemptsMade);
     if (state === "active") {
       const w = job.processedBy ?? "a worker";
