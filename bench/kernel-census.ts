@@ -59,30 +59,56 @@ async function step(name: string, fn: () => Promise<unknown> | unknown): Promise
   if (leaked > 0) process.stderr.write(`census: ${name} left ${leaked} tensors (not a census error)\n`);
 }
 
-/** Run the scenarios; `quick` runs only a training step, finetuning and decoding of the tiny model. */
+/** A stand-in tokenizer over the model's ids (as bench/decode.ts): the kernels do not depend on the vocabulary. */
+function idTokenizer(vocabSize: number) {
+  return {
+    vocabSize,
+    encode: (text: string) => [...text].map((ch) => 4 + (ch.charCodeAt(0) % (vocabSize - 4))),
+    decode: (ids: number[]) => ids.map((i) => `t${i}`).join(" "),
+    tokenString: (id: number) => `t${id}`,
+  };
+}
+
+/**
+ * Run the scenarios. `quick` (what the test reruns) trains, finetunes and decodes the tiny model
+ * with a stand-in tokenizer; the full census adds pretraining runs with a trained tokenizer, span
+ * corruption, per-example losses and pair scores, the attention figures and the linear-patch model.
+ */
 export async function runCensus(opts: { quick?: boolean } = {}): Promise<Map<string, Set<string>>> {
   await initBackend({ backend: "cpu" });
   hookCpuKernels();
-  const { pretrain, finetuneModel, exampleLosses, pairBatch, trainStepAsync, AdamW } = await import("../lib/train/index.ts");
+  const { pretrain, finetuneModel, exampleLosses, pairBatch, trainStepAsync, AdamW, makeBatch } = await import("../lib/train/index.ts");
   const { generate } = await import("../lib/decode/index.ts");
+  const { SimVLM, resolveConfig } = await import("../lib/model/index.ts");
   const { mixedExamples, worldExamples } = await import("../test/train/helpers.ts");
   const { trainTokenizer } = await import("../lib/tokenizer/index.ts");
+  const { productRunner } = await import("./product-step.ts");
+  type Tok = Parameters<typeof generate>[1];
 
-  const data = mixedExamples(6, 3);
-  let model!: Awaited<ReturnType<typeof pretrain>>["model"], tokenizer!: Awaited<ReturnType<typeof pretrain>>["tokenizer"];
-  await step("pretrain prefixlm (conv stage, text-only documents)", async () => {
-    const r = await pretrain({ config: "tiny", data, steps: 2, batchSize: 4, seed: 1, progress: false });
-    model = r.model; tokenizer = r.tokenizer;
+  await step("training step (conv stage, dropout)", async () => {
+    const r = productRunner(2, 6, "tiny");
+    await r.step(0);
+    r.dispose();
   });
+  const data = mixedExamples(6, 3);
+  let model = new SimVLM(resolveConfig("tiny"), 0);
+  let tokenizer = idTokenizer(model.config.vocabSize) as unknown as Tok;
+  if (!opts.quick) {
+    await step("pretrain prefixlm (conv stage, text-only documents)", async () => {
+      const r = await pretrain({ config: "tiny", data, steps: 2, batchSize: 4, seed: 1, progress: false });
+      model.dispose();
+      model = r.model; tokenizer = r.tokenizer;
+    });
+  }
   const pairs = worldExamples(4, 7).map((e, i) => ({ id: e.id, image: i % 2 ? e.image : undefined, prefix: i % 2 ? "what is it" : "the premise", target: e.text }));
   await step("finetune (image and text-only pairs)", async () => {
-    const r = await finetuneModel(model, tokenizer, pairs, { steps: 2, batchSize: 3, seed: 2, progress: false });
+    const r = await finetuneModel(model, tokenizer, pairs, { steps: opts.quick ? 1 : 2, batchSize: 4, seed: 2, progress: false });
     r.optimizer.dispose();
   });
   const images = worldExamples(2, 9).map((e) => e.image!);
-  await step("greedy decoding with a prompt", () => generate(model, tokenizer, { images, prompt: "a picture of", maxLen: 4, progress: false }));
+  await step("greedy decoding with a prompt", () => generate(model, tokenizer, { images, prompt: "a picture of", maxLen: 3, progress: false }));
   await step("beam decoding with a prefix and attention capture", () =>
-    generate(model, tokenizer, { images, prefixTexts: ["what colour", "how many"], beam: 3, maxLen: 4, captureAttention: true, progress: false }));
+    generate(model, tokenizer, { images, prefixTexts: ["what colour", "how many"], beam: 3, maxLen: 3, captureAttention: true, progress: false }));
   if (!opts.quick) {
     await step("pretrain span corruption", async () => {
       const r = await pretrain({ config: "tiny", data, steps: 1, batchSize: 4, seed: 3, objective: "span", progress: false });
@@ -102,12 +128,10 @@ export async function runCensus(opts: { quick?: boolean } = {}): Promise<Map<str
       await attentionGridFigure({ capture: g.attention![0]!, image: images[0]! });
     });
     await step("training step, linear patches (the reference model's kind)", async () => {
-      const { SimVLM, resolveConfig } = await import("../lib/model/index.ts");
       const cfg = resolveConfig({ base: "reference", dModel: 32, heads: 2, encLayers: 1, decLayers: 1, ffn: 64, vocabSize: 60, imageSize: 32, patchSize: 8 });
       const m = new SimVLM(cfg, 0);
       const opt = new AdamW(m.weights(), { weightDecay: 0.01, clipNorm: 1 });
       const tok = await trainTokenizer(data.map((e) => e.text), { vocabSize: 60 });
-      const { makeBatch } = await import("../lib/train/index.ts");
       const { Rng } = await import("../lib/util/rng.ts");
       const batch = makeBatch(data.slice(0, 4), tok, cfg, { objective: "prefixlm", prefix: { mode: "random" }, rng: new Rng(4) });
       await trainStepAsync(m, opt, batch, { lr: 1e-3, dropoutSeed: 5 });
