@@ -91,6 +91,18 @@ test("out of device memory: one clear error with the request and what is in use;
   assert.equal(b.allocator.stats().inUse, 0);
 });
 
+test("a kernel that runs out of memory halfway frees what it had made, and says which kernel", async () => {
+  await tf.setBackend("cuda");
+  const x = tf.fill([1, 512, 512, 128], 1) as tf.Tensor4D, w = tf.fill([3, 3, 128, 16], 1) as tf.Tensor4D;
+  const ids = backend.numDataIds(), inUse = backend.allocator.stats().inUse;
+  // The output (16 MiB) fits; im2col's columns (1.2 GiB) do not.
+  assert.throws(() => tf.conv2d(x, w, 1, "same"), (e: unknown) => e instanceof CudaOutOfMemoryError && /^cuda kernel Conv2D: CUDA out of memory/.test((e as Error).message));
+  assert.equal(backend.numDataIds(), ids, "no dataId left behind");
+  assert.equal(backend.allocator.stats().inUse, inUse, "no block left in use");
+  tf.dispose([x, w]);
+  backend.allocator.emptyCache();
+});
+
 test("bad calls are clear JavaScript errors, not crashes", async () => {
   await tf.setBackend("cuda");
   assert.throws(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 5])), /inner dimensions|inner shapes/);

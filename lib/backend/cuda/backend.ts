@@ -39,7 +39,8 @@ export interface CudaBackendOptions {
 
 export class CudaBackend extends tf.KernelBackend {
   readonly allocator: CachingAllocator;
-  readonly precision: Precision;
+  /** Matrix-product precision: SIMVLM_CUDA_MATMUL at start; may be changed between steps (the GPU bench compares fp32 and bf16). */
+  precision: Precision;
   private readonly data = new WeakMap<DataId, TensorData>();
   private count = 0;
   private nextId = 0;
@@ -77,7 +78,18 @@ export class CudaBackend extends tf.KernelBackend {
     const size = tf.util.sizeFromShape(shape);
     this.data.set(dataId, { dtype, size, refCount: 1, block: this.allocator.alloc(Math.max(1, size) * 4) });
     this.count++;
+    if (this.marks) this.made.push(dataId);
     return { dataId, shape, dtype };
+  }
+
+  // What kernels made since a mark, so that a kernel that throws halfway frees its outputs and temporaries.
+  private made: DataId[] = [];
+  private marks = 0;
+  markData(): number { this.marks++; return this.made.length; }
+  /** End of a kernel; an enclosing kernel still sees what this one made (its rollback frees those too). */
+  unmarkData(): void { if (--this.marks === 0) this.made.length = 0; }
+  rollbackData(mark: number): void {
+    for (const id of this.made.splice(mark)) if (this.data.has(id)) this.disposeData(id, true);
   }
 
   /** A tensor for JS values (kept on the host until a kernel needs it). */

@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { CudaBackend } from "../backend.ts";
 import { MAXRANK } from "../catalog.ts";
+import { CudaError, toCudaError } from "../device.ts";
 
 export type TensorInfo = tf.TensorInfo;
 export interface KernelArgs { inputs: Record<string, TensorInfo | undefined>; backend: CudaBackend; attrs: Record<string, unknown> }
@@ -19,11 +20,26 @@ const registered: [string, KernelFn][] = [];
 /** Add a kernel to the set registerCudaKernels() installs. */
 export function kernel(name: string, fn: KernelFn): void { registered.push([name, fn]); }
 
-/** Register every kernel for the cuda backend (idempotent). */
+/**
+ * Register every kernel for the cuda backend (idempotent). Each runs guarded: when it throws (out of
+ * memory halfway, a bad argument), the outputs and temporaries it had made are freed, and a device
+ * error names the tfjs kernel.
+ */
 export function registerAll(): string[] {
   for (const [kernelName, fn] of registered) {
     if (tf.getKernel(kernelName, BACKEND_NAME)) continue;
-    tf.registerKernel({ kernelName, backendName: BACKEND_NAME, kernelFunc: fn as unknown as tf.KernelFunc });
+    const guarded = (args: KernelArgs) => {
+      const mark = args.backend.markData();
+      try {
+        return fn(args);
+      } catch (e) {
+        args.backend.rollbackData(mark);
+        throw e instanceof CudaError && !e.message.startsWith("cuda kernel") ? toCudaError(e, `cuda kernel ${kernelName}`) : e;
+      } finally {
+        args.backend.unmarkData();
+      }
+    };
+    tf.registerKernel({ kernelName, backendName: BACKEND_NAME, kernelFunc: guarded as unknown as tf.KernelFunc });
   }
   return registered.map(([n]) => n);
 }
