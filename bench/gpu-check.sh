@@ -50,7 +50,8 @@ part() {
   fi
   say "=== $name ($(date -u +%H:%M:%S), limit ${limit}s): $*"
   local t0=$(date +%s)
-  timeout -k 5 "$limit" "$@" > "$OUT_DIR/$name.log" 2>&1; local rc=$?
+  # Through bash, so that the exported shell functions below (unpack, build, tests) can be parts too.
+  timeout -k 5 "$limit" bash -c '"$@"' bash "$@" > "$OUT_DIR/$name.log" 2>&1; local rc=$?
   local secs=$(( $(date +%s) - t0 ))
   tail -n 15 "$OUT_DIR/$name.log" | tee -a "$LOG"
   local status="ok"
@@ -79,6 +80,8 @@ unpack() {
   cat .gpu-bundle/gpu-bundle/MANIFEST
   if [ ! -e node_modules ]; then ln -s .gpu-bundle/gpu-bundle/node_modules node_modules && echo "node_modules -> the bundle's"; fi
 }
+export BUNDLE
+export -f unpack
 if part unpack 60 unpack; then
   export PATH="$PWD/.gpu-bundle/gpu-bundle/node/bin:$PATH"
   export SIMVLM_NODE_INCLUDE="$PWD/.gpu-bundle/gpu-bundle/node/include/node"
@@ -94,6 +97,7 @@ build() {
   mkdir -p native/build && cp .gpu-bundle/gpu-bundle/prebuilt/simvlm_cuda.node native/build/ && touch native/build/simvlm_cuda.node
   return 2
 }
+export -f build
 part build 150 build
 
 # ---------------------------------------------------------------------------------- correctness
@@ -101,6 +105,7 @@ export SIMVLM_BACKEND=cuda
 if [ $DRY = 1 ]; then part info 40 sh -c 'node bin/simvlm.js info --json; echo "(dry run: cuda is expected to be unavailable here)"'
 else part info 40 node bin/simvlm.js info --json; fi
 tests() { SIMVLM_CUDA_TESTS="$1" node --import tsx --test --test-reporter=spec test/backend/cuda-device.test.ts; }
+export -f tests
 part parity 120 tests device,parity
 part train 100 tests train
 part memory 120 tests memory
@@ -112,7 +117,9 @@ fi
 
 # ---------------------------------------------------------------------------------- speed
 if [ $DRY = 1 ]; then
-  part bench 120 env SIMVLM_BACKEND=cpu node bin/simvlm.js bench train-step --steps 1 --warmup 0 --json
+  # The benches' code paths load from the bundle: a tiny step on cpu, and the GPU bench module.
+  part bench 120 sh -c 'SIMVLM_BACKEND=cpu node bin/simvlm.js bench train-step --config tiny --batch 2 --text 8 --steps 1 --warmup 0 --json &&
+    node --import tsx --input-type=module -e "await import(\"./bench/gpu-bench.ts\"); console.log(\"bench/gpu-bench.ts loads\")"'
 else
   part bench 200 node bin/simvlm.js bench all --json --steps "${BENCH_STEPS:-5}" --warmup "${BENCH_WARMUP:-2}"
   part compile 90 "$PY" bench/torch-ref.py --device cuda --dtype bf16 --compile --steps 5 --warmup 3 --json

@@ -33,6 +33,7 @@ static struct {
   size_t nargsMax;
   napi_ref argsRef;
   int syncEach;          /* SIMVLM_CUDA_SYNC=1: wait after every launch, so an error names its kernel */
+  int capturing;         /* between graphBegin and graphEnd (no waiting then) */
   char lost[300];        /* set after a context-corrupting error */
   std::vector<SvKernel> table;
   std::vector<cudaEvent_t> fences;
@@ -310,7 +311,7 @@ static napi_value after_launch(napi_env env, cudaError_t e, const char *name) {
   char what[120];
   snprintf(what, sizeof what, "kernel %s", name);
   if (e != cudaSuccess) return throw_cuda(env, e, what);
-  if (G.syncEach) CUDA_CALL(env, cudaStreamSynchronize(G.stream), what);
+  if (G.syncEach && !G.capturing) CUDA_CALL(env, cudaStreamSynchronize(G.stream), what);
   return undefined(env);
 }
 
@@ -393,6 +394,7 @@ static napi_value graph_begin(napi_env env, napi_callback_info info) {
   (void)info;
   ENSURE_READY(env, "graphBegin");
   CUDA_CALL(env, cudaStreamBeginCapture(G.stream, cudaStreamCaptureModeThreadLocal), "graphBegin");
+  G.capturing = 1;
   return undefined(env);
 }
 
@@ -401,6 +403,7 @@ static napi_value graph_end(napi_env env, napi_callback_info info) {
   (void)info;
   ENSURE_READY(env, "graphEnd");
   cudaGraph_t g;
+  G.capturing = 0;
   CUDA_CALL(env, cudaStreamEndCapture(G.stream, &g), "graphEnd (cudaStreamEndCapture)");
   cudaGraphExec_t exec;
   cudaError_t e = cudaGraphInstantiate(&exec, g, 0);

@@ -196,6 +196,17 @@ static bool is_flat(const SvStrides *st) {
   return st->rank == 1 && st->sa[0] == 1 && st->sb[0] == 1;
 }
 
+/* Whether every index of a strided walk (largest |offset| on each side, and n) fits in 32 bits. */
+static bool fits32(const SvStrides *st, int64_t n, int nstr) {
+  if (n >= INT32_MAX) return false;
+  for (int k = 0; k < nstr; k++) {
+    int64_t far = 0;
+    for (int d = 0; d < st->rank; d++) { int64_t s = k == 0 ? st->sa[d] : st->sb[d]; far += (st->shape[d] - 1) * (s < 0 ? -s : s); }
+    if (far >= INT32_MAX) return false;
+  }
+  return true;
+}
+
 /* binary(op, dtype, a, b, y, n, rank, shape[8], aStrides[8], bStrides[8]) */
 static cudaError_t h_binary(const double *a, cudaStream_t s) {
   int op = (int)a[0], dtype = (int)a[1];
@@ -206,7 +217,7 @@ static cudaError_t h_binary(const double *a, cudaStream_t s) {
   if (n <= 0) return cudaSuccess;
   unsigned g = sv_blocks(n, 256);
   if (is_flat(&st)) k_binary_flat<<<g, 256, 0, s>>>(op, dtype, W(a[2]), W(a[3]), W(a[4]), n);
-  else if (n < INT32_MAX) k_binary_strided<int32_t><<<g, 256, 0, s>>>(op, dtype, W(a[2]), W(a[3]), W(a[4]), n, st);
+  else if (fits32(&st, n, 2)) k_binary_strided<int32_t><<<g, 256, 0, s>>>(op, dtype, W(a[2]), W(a[3]), W(a[4]), n, st);
   else k_binary_strided<int64_t><<<g, 256, 0, s>>>(op, dtype, W(a[2]), W(a[3]), W(a[4]), n, st);
   return cudaGetLastError();
 }
@@ -297,7 +308,7 @@ static cudaError_t h_strided_copy(const double *a, cudaStream_t s) {
   SvStrides st = read_strides(a + 6, rank, 2);
   if (n <= 0) return cudaSuccess;
   unsigned g = sv_blocks(n, 256);
-  if (n < INT32_MAX) k_strided_copy<int32_t><<<g, 256, 0, s>>>(W(a[0]), W(a[1]), n, L(a[4]), L(a[5]), st);
+  if (fits32(&st, n, 2)) k_strided_copy<int32_t><<<g, 256, 0, s>>>(W(a[0]), W(a[1]), n, L(a[4]), L(a[5]), st);
   else k_strided_copy<int64_t><<<g, 256, 0, s>>>(W(a[0]), W(a[1]), n, L(a[4]), L(a[5]), st);
   return cudaGetLastError();
 }

@@ -41,19 +41,20 @@ static cudaError_t h_gelu_grad(const double *a, cudaStream_t s) {
 __global__ void k_layer_norm(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd,
                              int64_t rows, int64_t d, float eps) {
   int lane = threadIdx.x & 31;
-  int64_t r = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-  if (r >= rows) return;
-  const float *xr = x + r * d;
-  float *yr = y + r * d;
-  float s = 0.0f;
-  for (int64_t j = lane; j < d; j += 32) s += xr[j];
-  float m = wsum(s) / (float)d;
-  float q = 0.0f;
-  for (int64_t j = lane; j < d; j += 32) { float t = xr[j] - m; q += t * t; }
-  float var = wsum(q) / (float)d;
-  float rs = 1.0f / sqrtf(var + eps);
-  for (int64_t j = lane; j < d; j += 32) yr[j] = (xr[j] - m) * rs * gamma[j] + beta[j];
-  if (lane == 0) { mean[r] = m; rstd[r] = rs; }
+  int64_t warps = (int64_t)gridDim.x * (blockDim.x >> 5);
+  for (int64_t r = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); r < rows; r += warps) {
+    const float *xr = x + r * d;
+    float *yr = y + r * d;
+    float s = 0.0f;
+    for (int64_t j = lane; j < d; j += 32) s += xr[j];
+    float m = wsum(s) / (float)d;
+    float q = 0.0f;
+    for (int64_t j = lane; j < d; j += 32) { float t = xr[j] - m; q += t * t; }
+    float var = wsum(q) / (float)d;
+    float rs = 1.0f / sqrtf(var + eps);
+    for (int64_t j = lane; j < d; j += 32) yr[j] = (xr[j] - m) * rs * gamma[j] + beta[j];
+    if (lane == 0) { mean[r] = m; rstd[r] = rs; }
+  }
 }
 
 static cudaError_t h_layer_norm(const double *a, cudaStream_t s) {
@@ -67,15 +68,16 @@ static cudaError_t h_layer_norm(const double *a, cudaStream_t s) {
 __global__ void k_layer_norm_grad_x(const float *x, const float *dy, const float *gamma, const float *mean, const float *rstd,
                                     float *dx, int64_t rows, int64_t d) {
   int lane = threadIdx.x & 31;
-  int64_t r = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-  if (r >= rows) return;
-  const float *xr = x + r * d, *dyr = dy + r * d;
-  float *dxr = dx + r * d;
-  float m = mean[r], rs = rstd[r];
-  float sg = 0.0f, sgx = 0.0f;
-  for (int64_t j = lane; j < d; j += 32) { float g = dyr[j] * gamma[j]; sg += g; sgx += g * (xr[j] - m) * rs; }
-  float mg = wsum(sg) / (float)d, mgx = wsum(sgx) / (float)d;
-  for (int64_t j = lane; j < d; j += 32) dxr[j] = rs * (dyr[j] * gamma[j] - mg - (xr[j] - m) * rs * mgx);
+  int64_t warps = (int64_t)gridDim.x * (blockDim.x >> 5);
+  for (int64_t r = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); r < rows; r += warps) {
+    const float *xr = x + r * d, *dyr = dy + r * d;
+    float *dxr = dx + r * d;
+    float m = mean[r], rs = rstd[r];
+    float sg = 0.0f, sgx = 0.0f;
+    for (int64_t j = lane; j < d; j += 32) { float g = dyr[j] * gamma[j]; sg += g; sgx += g * (xr[j] - m) * rs; }
+    float mg = wsum(sg) / (float)d, mgx = wsum(sgx) / (float)d;
+    for (int64_t j = lane; j < d; j += 32) dxr[j] = rs * (dyr[j] * gamma[j] - mg - (xr[j] - m) * rs * mgx);
+  }
 }
 
 static cudaError_t h_layer_norm_grad_x(const double *a, cudaStream_t s) {

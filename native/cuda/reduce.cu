@@ -106,14 +106,15 @@ __device__ __forceinline__ uint32_t acc_result(int op, int dtype, Acc a, float s
 /* One warp per (row, chunk) segment; rows of `inner == 1`. */
 __global__ void k_reduce_rows_warp(int op, int dtype, const uint32_t *x, uint32_t *y, int64_t segs, int64_t mid, int64_t chunk, int64_t nChunks, float scale) {
   int lane = threadIdx.x & 31;
-  int64_t seg = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-  if (seg >= segs) return;
-  int64_t o = seg / nChunks, c = seg % nChunks;
-  int64_t m0 = c * chunk, m1 = min(mid, m0 + chunk);
-  Acc a = acc_init(op, dtype);
-  for (int64_t m = m0 + lane; m < m1; m += 32) acc_add(op, dtype, a, x[o * mid + m], (int32_t)m);
-  a = warp_reduce(op, dtype, a);
-  if (lane == 0) y[seg] = acc_result(op, dtype, a, scale);
+  int64_t warps = (int64_t)gridDim.x * (blockDim.x >> 5);
+  for (int64_t seg = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); seg < segs; seg += warps) {
+    int64_t o = seg / nChunks, c = seg % nChunks;
+    int64_t m0 = c * chunk, m1 = min(mid, m0 + chunk);
+    Acc a = acc_init(op, dtype);
+    for (int64_t m = m0 + lane; m < m1; m += 32) acc_add(op, dtype, a, x[o * mid + m], (int32_t)m);
+    a = warp_reduce(op, dtype, a);
+    if (lane == 0) y[seg] = acc_result(op, dtype, a, scale);
+  }
 }
 
 /* One block of 256 per (row, chunk) segment, for long rows. */
@@ -187,17 +188,18 @@ __device__ __forceinline__ float warp_sum(float v) {
 /* A warp per row: y = exp(x − max) / Σ exp(x − max). */
 __global__ void k_softmax_warp(const float *x, float *y, int64_t rows, int64_t cols) {
   int lane = threadIdx.x & 31;
-  int64_t r = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-  if (r >= rows) return;
-  const float *xr = x + r * cols;
-  float *yr = y + r * cols;
-  float mx = -INFINITY;
-  for (int64_t j = lane; j < cols; j += 32) mx = fmaxf(mx, xr[j]);
-  mx = warp_max(mx);
-  float sum = 0.0f;
-  for (int64_t j = lane; j < cols; j += 32) sum += expf(xr[j] - mx);
-  sum = warp_sum(sum);
-  for (int64_t j = lane; j < cols; j += 32) yr[j] = expf(xr[j] - mx) / sum;
+  int64_t warps = (int64_t)gridDim.x * (blockDim.x >> 5);
+  for (int64_t r = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); r < rows; r += warps) {
+    const float *xr = x + r * cols;
+    float *yr = y + r * cols;
+    float mx = -INFINITY;
+    for (int64_t j = lane; j < cols; j += 32) mx = fmaxf(mx, xr[j]);
+    mx = warp_max(mx);
+    float sum = 0.0f;
+    for (int64_t j = lane; j < cols; j += 32) sum += expf(xr[j] - mx);
+    sum = warp_sum(sum);
+    for (int64_t j = lane; j < cols; j += 32) yr[j] = expf(xr[j] - mx) / sum;
+  }
 }
 
 /* Block-wide reduction helper for 256 threads (max when isMax, else sum). */

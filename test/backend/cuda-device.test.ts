@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { openCudaDevice } from "../../lib/backend/cuda/loader.ts";
 import { CudaError, CudaOutOfMemoryError, type CudaBackend, type CudaDevice } from "../../lib/backend/cuda/index.ts";
 import { setupCuda, tf } from "./cuda-helpers.ts";
-import { cudaParityTests } from "./cuda-parity-suite.ts";
+import { cudaParityTests, graphReplayCheck } from "./cuda-parity-suite.ts";
 import { productRunner } from "../../bench/product-step.ts";
 
 const opened = await openCudaDevice();
@@ -33,6 +33,8 @@ test("the device: name, compute capability, CUDA and cuBLAS versions", { skip: s
   assert.equal(i.kind, "cuda");
   assert.match(i.cublasVersion, /^\d+\.\d+\.\d+$/);
 });
+
+test("CUDA Graphs: capture two kernels, replay them on new input", { skip: skipFor("device") }, () => graphReplayCheck(device!));
 
 cudaParityTests(test, { skip: skipFor("parity") });
 

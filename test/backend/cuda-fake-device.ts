@@ -37,6 +37,7 @@ export class FakeCudaDevice implements CudaDevice {
   // ------------------------------------------------------------------ memory
 
   alloc(bytes: number): number {
+    this.notCapturing("alloc");
     if (this.used + bytes > this.info.totalBytes) {
       const e = new CudaOutOfMemoryError(`CUDA out of memory: asked for ${(bytes / 2 ** 20).toFixed(1)} MiB`, "cudaErrorMemoryAllocation");
       throw e;
@@ -76,18 +77,40 @@ export class FakeCudaDevice implements CudaDevice {
   }
 
   upload(ptr: number, src: ArrayBufferView): void {
+    this.notCapturing("upload");
     const [b, o] = this.at(ptr, src.byteLength);
     new Uint8Array(b, o, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
     this.counts.uploads++;
   }
 
   download(ptr: number, dst: ArrayBufferView): void {
+    this.notCapturing("download");
     const [b, o] = this.at(ptr, dst.byteLength);
     new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(new Uint8Array(b, o, dst.byteLength));
     this.counts.downloads++;
   }
 
-  sync(): void {}
+  sync(): void { this.notCapturing("sync"); }
+
+  // CUDA Graphs: record closures while capturing; replay runs them again, reading memory as it is then.
+  private capturing: (() => void)[] | undefined;
+  private readonly graphs: ((() => void)[] | undefined)[] = [];
+  private notCapturing(what: string): void {
+    if (this.capturing) throw new Error(`fake device: ${what} during graph capture (cudaErrorStreamCaptureUnsupported)`);
+  }
+  graphBegin(): void { this.notCapturing("graphBegin"); this.capturing = []; }
+  graphEnd(): number {
+    if (!this.capturing) throw new Error("fake device: graphEnd without graphBegin");
+    this.graphs.push(this.capturing);
+    this.capturing = undefined;
+    return this.graphs.length - 1;
+  }
+  graphLaunch(id: number): void {
+    const g = this.graphs[id];
+    if (!g) throw new Error(`fake device: no graph ${id}`);
+    for (const f of g) f();
+  }
+  graphFree(id: number): void { this.graphs[id] = undefined; }
   memInfo() { return { free: this.info.totalBytes - this.used, total: this.info.totalBytes }; }
   fence(): () => boolean { return () => true; }
   liveAllocations(): number { return this.mem.size; }
@@ -100,10 +123,12 @@ export class FakeCudaDevice implements CudaDevice {
     if (a.length !== spec.length) throw new Error(`fake device: kernel ${kernel} takes ${spec.length} arguments, got ${a.length}`);
     for (const v of a) if (typeof v !== "number" || (Number.isNaN(v) && kernel !== "fill" && kernel !== "binaryScalar")) throw new Error(`fake device: kernel ${kernel} got a non-number argument ${v}`);
     this.counts.launches.set(kernel, (this.counts.launches.get(kernel) ?? 0) + 1);
-    (this.impl[kernel] as (a: readonly number[]) => void)(a);
+    const run = () => (this.impl[kernel] as (a: readonly number[]) => void)(a.slice());
+    if (this.capturing) this.capturing.push(run); else run();
   }
 
   gemm(g: GemmArgs): void {
+    if (this.capturing) { const copy = { ...g }; this.capturing.push(() => this.gemm(copy)); return; }
     this.counts.gemms++;
     const { batch, M, N, K, transA, transB } = g;
     const alpha = g.alpha ?? 1, beta = g.beta ?? 0;

@@ -7,7 +7,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { FakeCudaDevice } from "./cuda-fake-device.ts";
 import { setupCuda, tf, seeded } from "./cuda-helpers.ts";
-import { cudaParityTests } from "./cuda-parity-suite.ts";
+import { cudaParityTests, graphReplayCheck } from "./cuda-parity-suite.ts";
 import { CudaOutOfMemoryError, type CudaBackend } from "../../lib/backend/cuda/index.ts";
 import { sizeClass } from "../../lib/backend/cuda/allocator.ts";
 import { productRunner } from "../../bench/product-step.ts";
@@ -109,6 +109,13 @@ test("bad calls are clear JavaScript errors, not crashes", async () => {
   assert.throws(() => device.launch("gelu", [0, 0]), /takes 3 arguments/);
   assert.throws(() => device.launch("gelu", [123 * 2 ** 32, 1 * 2 ** 32, 4]), /not in a live allocation/);
   assert.throws(() => tf.gather(tf.ones([2, 3, 4]), tf.ones([2, 2], "int32"), 1, 1), /batchDims 1 is not supported/);
+});
+
+test("CUDA Graphs at the device interface: capture records, replay reruns on the memory as it is; no upload while capturing", () => {
+  graphReplayCheck(device);
+  device.graphBegin();
+  assert.throws(() => device.upload(device.alloc(4), new Float32Array(1)), /during graph capture/);
+  device.graphEnd();
 });
 
 cudaParityTests(test);

@@ -12,8 +12,41 @@ import { gelu, layerNorm } from "../../lib/model/layers.ts";
 import { tokenLosses } from "../../lib/train/step.ts";
 import { AdamW, globalGradNorm } from "../../lib/train/optimizer.ts";
 import { dropoutMask } from "../../lib/backend/dropout.ts";
+import { BINARY, DTYPE, UNARY } from "../../lib/backend/cuda/catalog.ts";
+import type { CudaDevice } from "../../lib/backend/cuda/device.ts";
 
 type TestFn = typeof nodeTest;
+
+/**
+ * CUDA Graph capture and replay at the device interface: two kernels recorded on buffers made
+ * before the capture, nothing run until replayed, and a replay reads the input as it is then.
+ */
+export function graphReplayCheck(dev: CudaDevice): void {
+  const n = 1000, x = dev.alloc(4 * n), y = dev.alloc(4 * n);
+  try {
+    const f = (v: number) => Float32Array.from({ length: n }, (_, i) => v + i / n);
+    dev.upload(x, f(1));
+    dev.launch("fill", [y, n, -7, DTYPE.F32]);
+    dev.graphBegin();
+    dev.launch("unary", [UNARY.SQUARE, DTYPE.F32, x, y, n, 0]);
+    dev.launch("binaryScalar", [BINARY.ADD, DTYPE.F32, y, 1, y, n, 0]);
+    const g = dev.graphEnd();
+    const out = new Float32Array(n);
+    dev.download(y, out);
+    assert.equal(out[5], -7, "captured work does not run at capture");
+    for (const v of [2, 3]) {
+      dev.upload(x, f(v));
+      dev.graphLaunch(g);
+      dev.download(y, out);
+      const want = f(v).map((t) => Math.fround(t * t) + 1);
+      for (let i = 0; i < n; i += 97) assert.ok(Math.abs(out[i]! - want[i]!) <= 1e-6 * want[i]!, `replay ${v}, element ${i}: ${out[i]} vs ${want[i]}`);
+    }
+    dev.graphFree(g);
+  } finally {
+    dev.free(x);
+    dev.free(y);
+  }
+}
 
 const pos = (shape: number[], seed: number) => tf.add(tf.abs(seeded(shape, seed)), 0.1);
 

@@ -161,9 +161,10 @@ export class CudaBackend extends tf.KernelBackend {
   override async read(dataId: DataId): Promise<tf.backend_util.BackendValues> {
     const d = this.get(dataId);
     if (!d.host && d.size > 0) {
-      // Let the event loop run while the GPU works (a notebook kernel stays responsive).
-      const done = this.device.fence();
-      for (let wait = 0; !done(); wait = Math.min(2, wait + 0.1)) await new Promise((r) => setTimeout(r, wait));
+      // Let the event loop run while the GPU works (a notebook kernel stays responsive): poll at
+      // once for the first few milliseconds (a training step's read waits about that long), then each millisecond.
+      const done = this.device.fence(), t0 = performance.now();
+      while (!done()) await new Promise((r) => (performance.now() - t0 < 5 ? setImmediate(r) : setTimeout(r, 1)));
     }
     return this.readSync(dataId);
   }

@@ -49,6 +49,15 @@ export interface CudaDevice {
   memInfo(): { free: number; total: number };
   /** A poll that turns true once the work queued before this call has finished (for async reads). */
   fence(): () => boolean;
+  /**
+   * CUDA Graphs: from graphBegin on, launches and products are recorded instead of run (no
+   * allocation, upload or download may happen in between); graphEnd returns a graph that
+   * graphLaunch replays with the same arguments and addresses — reading memory as it is then.
+   */
+  graphBegin(): void;
+  graphEnd(): number;
+  graphLaunch(id: number): void;
+  graphFree(id: number): void;
 }
 
 /** A CUDA or cuBLAS error, with the CUDA error name in `cudaError` where there is one. */
@@ -147,6 +156,11 @@ export class NativeCudaDevice implements CudaDevice {
     a[12] = g.alpha ?? 1; a[13] = g.beta ?? 0; a[14] = PRECISION[g.precision];
     try { this.addon.gemm(); } catch (e) { throw toCudaError(e); }
   }
+
+  graphBegin(): void { try { this.addon.graphBegin(); } catch (e) { throw toCudaError(e); } }
+  graphEnd(): number { try { return this.addon.graphEnd(); } catch (e) { throw toCudaError(e); } }
+  graphLaunch(id: number): void { try { this.addon.graphLaunch(id); } catch (e) { throw toCudaError(e); } }
+  graphFree(id: number): void { try { this.addon.graphFree(id); } catch (e) { throw toCudaError(e); } }
 
   fence(): () => boolean {
     const id = this.addon.fence();
