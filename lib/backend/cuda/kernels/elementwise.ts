@@ -58,6 +58,9 @@ function resultDtype(op: number, a: tf.DataType, b: tf.DataType): { compute: tf.
   return { compute, out: compute };
 }
 
+/** shape [n] and unit strides for both operands, as binary's 24 stride arguments (n filled in per call). */
+const FLAT_TAIL = [...new Array(7).fill(0), 1, ...new Array(7).fill(0), 1, ...new Array(7).fill(0)];
+
 /** y = op(a, b) with tfjs broadcasting. */
 export function binary(backend: CudaBackend, a: TensorInfo, b: TensorInfo, op: number, name = "binary op"): TensorInfo {
   const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
@@ -74,7 +77,10 @@ export function binary(backend: CudaBackend, a: TensorInfo, b: TensorInfo, op: n
   try {
     if (sb !== undefined && size(a.shape) === n) dev.launch("binaryScalar", [op, dt, backend.ptr(ca), sb, backend.ptr(y), n, 0]);
     else if (sa !== undefined && size(b.shape) === n) dev.launch("binaryScalar", [op, dt, backend.ptr(cb), sa, backend.ptr(y), n, 1]);
-    else {
+    else if (tf.util.arraysEqual(a.shape, b.shape)) {
+      // Same shapes (most calls): one flat loop, no stride arithmetic.
+      dev.launch("binary", [op, dt, backend.ptr(ca), backend.ptr(cb), backend.ptr(y), n, 1, n, ...FLAT_TAIL]);
+    } else {
       const c = collapse(outShape, [broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)]);
       dev.launch("binary", [op, dt, backend.ptr(ca), backend.ptr(cb), backend.ptr(y), n, c.shape.length,
         ...pad8(c.shape, name), ...pad8(c.strides[0]!, name), ...pad8(c.strides[1]!, name)]);
