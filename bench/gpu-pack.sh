@@ -6,9 +6,9 @@
 #   node/include/node/*.h         Node-API headers, so the CUDA addon can be built there with nvcc
 #   node_modules/                 only what the cuda backend, its tests and the benches load: tsx and
 #                                 esbuild (TypeScript in place), tfjs-core and tfjs-backend-cpu (the
-#                                 reference), and their runtime dependencies — no tokenizers, sharp,
-#                                 wasm or webgpu packages, no source maps, type declarations or
-#                                 browser bundles
+#                                 reference), their runtime dependencies, and tokenizers' linux-x64
+#                                 binary (decoding loads it) — no sharp, wasm or webgpu packages, no
+#                                 source maps, type declarations or browser bundles
 #   prebuilt/simvlm_cuda.node     the CUDA addon built here (sm_80 + sm_90), used there only if nvcc fails
 #   MANIFEST                      versions and sizes
 #
@@ -31,7 +31,7 @@ for h in node_api.h node_api_types.h js_native_api.h js_native_api_types.h; do c
 
 # The packages the GPU run loads (checked by bench/gpu-check.sh --dry-run, which runs the tests'
 # imports from the unpacked archive), with their runtime dependencies.
-PKGS=(tsx esbuild @esbuild/linux-x64 @tensorflow/tfjs-core @tensorflow/tfjs-backend-cpu long seedrandom node-fetch whatwg-url tr46 webidl-conversions)
+PKGS=(tsx esbuild @esbuild/linux-x64 @tensorflow/tfjs-core @tensorflow/tfjs-backend-cpu long seedrandom node-fetch whatwg-url tr46 webidl-conversions tokenizers)
 for p in "${PKGS[@]}"; do
   [ -d "node_modules/$p" ] || { echo "gpu-pack: node_modules/$p missing (run npm install)" >&2; exit 1; }
   mkdir -p "$B/node_modules/$(dirname "$p")"
@@ -45,6 +45,8 @@ for t in core backend-cpu; do
   find "$d" -maxdepth 1 -type f -name "tf-$t*.js" ! -name "tf-$t.node.js" -delete
   rm -rf "$d/../src" "$d/../scripts"
 done
+# tokenizers (lib/decode loads it): only the linux-x64 glibc binary of its nine.
+find "$B/node_modules/tokenizers" -maxdepth 1 -name '*.node' ! -name 'tokenizers.linux-x64-gnu.node' -delete
 find "$B/node_modules" -type d \( -name test -o -name tests -o -name __tests__ -o -name docs \) -prune -exec rm -rf {} +
 
 # The CUDA addon built here, as a fallback (sm_80 and sm_90; needs glibc >= 2.34 there).

@@ -65,7 +65,8 @@ export default async function bench(argv: string[]): Promise<number> {
       if ((await initBackend()).name === "cuda") {
         const { benchGpuAll, formatRow } = await import("../../bench/gpu-bench.ts");
         const only = args.flags.only === undefined ? undefined : str(args, "only").split(",");
-        const rows = await benchGpuAll({ steps, warmup, compile: bool(args, "compile"), log, only });
+        // Progress (each finished row included) goes to stderr even with --json, so a run cut short keeps what it measured.
+        const rows = await benchGpuAll({ steps, warmup, compile: bool(args, "compile"), log: (m) => process.stderr.write(`  ${m}\n`), only });
         if (json) console.log(JSON.stringify({ bench: "gpu", rows }));
         else for (const r of rows) console.log(formatRow(r));
         return 0;

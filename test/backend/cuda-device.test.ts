@@ -27,6 +27,9 @@ let backend: CudaBackend;
 
 before(async () => { if (device) backend = await setupCuda(device); });
 
+// bench/gpu-check.sh sets SIMVLM_REQUIRE_CUDA=1: there a missing GPU is a failure, not a skip.
+if (noDevice && process.env.SIMVLM_REQUIRE_CUDA === "1") test("a CUDA device (SIMVLM_REQUIRE_CUDA=1)", () => assert.fail(noDevice));
+
 test("the device: name, compute capability, CUDA and cuBLAS versions", { skip: skipFor("device") }, () => {
   const i = device!.info;
   console.log(`# ${i.name}, compute capability ${i.computeCapability}, CUDA ${i.runtimeVersion} (driver ${i.driverVersion}), cuBLAS ${i.cublasVersion} (${i.cublasPath})`);

@@ -29,8 +29,12 @@ interface TensorData {
   host?: Values;
 }
 
-/** Host copies up to this many elements are kept after upload. */
-const KEEP_HOST = 4096;
+/**
+ * Host copies kept after upload: small tensors (scalars become immediates), and integer tensors up
+ * to 1M elements — token ids, which the model reads back to check them (a device read would wait
+ * for the stream in the middle of every step).
+ */
+const keepHost = (size: number, dtype: tf.DataType) => size <= 4096 || (dtype !== "float32" && size <= 2 ** 20);
 
 export interface CudaBackendOptions {
   /** Matrix-product precision (SIMVLM_CUDA_MATMUL): fp32 (default), tf32 or bf16 (fp32 accumulation). */
@@ -129,7 +133,7 @@ export class CudaBackend extends tf.KernelBackend {
     if (!d.block) {
       d.block = this.allocator.alloc(Math.max(1, d.size) * 4);
       if (d.size > 0) this.device.upload(d.block.ptr, deviceWords(d.host!, d.dtype));
-      if (d.size > KEEP_HOST) d.host = undefined;
+      if (!keepHost(d.size, d.dtype)) d.host = undefined;
     }
     return d.block.ptr;
   }
