@@ -3,30 +3,35 @@
  * realm (so `instanceof`, Buffers and typed arrays behave as in a script).
  *
  * 1. `ts.transpileModule` strips types (imports used only as types disappear) and gives a source map.
- * 2. The JavaScript is rewritten with text edits that never change line breaks:
+ * 2. The JavaScript is rewritten with small, non-overlapping edits (magic-string), which keep line
+ *    breaks and record an edit map, so a position in the code that runs maps back exactly
+ *    (edit map, then the transpiler's map):
  *    - top-level `const/let/var`, functions, classes and imports become globals, so later cells see
- *      them and may redeclare them (`const x = 1` → `(x = 1)`, with `var x` in the header);
+ *      them and may redeclare them (`const x = 1` → `;(x = 1);`, with `var x` in the header);
  *    - `import … from "m"` → `({ … } = await __simvlm.import("m"))` (the kernel resolves "simvlm",
- *      "tslab" and packages from the notebook's folder);
+ *      the "tslab" compatibility module and packages from the notebook's folder);
  *    - the body runs in an async arrow function (top-level await); a final expression is returned;
  *    - every loop body starts with `__simvlm.tick()`, which throws once the cell is interrupted, so an
  *      interrupted loop really stops, sync or async.
  */
+import MagicString from "magic-string";
+import type { SourceMapPayload } from "node:module";
 import type * as TS from "typescript";
+import type { Diagnostic } from "./thread-messages.ts";
 
 export interface ConvertedJs {
   js: string;
   /** Header lines before the cell body in `js`. */
   lineOffset: number;
-  /** Source map from the body to the TypeScript cell (the transpiler's, lines unchanged by edits). */
-  sourceMap: unknown;
-  names: string[];
-  hasResult: boolean;
+  /** Source map from the transpiled JavaScript to the TypeScript cell (the transpiler's). */
+  sourceMap: SourceMapPayload | undefined;
+  /** Source map from the body of `js` (after lineOffset) to the transpiled JavaScript (the edits). */
+  editMap: SourceMapPayload;
   /** Syntax errors (type errors come from the language service). */
-  syntaxErrors: { line: number; column: number; message: string; code: number }[];
+  syntaxErrors: Diagnostic[];
 }
 
-interface Edit { start: number; end: number; text: string }
+const GUARD = "__simvlm.tick();";
 
 export function convertCell(ts: typeof TS, code: string, fileName = "cell.ts"): ConvertedJs {
   const out = ts.transpileModule(code, {
@@ -45,19 +50,25 @@ export function convertCell(ts: typeof TS, code: string, fileName = "cell.ts"): 
   });
   const js = out.outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n");
   const sf = ts.createSourceFile("cell.js", js, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
-  const edits: Edit[] = [];
+  const edit = new MagicString(js);
   const names = new Set<string>();
   const functions: string[] = [];
-  const text = (n: TS.Node) => js.slice(n.getStart(sf), n.end);
-  const replace = (n: TS.Node, repl: string) => {
-    const start = n.getStart(sf);
-    const lost = (js.slice(start, n.end).match(/\n/g) ?? []).length - (repl.match(/\n/g) ?? []).length;
-    edits.push({ start, end: n.end, text: repl + "\n".repeat(Math.max(0, lost)) });
+  const start = (n: TS.Node) => n.getStart(sf);
+  /** Replace [from, to) — never text an edit elsewhere keeps — padding with the line breaks it removes. */
+  const replace = (from: number, to: number, text: string) => {
+    if (from === to) { edit.appendLeft(from, text); return; }
+    const lost = (js.slice(from, to).match(/\n/g) ?? []).length - (text.match(/\n/g) ?? []).length;
+    edit.update(from, to, text + "\n".repeat(Math.max(0, lost)));
   };
   const stripExport = (n: TS.Node) => {
     for (const m of (ts.canHaveModifiers(n) ? ts.getModifiers(n) : undefined) ?? []) {
-      if (m.kind === ts.SyntaxKind.ExportKeyword || m.kind === ts.SyntaxKind.DefaultKeyword) edits.push({ start: m.getStart(sf), end: m.end, text: "" });
+      if (m.kind === ts.SyntaxKind.ExportKeyword || m.kind === ts.SyntaxKind.DefaultKeyword) edit.remove(start(m), m.end);
     }
+  };
+  /** `prefix` + the expression `inner`, kept as written + `suffix`, in place of the statement `st`. */
+  const wrap = (st: TS.Node, inner: TS.Node, prefix: string, suffix: string) => {
+    replace(start(st), start(inner), prefix);
+    replace(inner.end, st.end, suffix);
   };
   const bindingNames = (b: TS.BindingName, acc: string[]) => {
     if (ts.isIdentifier(b)) acc.push(b.text);
@@ -69,56 +80,54 @@ export function convertCell(ts: typeof TS, code: string, fileName = "cell.ts"): 
   // transpileModule appends `export {};` to force module semantics; it is not the cell's last expression.
   const meaningful = statements.filter((s) => !(ts.isExportDeclaration(s) && !s.moduleSpecifier && s.exportClause && ts.isNamedExports(s.exportClause) && !s.exportClause.elements.length));
   const last = meaningful[meaningful.length - 1];
-  let hasResult = false;
   for (const st of statements) {
     if (ts.isVariableStatement(st)) {
+      // `export const a = 1, b;` → `;(a = 1, b = void 0);` — the declarators stay as written.
       const decls = st.declarationList.declarations;
-      const parts: string[] = [];
-      decls.forEach((d, i) => {
+      for (const d of decls) {
         bindingNames(d.name, []).forEach((x) => names.add(x));
-        if (i > 0) parts.push(js.slice(decls[i - 1]!.end, d.getStart(sf)));
-        parts.push(d.initializer ? text(d) : `${text(d.name)} = void 0`);
-      });
-      replace(st, `;(${parts.join("")});`);
+        if (!d.initializer) edit.appendLeft(d.end, " = void 0");
+      }
+      replace(start(st), start(decls[0]!), ";(");
+      replace(decls[decls.length - 1]!.end, st.end, ");");
     } else if (ts.isFunctionDeclaration(st) && st.name) {
       names.add(st.name.text); functions.push(st.name.text); stripExport(st);
     } else if (ts.isClassDeclaration(st) && st.name) {
       names.add(st.name.text); stripExport(st);
-      edits.push({ start: st.getStart(sf), end: st.getStart(sf), text: `${st.name.text} = ` });
-      edits.push({ start: st.end, end: st.end, text: ";" });
+      edit.appendLeft(start(st), `${st.name.text} = `);
+      edit.appendLeft(st.end, ";");
     } else if (ts.isImportDeclaration(st)) {
-      replace(st, importToAssignment(ts, st, names));
+      replace(start(st), st.end, importToAssignment(ts, st, names));
     } else if (ts.isExportDeclaration(st)) {
-      replace(st, "");
+      replace(start(st), st.end, "");
     } else if (ts.isExportAssignment(st)) {
-      replace(st, st === last ? `return { value: (${text(st.expression)}) };` : `;(${text(st.expression)});`);
-      hasResult ||= st === last;
+      if (st === last) wrap(st, st.expression, "return { value: (", ") };");
+      else wrap(st, st.expression, ";(", ");");
     } else if (st === last && ts.isExpressionStatement(st)) {
-      replace(st, `return { value: (${text(st.expression)}) };`);
-      hasResult = true;
+      wrap(st, st.expression, "return { value: (", ") };");
     }
   }
   // Loop guards everywhere (functions declared in the cell included).
   const visit = (n: TS.Node): void => {
     if (ts.isIterationStatement(n, false)) {
       const body = n.statement;
-      if (ts.isBlock(body)) edits.push({ start: body.getStart(sf) + 1, end: body.getStart(sf) + 1, text: "__simvlm.tick();" });
+      if (ts.isBlock(body)) edit.appendLeft(start(body) + 1, GUARD);
       else {
-        edits.push({ start: body.getStart(sf), end: body.getStart(sf), text: "{__simvlm.tick();" });
-        edits.push({ start: body.end, end: body.end, text: "}" });
+        edit.prependRight(start(body), `{${GUARD}`);
+        edit.appendLeft(body.end, "}");
       }
     }
     ts.forEachChild(n, visit);
   };
   visit(sf);
 
-  let body = js;
-  for (const e of edits.sort((a, b) => b.start - a.start || b.end - a.end)) body = body.slice(0, e.start) + e.text + body.slice(e.end);
-  const declared = [...names];
-  const header = `${declared.length ? `var ${declared.join(", ")};` : ""}(async () => {${functions.map((f) => `globalThis[${JSON.stringify(f)}] = ${f};`).join("")}`;
+  const header = `${names.size ? `var ${[...names].join(", ")};` : ""}(async () => {${functions.map((f) => `globalThis[${JSON.stringify(f)}] = ${f};`).join("")}`;
+  const map = edit.generateMap({ hires: "boundary" });
   return {
-    js: `${header}\n${body}\n})()`, lineOffset: 1, sourceMap: out.sourceMapText ? JSON.parse(out.sourceMapText) : undefined,
-    names: declared, hasResult, syntaxErrors,
+    js: `${header}\n${edit.toString()}\n})()`, lineOffset: 1,
+    sourceMap: out.sourceMapText ? JSON.parse(out.sourceMapText) : undefined,
+    editMap: { version: 3, file: "", sourceRoot: "", sources: map.sources, sourcesContent: [], names: map.names, mappings: map.mappings },
+    syntaxErrors,
   };
 }
 

@@ -1,39 +1,75 @@
 /**
- * The display API cells use (`display.html(…)`, `display.plotly(fig)`, `clearOutput()`, progress
- * bars) and the rendering of values into mime bundles. Plotly bundles get offline-capable HTML; the
- * first Plotly figure of a session is preceded by an output carrying plotly.js (plotlyLoaderBundle).
+ * The display API cells use (`display.html(…)`, `display.plotly(fig)`, progress displays) and the
+ * rendering of values into mime bundles. Every bundle goes through `completeBundle`: JSON-valued
+ * mime types pass the one display serialiser (lib/display/json.ts) and Plotly figures get
+ * offline-capable HTML built from the same serialised data. The first Plotly figure of a session
+ * is followed by an output carrying plotly.js (plotlyLoaderBundle).
  */
 import { inspect } from "node:util";
+import { escapeHtml } from "../lib/display/html.ts";
+import { UserError } from "../lib/errors.ts";
 import { DISPLAY, isDisplayable, PLOTLY_MIME, type MimeBundle, type PlotlyFigure } from "../lib/display/index.ts";
+import { DisplayValueError, toJsonValue } from "../lib/display/json.ts";
 import { plotlyFigureHtml, plotlyFigureText, plotlyLoaderHtml } from "../lib/display/plotly.ts";
-import type { Progress, ProgressFactory } from "../lib/runtime.ts";
+import { progressText, throttledProgress, type ProgressFactory, type ProgressLine } from "../lib/runtime.ts";
+import type { IopubMessage } from "./jupyter-messages.ts";
+import { mapStackText } from "./traceback.ts";
 
 export interface DisplayOptions { displayId?: string; update?: boolean }
+
+/** A cell used the display or input API wrongly (no bundle, an update without an id, no cell running…). */
+export class CellApiError extends UserError {}
 /** Sends one iopub message for the current execution. */
-export type IopubSend = (msgType: string, content: Record<string, unknown>) => void;
+export type IopubSend = (message: IopubMessage) => void;
 
 let plotlyLoaded = false;
 
-/** Text for a value, as the REPL would show it. */
+/**
+ * Bookkeeping Node attaches to promises (and other async resources) a cell creates — async ids and
+ * the async context, which is the kernel's execution record — shown by util.inspect like own keys.
+ */
+const ASYNC_HOOK_ENTRY = /,?\n?[ \t]*\[Symbol\((?:async_id_symbol|trigger_async_id_symbol|kResourceStore)\)\]: (?:\d+|\[cell execution \d+\])/g;
+
+/** Text for a value, as the REPL would show it: stacks inside it point into cells, Node's async bookkeeping left out. */
 export function plainText(value: unknown): string {
-  return typeof value === "string" ? inspect(value) : inspect(value, { depth: 4, maxArrayLength: 100, breakLength: 100 });
+  if (typeof value === "string") return inspect(value);
+  const text = inspect(value, { depth: 4, maxArrayLength: 100, breakLength: 100 }).replace(ASYNC_HOOK_ENTRY, "");
+  return mapStackText(text).replace(/^Promise \{\n {2}([^\n]*)\n\}$/, "Promise { $1 }");
 }
 
 /** The mime bundle for a value: its own display method, else text/plain. */
 export function bundleFor(value: unknown): MimeBundle {
   if (isDisplayable(value)) {
     const b = value[DISPLAY]();
-    if (typeof b !== "object" || b === null) throw new TypeError(`[Symbol.for("Jupyter.display")]() must return a mime bundle object, got ${typeof b}`);
+    if (typeof b !== "object" || b === null) throw new CellApiError(`[Symbol.for("Jupyter.display")]() must return a mime bundle object, got ${typeof b}`);
     return b;
   }
   return { "text/plain": plainText(value) };
 }
 
-/** Normalise a bundle for the wire: Plotly gets offline-capable HTML and text. */
+const isJsonMime = (mime: string) => mime === "application/json" || mime.endsWith("+json");
+
+/**
+ * A bundle as it goes on the wire: JSON types (application/json, any +json) serialised by the
+ * display rules; other types as strings (numbers and booleans as their text, bytes for an image
+ * type as base64; anything else is an error naming the mime type). Plotly gets offline-capable
+ * HTML and a text line.
+ */
 export function completeBundle(bundle: MimeBundle): MimeBundle {
-  const out: MimeBundle = { ...bundle };
+  const out: MimeBundle = {};
+  for (const [mime, value] of Object.entries(bundle)) {
+    if (value === undefined) continue;
+    if (isJsonMime(mime)) out[mime] = toJsonValue(value, mime === PLOTLY_MIME ? "figure" : `display: "${mime}"`);
+    else if (typeof value === "string") out[mime] = value;
+    else if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") out[mime] = String(value);
+    else if (value instanceof Uint8Array && mime.startsWith("image/")) out[mime] = bytesToBase64(value);
+    else throw new DisplayValueError(`display: "${mime}" must be a string${mime.startsWith("image/") ? " (base64) or bytes" : ""}, got ${describe(value)}`);
+  }
   const fig = out[PLOTLY_MIME] as PlotlyFigure | undefined;
-  if (fig && typeof fig === "object") {
+  if (PLOTLY_MIME in out && (typeof fig !== "object" || fig === null || !Array.isArray(fig.data))) {
+    throw new DisplayValueError(`display: "${PLOTLY_MIME}" must be a Plotly figure with a "data" array`);
+  }
+  if (fig) {
     if (!("text/html" in out)) out["text/html"] = plotlyFigureHtml(fig);
     out["text/plain"] ??= plotlyFigureText(fig);
   }
@@ -41,12 +77,14 @@ export function completeBundle(bundle: MimeBundle): MimeBundle {
   return out;
 }
 
+const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? (v.constructor?.name ?? "an object") : typeof v);
+
 /**
  * The output that defines plotly.js, due once per session, right after the first figure we render to
  * HTML (that figure's script waits for it): it makes a saved notebook and its nbconvert HTML render
- * offline. It is an output of its own (a script, nothing visible) so that every figure output stays small, and it carries plotly.js's
- * cartesian bundle (1.4 MB: scatter, bar, heatmap, image, box, contour, histogram, pie, violin)
- * rather than the 4.7 MB full one. Returns undefined when not due.
+ * offline. It is an output of its own (a script, nothing visible) so that every figure output stays
+ * small, and it carries plotly.js's cartesian bundle (1.4 MB: scatter, bar, heatmap, image, box,
+ * contour, histogram, pie, violin) rather than the 4.7 MB full one. Returns undefined when not due.
  */
 export function plotlyLoaderBundle(bundle: MimeBundle): MimeBundle | undefined {
   if (plotlyLoaded || !(PLOTLY_MIME in bundle) || "text/html" in bundle) return undefined;
@@ -74,26 +112,27 @@ export interface DisplayFn {
 /** Build `display` bound to a sender (the kernel passes one that targets the running cell). */
 export function makeDisplay(getSend: () => IopubSend, defaults: DisplayOptions = {}): DisplayFn {
   const mime = (bundle: MimeBundle, opts: DisplayOptions = {}) => {
-    if (typeof bundle !== "object" || bundle === null) throw new TypeError("display.mime: expected a mime bundle object");
+    if (typeof bundle !== "object" || bundle === null) throw new CellApiError("display.mime: expected a mime bundle object");
     const send = getSend();
-    const o = { ...defaults, ...opts };
-    if (o.update && !o.displayId) throw new TypeError("display: { update: true } needs a displayId");
+    const { displayId, update } = { ...defaults, ...opts };
+    if (update && !displayId) throw new CellApiError("display: { update: true } needs a displayId");
     const data = completeBundle(bundle);
-    send(o.update ? "update_display_data" : "display_data", { data, metadata: {}, transient: o.displayId ? { display_id: o.displayId } : {} });
-    const loader = o.update ? undefined : plotlyLoaderBundle(bundle);
-    if (loader) send("display_data", { data: loader, metadata: {}, transient: {} });
+    const content = { data, metadata: {}, transient: displayId ? { display_id: displayId } : {} };
+    send(update ? { msgType: "update_display_data", content } : { msgType: "display_data", content });
+    const loader = update ? undefined : plotlyLoaderBundle(bundle);
+    if (loader) send({ msgType: "display_data", content: { data: loader, metadata: {}, transient: {} } });
   };
   const d = ((value: unknown, opts?: DisplayOptions) => mime(bundleFor(value), opts)) as DisplayFn;
   d.mime = mime;
   d.html = (s, o) => mime({ "text/html": String(s), "text/plain": String(s).replace(/<[^>]*>/g, "") }, o);
   d.markdown = (s, o) => mime({ "text/markdown": String(s), "text/plain": String(s) }, o);
   d.text = (s, o) => mime({ "text/plain": String(s) }, o);
-  d.json = (v, o) => mime({ "application/json": v as object, "text/plain": plainText(v) }, o);
+  d.json = (v, o) => mime({ "application/json": v, "text/plain": plainText(v) }, o);
   d.png = (b, o) => mime({ "image/png": bytesToBase64(b), "text/plain": "<PNG image>" }, o);
   d.jpeg = (b, o) => mime({ "image/jpeg": bytesToBase64(b), "text/plain": "<JPEG image>" }, o);
   d.svg = (s, o) => mime({ "image/svg+xml": String(s), "text/plain": "<SVG image>" }, o);
   d.plotly = (fig, o) => {
-    if (typeof fig !== "object" || fig === null || !Array.isArray(fig.data)) throw new TypeError('display.plotly: a figure needs a "data" array');
+    if (typeof fig !== "object" || fig === null || !Array.isArray(fig.data)) throw new CellApiError('display.plotly: a figure needs a "data" array');
     mime({ [PLOTLY_MIME]: { data: fig.data, layout: fig.layout ?? {}, ...(fig.config ? { config: fig.config } : {}), ...(fig.frames ? { frames: fig.frames } : {}) } }, o);
   };
   return d;
@@ -101,37 +140,18 @@ export function makeDisplay(getSend: () => IopubSend, defaults: DisplayOptions =
 
 let progressCounter = 0;
 
-/** A progress display updated in place (at most ~10 redraws a second, plus the final one). */
+/** A progress line as HTML: the label, a <progress> bar when the total is known, then the details. */
+function progressHtml(line: ProgressLine): string {
+  const bar = line.fraction === undefined ? "" : `<progress value="${line.step}" max="${line.total}" style="width:240px;vertical-align:middle"></progress> `;
+  return `<div style="font-family:monospace;font-size:12px"><span>${escapeHtml(line.label)}</span> ${bar}<span>${escapeHtml([line.count, ...line.details].join(" · "))}</span></div>`;
+}
+
+/** The kernel's progress: one display updated in place (text and HTML of the same line), at most ~10 redraws a second. */
 export function makeProgress(display: DisplayFn): ProgressFactory {
   return (label, total) => {
     const displayId = `simvlm-progress-${process.pid}-${++progressCounter}`;
-    const start = Date.now();
-    let last = 0;
-    let shown = false;
-    let lastP: Progress = { step: 0, total };
-    const render = (p: Progress, final?: string) => {
-      const t = p.total ?? total;
-      const frac = t ? Math.min(1, p.step / t) : undefined;
-      const secs = (Date.now() - start) / 1000;
-      const eta = t && p.step > 0 && !final ? ` · eta ${Math.max(0, (secs / p.step) * (t - p.step)).toFixed(0)}s` : "";
-      const metrics = p.metrics ? Object.entries(p.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`).join(" · ") : "";
-      const info = [`${p.step}${t ? `/${t}` : ""}`, p.message, metrics, `${secs.toFixed(1)}s${eta}`, final].filter(Boolean).join(" · ");
-      const bar = frac === undefined ? "" : "#".repeat(Math.round(frac * 30)).padEnd(30, ".");
-      const esc = (s: string) => s.replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]!);
-      const html = `<div style="font-family:monospace;font-size:12px"><span>${esc(label)}</span> ` +
-        (frac === undefined ? "" : `<progress value="${p.step}" max="${t}" style="width:240px;vertical-align:middle"></progress> `) + `<span>${esc(info)}</span></div>`;
-      display.mime({ "text/plain": `${label} ${bar ? `[${bar}] ` : ""}${info}`, "text/html": html }, { displayId, update: shown });
-      shown = true;
-    };
-    return {
-      update(p) {
-        lastP = p;
-        const now = Date.now();
-        if (shown && now - last < 100) return;
-        last = now;
-        render(p);
-      },
-      done(message) { render(lastP, message ?? "done"); },
-    };
+    return throttledProgress((line, { first }) => {
+      display.mime({ "text/plain": progressText(line), "text/html": progressHtml(line) }, { displayId, update: !first });
+    })(label, total);
   };
 }

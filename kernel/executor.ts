@@ -1,8 +1,8 @@
 /**
  * The executor (main thread): runs converted cells with `vm.runInThisContext` in the kernel's realm,
- * keeps their state as globals, captures output, and stops interrupted cells.
+ * keeps their state as globals, and stops interrupted cells.
  *
- * Interrupts. The wire worker sets a shared flag and sends SIGINT to this process:
+ * Interrupts (the flag's protocol is in interrupt-flag.ts):
  * - synchronous code before the cell's first `await` runs under vm's `breakOnSigint`;
  * - loops compiled from cells call `__simvlm.tick()`, which sees the flag even while this thread is
  *   busy, so a busy loop after an `await` (or in a cell-defined function) stops too;
@@ -12,11 +12,15 @@
  *   aborted execution's late output is dropped. Earlier cells' variables are untouched.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { createRequire, SourceMap } from "node:module";
+import { createRequire } from "node:module";
 import { isAbsolute, join, resolve } from "node:path";
+import { inspect } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import vm from "node:vm";
-import { setRunContext } from "../lib/runtime.ts";
+import { setRunContext, type DisplaySink, type ProgressFactory } from "../lib/runtime.ts";
+import type { InterruptFlag } from "./interrupt-flag.ts";
+import type { Converted } from "./thread-messages.ts";
+import { cellFileName, registerCell } from "./traceback.ts";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
@@ -24,52 +28,59 @@ export class InterruptError extends Error {
   constructor() { super("cell interrupted"); this.name = "InterruptError"; }
 }
 
-export interface Exec {
-  req: number;
+/** One execute_request being run on this thread (see thread-messages.ts for its id and count). */
+export interface Execution {
+  /** The executionId the wire gave the request. */
+  id: number;
+  /** Its execution_count (In [N]); executions that store no history share the previous one. */
+  count: number;
+  /** Whether the frontend accepts input_request for it (the request's allow_stdin). */
+  allowStdin: boolean;
   controller: AbortController;
+  /** Timers the cell started that have not fired, with how to fire them early on abort. */
   timeouts: Map<NodeJS.Timeout, () => void>;
   intervals: Set<NodeJS.Timeout>;
 }
 
-export const als = new AsyncLocalStorage<Exec>();
-let current: Exec | undefined;
-let flag: Int32Array;
-let ticks = 0;
-let strict = false;
-
-/** The execution output belongs to: the async context's, else the one running now. */
-export function owner(): Exec | undefined { return als.getStore() ?? current; }
-
-export function abort(ex: Exec | undefined): void {
-  if (!ex || ex.controller.signal.aborted) return;
-  strict = true;
-  ex.controller.abort(new InterruptError());
-  for (const t of ex.intervals) clearInterval(t);
-  ex.intervals.clear();
-  for (const [t, fire] of ex.timeouts) { clearTimeout(t); setImmediate(() => als.run(ex, fire)); }
-  ex.timeouts.clear();
+export function newExecution(id: number, count: number, allowStdin: boolean): Execution {
+  const execution = { id, count, allowStdin, controller: new AbortController(), timeouts: new Map(), intervals: new Set<NodeJS.Timeout>() };
+  // Node keeps the async context on every promise a cell makes, and util.inspect shows it: one short token (display.ts drops it).
+  return Object.defineProperty(execution, inspect.custom, { value: () => `[cell execution ${id}]` });
 }
 
-/**
- * Shared flag slots (Int32Array over a SharedArrayBuffer, written by the wire worker too):
- * PENDING = an interrupt waits to be seen; SIGNALS = SIGINTs the wire sent and this thread has not
- * seen yet; RUNNING = the request now executing; TARGET = the request the interrupt was meant for.
- * A SIGINT the wire sent for a cell that has already stopped must not hit the next cell.
- */
-export const PENDING = 0, SIGNALS = 1, RUNNING = 2, TARGET = 3;
-export const FLAG_SLOTS = 4;
+/** The execution whose async context the code now running belongs to (timers, promises, handlers). */
+const executionContext = new AsyncLocalStorage<Execution>();
+/** The execution this thread is running now, if any. */
+let running: Execution | undefined;
+let flag: InterruptFlag;
+let ticks = 0;
+/** Set once any cell was interrupted: from then on every tick checks the async context. */
+let checkEveryTick = false;
 
+/** The execution output belongs to: the async context's, else the one running now. */
+export function currentExecution(): Execution | undefined { return executionContext.getStore() ?? running; }
+/** The execution whose async context the calling code runs in, if any (no fallback to the running one). */
+export function contextExecution(): Execution | undefined { return executionContext.getStore(); }
+
+export function abort(execution: Execution | undefined): void {
+  if (!execution || execution.controller.signal.aborted) return;
+  checkEveryTick = true;
+  execution.controller.abort(new InterruptError());
+  for (const timer of execution.intervals) clearInterval(timer);
+  execution.intervals.clear();
+  for (const [timer, fire] of execution.timeouts) { clearTimeout(timer); setImmediate(() => executionContext.run(execution, fire)); }
+  execution.timeouts.clear();
+}
+
+/** The loop guard compiled into every loop of a cell. */
 function tick(): void {
-  if (Atomics.load(flag, PENDING) !== 0) {
-    Atomics.store(flag, PENDING, 0);
-    if (current && Atomics.load(flag, TARGET) === current.req) {
-      abort(current);
-      throw new InterruptError();
-    }
+  if (flag.takePending(running?.id)) {
+    abort(running);
+    throw new InterruptError();
   }
-  // Once any cell was interrupted, an abandoned async loop of it may wake up at any tick: check the
-  // async context every time from then on (before that, sample it cheaply).
-  if ((strict || (++ticks & 63) === 0) && als.getStore()?.controller.signal.aborted) throw new InterruptError();
+  // An abandoned async loop of an interrupted cell may wake up at any tick: once any cell was
+  // interrupted check the async context every time (before that, sample it cheaply).
+  if ((checkEveryTick || (++ticks & 63) === 0) && executionContext.getStore()?.controller.signal.aborted) throw new InterruptError();
 }
 
 /** Track timers per execution (see the module comment). Node's own timers are untouched. */
@@ -77,40 +88,54 @@ function instrumentTimers(): void {
   const g = globalThis as any;
   const { setTimeout: st, setInterval: si } = g;
   g.setTimeout = function (cb: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) {
-    const ex = als.getStore();
-    if (!ex || typeof cb !== "function") return st(cb, ms, ...args);
-    const t: NodeJS.Timeout = st(() => { ex.timeouts.delete(t); cb(...args); }, ms);
-    ex.timeouts.set(t, () => cb(...args));
-    return t;
+    const execution = executionContext.getStore();
+    if (!execution || typeof cb !== "function") return st(cb, ms, ...args);
+    const timer: NodeJS.Timeout = st(() => { execution.timeouts.delete(timer); cb(...args); }, ms);
+    execution.timeouts.set(timer, () => cb(...args));
+    return timer;
   };
   g.setInterval = function (cb: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) {
-    const ex = als.getStore();
-    const t: NodeJS.Timeout = si(cb, ms, ...args);
-    ex?.intervals.add(t);
-    return t;
+    const timer: NodeJS.Timeout = si(cb, ms, ...args);
+    executionContext.getStore()?.intervals.add(timer);
+    return timer;
   };
   Object.assign(g.setTimeout, { __promisify__: st.__promisify__ });
 }
 
-export interface Globals { display: unknown; clearOutput: unknown; input: unknown; tslab: Record<string, unknown> }
+/** What every cell sees as globals, and the `tslab` compatibility module (docs/kernel.md). */
+export interface CellGlobals {
+  display: unknown;
+  clearOutput: unknown;
+  input: unknown;
+  /** What `import … from "tslab"` gives a cell: the display API under tslab's names. */
+  tslabModule: Record<string, unknown>;
+  /** Ambient sinks for library loops (lib/runtime.ts): progress bars and live figures. */
+  progress: ProgressFactory;
+  displaySink: DisplaySink;
+}
 
-export function installRuntime(sharedFlag: Int32Array, globals: Globals): void {
-  flag = sharedFlag;
+let ambientProgress: ProgressFactory | undefined;
+let ambientDisplay: DisplaySink | undefined;
+
+export function installRuntime(interruptFlag: InterruptFlag, globals: CellGlobals): void {
+  flag = interruptFlag;
   instrumentTimers();
   const g = globalThis as any;
-  g.__simvlm = { tick, import: importForCell(globals.tslab) };
+  g.__simvlm = { tick, import: importForCell(globals.tslabModule) };
   g.display = globals.display;
   g.clearOutput = globals.clearOutput;
   g.input = globals.input;
   g.require = createRequire(join(process.cwd(), "__notebook__.js"));
+  ambientProgress = globals.progress;
+  ambientDisplay = globals.displaySink;
 }
 
 /** Resolve what a cell imports: "simvlm" → this repo's library, "tslab" → the display API. */
-function importForCell(tslab: Record<string, unknown>) {
+function importForCell(tslabModule: Record<string, unknown>) {
   const libIndex = pathToFileURL(join(repo, "lib", "index.ts")).href;
   return async (spec: string): Promise<unknown> => {
     if (spec === "simvlm") return import(libIndex);
-    if (spec === "tslab") return tslab;
+    if (spec === "tslab") return tslabModule;
     if (spec.startsWith("node:")) return import(spec);
     if (spec.startsWith(".") || isAbsolute(spec)) return import(pathToFileURL(resolve(process.cwd(), spec)).href);
     try {
@@ -123,29 +148,24 @@ function importForCell(tslab: Record<string, unknown>) {
   };
 }
 
-export interface CellCode { js: string; lineOffset: number; sourceMap: unknown; hasResult: boolean }
-
-const maps = new Map<number, { map?: SourceMap; lineOffset: number }>();
-
 /** Run a converted cell; resolves with { value } or undefined, rejects with the cell's error. */
-export async function runCell(ex: Exec, cell: number, code: CellCode): Promise<{ value: unknown } | undefined> {
-  maps.set(cell, { map: code.sourceMap ? new SourceMap(code.sourceMap as never) : undefined, lineOffset: code.lineOffset });
-  if (ex.controller.signal.aborted) throw new InterruptError();
-  setRunContext({ signal: ex.controller.signal, progress: globalProgress, display: globalDisplaySink });
+export async function runCell(execution: Execution, code: Converted): Promise<{ value: unknown } | undefined> {
+  registerCell(execution.id, execution.count, code);
+  if (execution.controller.signal.aborted) throw new InterruptError();
+  setRunContext({ signal: execution.controller.signal, progress: ambientProgress, display: ambientDisplay });
   const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(ex.controller.signal.reason ?? new InterruptError());
-    if (ex.controller.signal.aborted) onAbort(); else ex.controller.signal.addEventListener("abort", onAbort, { once: true });
+    const onAbort = () => reject(execution.controller.signal.reason ?? new InterruptError());
+    if (execution.controller.signal.aborted) onAbort(); else execution.controller.signal.addEventListener("abort", onAbort, { once: true });
   });
   aborted.catch(() => {});
   try {
-    const promise = als.run(ex, () => {
+    const promise = executionContext.run(execution, () => {
       try {
-        return vm.runInThisContext(code.js, { filename: `cell-${cell}`, breakOnSigint: true }) as Promise<{ value: unknown } | undefined>;
+        return vm.runInThisContext(code.js, { filename: cellFileName(execution.id), breakOnSigint: true }) as Promise<{ value: unknown } | undefined>;
       } catch (e) {
         if ((e as NodeJS.ErrnoException)?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
-          // vm consumed the signal: if the wire sent it, it is accounted for now.
-          if (Atomics.load(flag, SIGNALS) > 0) Atomics.sub(flag, SIGNALS, 1);
-          abort(ex);
+          flag.takeSignal(); // vm consumed the signal: if the wire sent it, it is accounted for now
+          abort(execution);
           throw new InterruptError();
         }
         throw e;
@@ -154,57 +174,25 @@ export async function runCell(ex: Exec, cell: number, code: CellCode): Promise<{
     promise.catch(() => {}); // a cell that rejects after being interrupted must not crash the kernel
     return await Promise.race([promise, aborted]);
   } finally {
-    Atomics.store(flag, PENDING, 0);
+    flag.clearPending();
   }
 }
 
 /** From the moment an execute request is taken (type-checking included) an interrupt targets it. */
-export function beginExecution(ex: Exec): void { Atomics.store(flag, PENDING, 0); Atomics.store(flag, RUNNING, ex.req); current = ex; }
-export function endExecution(): void { current = undefined; Atomics.store(flag, RUNNING, 0); Atomics.store(flag, PENDING, 0); }
+export function beginExecution(execution: Execution): void { flag.begin(execution.id); running = execution; }
+export function endExecution(): void { running = undefined; flag.end(); }
 
 /** Resolves with `p`, or rejects as soon as the execution is interrupted. */
-export function unlessInterrupted<T>(ex: Exec, p: Promise<T>): Promise<T> {
+export function unlessInterrupted<T>(execution: Execution, p: Promise<T>): Promise<T> {
   return Promise.race([p, new Promise<never>((_, reject) => {
-    if (ex.controller.signal.aborted) reject(new InterruptError());
-    ex.controller.signal.addEventListener("abort", () => reject(new InterruptError()), { once: true });
+    if (execution.controller.signal.aborted) reject(new InterruptError());
+    execution.controller.signal.addEventListener("abort", () => reject(new InterruptError()), { once: true });
   })]);
-}
-
-/** Ambient sinks the kernel sets up once (see kernel.ts). */
-let globalProgress: import("../lib/runtime.ts").ProgressFactory | undefined;
-let globalDisplaySink: import("../lib/runtime.ts").DisplaySink | undefined;
-export function setAmbientSinks(progress: typeof globalProgress, display: typeof globalDisplaySink): void {
-  globalProgress = progress; globalDisplaySink = display;
 }
 
 /** Called on SIGINT outside vm's breakOnSigint window (from the wire's interrupt, or from outside). */
 export function interruptCurrent(): void {
-  let target = current?.req;
-  if (Atomics.load(flag, SIGNALS) > 0) {
-    Atomics.sub(flag, SIGNALS, 1);
-    target = Atomics.load(flag, TARGET);
-  }
-  if (process.env.SIMVLM_KERNEL_DEBUG) process.stderr.write(`[simvlm kernel] SIGINT for request ${target}; running ${current?.req}\n`);
-  if (current && current.req === target) abort(current);
-}
-
-/** A traceback whose frames point into cells (`cell[3]:2:5`), without kernel internals. */
-export function formatError(e: unknown): { ename: string; evalue: string; traceback: string[] } {
-  if (!(e instanceof Error)) return { ename: "Error", evalue: String(e), traceback: [`\x1b[31mUncaught\x1b[0m ${String(e)}`] };
-  const ename = e.name || "Error";
-  const stack = String(e.stack ?? "").split("\n");
-  const frames = stack.filter((l) => /^\s+at /.test(l))
-    .filter((l) => !/\(node:|at node:|\/kernel\/(executor|kernel|display)\.ts|node_modules\/tsx\//.test(l))
-    .map((l) => l.replace(/cell-(\d+):(\d+):(\d+)/g, (_, c, line, col) => mapPosition(Number(c), Number(line), Number(col))));
-  const head = `\x1b[31m${ename}\x1b[0m: ${e.message}`;
-  return { ename, evalue: e.message, traceback: [head, ...frames.filter((f, i) => f !== frames[i - 1])] };
-}
-
-function mapPosition(cell: number, line: number, col: number): string {
-  const m = maps.get(cell);
-  const bodyLine = line - 1 - (m?.lineOffset ?? 0);
-  if (!m || bodyLine < 0) return `cell[${cell}]`;
-  const entry = m.map?.findEntry(bodyLine, Math.max(0, col - 1)) as { originalLine?: number; originalColumn?: number } | undefined;
-  if (entry?.originalLine === undefined) return `cell[${cell}]:${bodyLine + 1}`;
-  return `cell[${cell}]:${entry.originalLine + 1}:${(entry.originalColumn ?? 0) + 1}`;
+  const target = flag.takeSignal() ?? running?.id;
+  if (process.env.SIMVLM_KERNEL_DEBUG) process.stderr.write(`[simvlm kernel] SIGINT for execution ${target}; running ${running?.id}\n`);
+  if (running && running.id === target) abort(running);
 }

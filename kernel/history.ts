@@ -2,20 +2,22 @@
  * This session's cell history for `history_request`: tail, range and search (glob pattern with
  * `*` and `?`, optional `unique`), entries as [session, line, input] or [session, line, [input, output]].
  */
+import type { HistoryEntry, HistoryRequest } from "./jupyter-messages.ts";
+
 interface Entry { line: number; input: string; output: string | null }
 
 export class History {
   private readonly entries: Entry[] = [];
   /** Session number as IPython reports it; one session per kernel process. */
   readonly session = 1;
-  constructor(readonly sessionId: string) {}
 
   add(line: number, input: string, output?: string): void { this.entries.push({ line, input, output: output ?? null }); }
 
-  query(c: Record<string, any>): unknown[] {
+  /** Answer a history_request's content (read defensively: it comes from the network). */
+  query(c: HistoryRequest): HistoryEntry[] {
     const output = !!c.output;
-    const fmt = (e: Entry) => [this.session, e.line, output ? [e.input, e.output] : e.input];
-    const n = Number.isInteger(c.n) && c.n > 0 ? c.n : undefined;
+    const fmt = (e: Entry): HistoryEntry => [this.session, e.line, output ? [e.input, e.output] : e.input];
+    const n = Number.isInteger(c.n) && (c.n as number) > 0 ? c.n as number : undefined;
     switch (c.hist_access_type) {
       case "tail": return (n === undefined ? this.entries : this.entries.slice(-n)).map(fmt);
       case "range": {

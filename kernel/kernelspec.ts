@@ -9,13 +9,13 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { plotlyJsPath } from "../lib/display/plotly.ts";
+import { UserError } from "../lib/errors.ts";
 
 export const KERNEL_NAME = "simvlm";
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
-export class KernelspecError extends Error {
-  constructor(message: string) { super(message); this.name = "KernelspecError"; }
-}
+/** A kernelspec that cannot be installed where the user asked (no prefix found, folder not writable). */
+export class KernelspecError extends UserError {}
 
 export type Scope = { kind: "user" } | { kind: "sys-prefix" } | { kind: "prefix"; dir: string };
 

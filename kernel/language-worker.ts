@@ -8,11 +8,12 @@ import type * as TS from "typescript";
 import { convertCell } from "./converter.ts";
 import { LanguageService } from "./language.ts";
 import { loadTypeScript, type LoadedTypeScript } from "./ts-loader.ts";
-import type { LangReply, LangRequest } from "./protocol.ts";
+import type { Converted, LanguageCalls, LanguageReply, LanguageRequest, WirePortMessage } from "./thread-messages.ts";
 
 const { cwd, typecheck } = workerData as { cwd: string; typecheck: boolean };
 let loaded: LoadedTypeScript | undefined;
 let service: LanguageService | undefined;
+/** Code converted for an execution, until it is committed (it ran) or not. */
 const pendingCode = new Map<number, string>();
 
 function loadTs(): typeof TS {
@@ -37,10 +38,10 @@ function languageService(): LanguageService {
  */
 const convertedByCode = new Map<string, ReturnType<typeof convertCell>>();
 const CONVERTED_MAX = 128;
-function convert(code: string, cell: number): ReturnType<typeof convertCell> {
+function convert(code: string): ReturnType<typeof convertCell> {
   let c = convertedByCode.get(code);
   if (c) convertedByCode.delete(code); // re-insert: most recently used last
-  else c = convertCell(loadTs(), code, `cell-${cell}.ts`);
+  else c = convertCell(loadTs(), code);
   convertedByCode.set(code, c);
   if (convertedByCode.size > CONVERTED_MAX) convertedByCode.delete(convertedByCode.keys().next().value!);
   return c;
@@ -54,7 +55,7 @@ function toUtf16(code: string, cursor: number): number {
 }
 function toCodePoints(code: string, offset: number): number { return [...code.slice(0, offset)].length; }
 
-function isComplete(code: string): { status: string; indent?: string } {
+function isComplete(code: string): LanguageCalls["is_complete"]["result"] {
   const t = loadTs();
   if (!code.trim()) return { status: "complete" };
   const out = t.transpileModule(code, { reportDiagnostics: true, compilerOptions: { moduleDetection: t.ModuleDetectionKind.Force } });
@@ -70,37 +71,37 @@ function isComplete(code: string): { status: string; indent?: string } {
   return { status: "invalid" };
 }
 
-function handle(req: LangRequest): unknown {
-  switch (req.t) {
+function handle(request: LanguageRequest): LanguageCalls[LanguageRequest["type"]]["result"] {
+  switch (request.type) {
     case "convert": {
-      const converted = convert(req.code, req.cell);
-      let diagnostics = converted.syntaxErrors;
-      if (!diagnostics.length && typecheck) diagnostics = languageService().diagnostics(req.code);
-      pendingCode.set(req.cell, req.code);
-      return { ...converted, diagnostics };
+      const { js, lineOffset, editMap, sourceMap, syntaxErrors } = convert(request.code);
+      let diagnostics = syntaxErrors;
+      if (!diagnostics.length && typecheck) diagnostics = languageService().diagnostics(request.code);
+      if (!diagnostics.length) pendingCode.set(request.executionId, request.code); // only a cell that runs is committed
+      return { js, lineOffset, editMap, sourceMap, diagnostics } satisfies Converted;
     }
     case "commit": {
-      const code = pendingCode.get(req.cell);
-      pendingCode.delete(req.cell);
-      if (code !== undefined && typecheck) languageService().commit(code, req.cell);
+      const code = pendingCode.get(request.executionId);
+      pendingCode.delete(request.executionId);
+      if (code !== undefined && typecheck) languageService().commit(code, request.executionId);
       return true;
     }
     case "complete": {
-      const cursor = toUtf16(req.code, req.cursor);
-      const r = languageService().complete(req.code, cursor);
-      return { ...r, cursor_start: toCodePoints(req.code, r.cursor_start), cursor_end: toCodePoints(req.code, r.cursor_end) };
+      const cursor = toUtf16(request.code, request.cursor);
+      const r = languageService().complete(request.code, cursor);
+      return { ...r, cursor_start: toCodePoints(request.code, r.cursor_start), cursor_end: toCodePoints(request.code, r.cursor_end) };
     }
-    case "inspect": return languageService().inspect(req.code, toUtf16(req.code, req.cursor));
-    case "is_complete": return isComplete(req.code);
+    case "inspect": return languageService().inspect(request.code, toUtf16(request.code, request.cursor));
+    case "is_complete": return isComplete(request.code);
   }
 }
 
 function serve(port: MessagePort | typeof parentPort): void {
-  port!.on("message", (req: LangRequest & { port?: MessagePort }) => {
-    if ((req as { t: string }).t === "wire-port" && req.port) { serve(req.port); return; }
-    let reply: LangReply;
-    try { reply = { id: req.id, ok: true, value: handle(req) }; } catch (e) {
-      reply = { id: req.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+  port!.on("message", (request: LanguageRequest | WirePortMessage) => {
+    if (request.type === "wire_port") { serve(request.port); return; }
+    let reply: LanguageReply;
+    try { reply = { id: request.id, ok: true, value: handle(request) }; } catch (e) {
+      reply = { id: request.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
     }
     port!.postMessage(reply);
   });

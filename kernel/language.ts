@@ -18,9 +18,9 @@ const repo = fileURLToPath(new URL("..", import.meta.url));
 
 /** Globals every cell sees (the executor defines them at run time). */
 const GLOBALS = [
-  `declare const display: import("./tslab.d.ts").Display;`,
-  `declare const clearOutput: typeof import("./tslab.d.ts").clearOutput;`,
-  `declare const input: typeof import("./tslab.d.ts").input;`,
+  `declare const display: import("./display-api.d.ts").Display;`,
+  `declare const clearOutput: typeof import("./display-api.d.ts").clearOutput;`,
+  `declare const input: typeof import("./display-api.d.ts").input;`,
 ].join("\n");
 
 type Origin =
@@ -52,7 +52,7 @@ export class LanguageService {
       strict: true, noImplicitAny: false, skipLibCheck: true, allowImportingTsExtensions: true, noEmit: true,
       esModuleInterop: true, resolveJsonModule: true, moduleDetection: ts.ModuleDetectionKind.Force, allowJs: true,
       paths: {
-        simvlm: [join(repo, "lib", "index.ts")], tslab: [join(repo, "kernel", "tslab.d.ts")],
+        simvlm: [join(repo, "lib", "index.ts")], tslab: [join(repo, "kernel", "display-api.d.ts")],
         "*": [join(cwd, "node_modules", "*"), join(repo, "node_modules", "*"), join(repo, "node_modules", "@types", "*")],
       },
     };
@@ -155,10 +155,10 @@ export class LanguageService {
     return out;
   }
 
-  /** Record an executed cell so later cells see its names with their types. */
-  commit(code: string, cell: number): void {
-    const file = join(this.cwd, `__simvlm_cell_${cell}.ts`);
-    const rel = `./__simvlm_cell_${cell}.ts`;
+  /** Record an executed cell so later cells see its names with their types (one module per execution). */
+  commit(code: string, executionId: number): void {
+    const file = join(this.cwd, `__simvlm_cell_${executionId}.ts`);
+    const rel = `./__simvlm_cell_${executionId}.ts`;
     const decls = topLevelNames(this.ts, code);
     // A cell that declares nothing adds nothing: leaving the program unchanged keeps later checks cheap.
     if (!decls.length) return;

@@ -3,6 +3,9 @@
  * and message construction. Pure functions, no sockets, so they are tested directly.
  */
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { UserError } from "../lib/errors.ts";
+import type { OutgoingContent } from "./jupyter-messages.ts";
 
 export const PROTOCOL_VERSION = "5.3";
 const DELIM = "<IDS|MSG>";
@@ -16,13 +19,17 @@ export interface Header {
   version: string;
 }
 
-export interface Message {
+/**
+ * One message as framed on the wire. `content` is as decoded (untrusted: the kernel reads requests
+ * through kernel/handler.ts's readers); what the kernel sends is typed by makeMessage.
+ */
+export interface Message<Content extends object = Record<string, any>> {
   /** Routing identities that preceded the delimiter (shell/control/stdin) or the iopub topic. */
   identities: Buffer[];
   header: Header;
   parent_header: Partial<Header>;
   metadata: Record<string, unknown>;
-  content: Record<string, any>;
+  content: Content;
   buffers: Buffer[];
 }
 
@@ -38,9 +45,8 @@ export interface ConnectionInfo {
   signature_scheme: string;
 }
 
-export class WireError extends Error {
-  constructor(message: string) { super(message); this.name = "WireError"; }
-}
+/** A malformed or badly signed message, or a bad connection file: the peer's or the user's input. */
+export class WireError extends UserError {}
 
 /** Check a connection file's fields; the error names the first bad one. */
 export function validateConnection(info: unknown, file = "connection file"): ConnectionInfo {
@@ -55,6 +61,15 @@ export function validateConnection(info: unknown, file = "connection file"): Con
   const scheme = (c.signature_scheme as string | undefined) ?? "hmac-sha256";
   if (typeof c.key === "string" && c.key && scheme !== "hmac-sha256") throw new WireError(`${file}: signature_scheme "${scheme}" is not supported (only hmac-sha256)`);
   return { ...(c as unknown as ConnectionInfo), transport, signature_scheme: scheme, key: typeof c.key === "string" ? c.key : "" };
+}
+
+/** Read and check a connection file; every failure is a WireError naming the file. */
+export function readConnectionFile(file: string): ConnectionInfo {
+  let text: string;
+  try { text = readFileSync(file, "utf8"); } catch (e) { throw new WireError(`${file}: cannot read the connection file: ${(e as Error).message}`); }
+  let info: unknown;
+  try { info = JSON.parse(text); } catch (e) { throw new WireError(`${file}: not JSON: ${(e as Error).message}`); }
+  return validateConnection(info, file);
 }
 
 export function endpoint(c: ConnectionInfo, port: number): string {
@@ -115,8 +130,11 @@ export function makeHeader(msgType: string, session: string): Header {
   return { msg_id: randomUUID(), msg_type: msgType, session, username: "kernel", date: new Date().toISOString(), version: PROTOCOL_VERSION };
 }
 
+/** Content of a message of type K: typed for what the kernel sends, free-form for anything else (a test's requests). */
+export type ContentOf<K extends string> = K extends keyof OutgoingContent ? OutgoingContent[K] : Record<string, unknown>;
+
 /** A reply or a broadcast whose parent is `parent` (identities copied for routed sockets). */
-export function makeMessage(msgType: string, content: Record<string, unknown>, session: string, parent?: Message | { header: Partial<Header>; identities: Buffer[] },
+export function makeMessage<K extends string>(msgType: K, content: ContentOf<K>, session: string, parent?: Pick<Message, "header" | "identities">,
   opts: { identities?: Buffer[]; metadata?: Record<string, unknown>; buffers?: Buffer[] } = {}): Message {
   return {
     identities: opts.identities ?? parent?.identities ?? [],

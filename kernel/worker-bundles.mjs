@@ -1,8 +1,9 @@
 /**
  * The kernel's two workers — the wire (server.ts: zeromq sockets) and the language worker
  * (language-worker.ts: TypeScript type checks, completion, inspection) — each run as one plain
- * JavaScript file bundled by esbuild (kernel/.<entry>.bundle.mjs, rebuilt when a kernel source is
- * newer), so they start without the TypeScript loader; and the language worker starts first.
+ * JavaScript file bundled by esbuild (kernel/.<entry>.bundle.mjs, rebuilt when a kernel source or
+ * another file it was built from is newer), so they start without the TypeScript loader; and the
+ * language worker starts first.
  *
  * The first cell waits for the type-checker, and building it (~0.6 s of parsing declaration files)
  * is the longest single step of a kernel's start. Through the loader, that work only began ~0.3 s
@@ -10,18 +11,27 @@
  * is plain JavaScript so the launcher can import it before the loader is registered. Without
  * esbuild (or with SIMVLM_KERNEL_BUNDLE=0) the workers run from their TypeScript sources.
  */
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const KEY = Symbol.for("simvlm.kernel.languageWorker");
 
+/** The source files a bundle was built from, listed beside it (`<bundle>.inputs.json`) when it was built. */
+export function bundleInputs(bundle) {
+  try { return JSON.parse(readFileSync(`${bundle}.inputs.json`, "utf8")); } catch { return undefined; }
+}
+
+/** Stale when missing, or when a kernel source or any other file it was built from (lib/ ones too) is newer. */
 function bundleIsStale(bundle) {
   if (!existsSync(bundle)) return true;
   const built = statSync(bundle).mtimeMs;
-  return readdirSync(here).some((f) => f.endsWith(".ts") && statSync(join(here, f)).mtimeMs > built);
+  const inputs = bundleInputs(bundle);
+  if (!inputs) return true;
+  const newer = (f) => { try { return statSync(f).mtimeMs > built; } catch { return true; } };
+  return readdirSync(here).some((f) => f.endsWith(".ts") && newer(join(here, f))) || inputs.some(newer);
 }
 
 /** kernel/<entry>.ts as one bundle (built or rebuilt now if needed), or undefined when it cannot be had. */
@@ -34,10 +44,13 @@ export async function workerBundle(entry) {
       const tmp = `${bundle}.${process.pid}.tmp`;
       try {
         // The bundle sits beside its sources, so their import.meta.url-relative paths still hold.
-        buildSync({ entryPoints: [join(here, `${entry}.ts`)], outfile: tmp, bundle: true, platform: "node",
-          format: "esm", target: "node20", packages: "external", logLevel: "silent" });
-        renameSync(tmp, bundle); // atomic: kernels starting together never load half a file
-      } finally { rmSync(tmp, { force: true }); }
+        const { metafile } = buildSync({ entryPoints: [join(here, `${entry}.ts`)], outfile: tmp, bundle: true, platform: "node",
+          format: "esm", target: "node20", packages: "external", logLevel: "silent", metafile: true, absWorkingDir: here });
+        writeFileSync(`${tmp}.inputs.json`, JSON.stringify(Object.keys(metafile.inputs).map((f) => resolve(here, f))));
+        // Atomic renames, list first: kernels starting together never load half a file.
+        renameSync(`${tmp}.inputs.json`, `${bundle}.inputs.json`);
+        renameSync(tmp, bundle);
+      } finally { rmSync(tmp, { force: true }); rmSync(`${tmp}.inputs.json`, { force: true }); }
     }
     return bundle;
   } catch {

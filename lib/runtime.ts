@@ -63,25 +63,70 @@ export function startProgress(label: string, total: number | undefined, opts?: L
   return { update: (p) => sinks.forEach((s) => s.update(p)), done: (m) => sinks.forEach((s) => s.done(m)) };
 }
 
-/** A one-line text bar on stderr, redrawn at most 10 times a second. */
-export const terminalProgress: ProgressFactory = (label, total) => {
-  let last = 0;
-  const start = Date.now();
-  const render = (p: Progress, final = false) => {
-    const now = Date.now();
-    if (!final && now - last < 100) return;
-    last = now;
-    const width = 24;
-    const frac = total ? Math.min(1, p.step / total) : 0;
-    const bar = total ? "[" + "#".repeat(Math.round(frac * width)).padEnd(width, ".") + "] " : "";
-    const elapsed = (now - start) / 1000;
-    const eta = total && p.step > 0 ? ` eta ${Math.max(0, (elapsed / p.step) * (total - p.step)).toFixed(0)}s` : "";
-    const line = `${label} ${bar}${p.step}${total ? `/${total}` : ""} ${p.message ?? ""} ${elapsed.toFixed(1)}s${eta}`;
-    process.stderr.write(`\r${line.slice(0, (process.stderr.columns || 100) - 1).padEnd(Math.min(line.length, 99))}`);
-  };
-  let lastP: Progress = { step: 0 };
+/**
+ * What a progress line says, decided here once: the terminal bar below and the kernel's display
+ * (text and HTML) both render it. `details` are, in order: the message, the metrics, the elapsed
+ * time, the eta (while running, when the total is known) and the final note.
+ */
+export interface ProgressLine {
+  label: string;
+  /** Steps done over the total, in [0, 1]; undefined when the total is unknown. */
+  fraction?: number;
+  step: number;
+  total?: number;
+  /** "3/10", or "3" without a total. */
+  count: string;
+  details: string[];
+}
+
+export function describeProgress(label: string, p: Progress, opts: { total?: number; elapsedMs: number; final?: string }): ProgressLine {
+  const total = p.total ?? opts.total;
+  const secs = opts.elapsedMs / 1000;
+  const metrics = Object.entries(p.metrics ?? {}).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`).join(" · ");
+  const eta = total && p.step > 0 && !opts.final ? `eta ${Math.max(0, (secs / p.step) * (total - p.step)).toFixed(0)}s` : "";
   return {
-    update(p) { lastP = p; render(p); },
-    done(message) { render(lastP, true); process.stderr.write(message ? ` ${message}\n` : "\n"); },
+    label, step: p.step, total, fraction: total ? Math.min(1, p.step / total) : undefined,
+    count: `${p.step}${total ? `/${total}` : ""}`,
+    details: [p.message, metrics, `${secs.toFixed(1)}s`, eta, opts.final].filter((d): d is string => !!d),
   };
-};
+}
+
+/** The line as text: `train [#######.......] 3/10 · loss 2.31 · 1.2s · eta 3s`. */
+export function progressText(line: ProgressLine, barWidth = 30): string {
+  const bar = line.fraction === undefined ? "" : `[${"#".repeat(Math.round(line.fraction * barWidth)).padEnd(barWidth, ".")}] `;
+  return `${line.label} ${bar}${[line.count, ...line.details].join(" · ")}`;
+}
+
+/**
+ * A ProgressFactory that describes each update and hands it to `draw` at most 10 times a second
+ * (always the first and the final one); `done(message)` draws the last update with the message
+ * (default "done") as the final note. `now` is the clock in ms (tests pass their own).
+ */
+export function throttledProgress(draw: (line: ProgressLine, opts: { first: boolean; final: boolean }) => void, now = Date.now): ProgressFactory {
+  return (label, total) => {
+    const start = now();
+    let lastDraw = 0;
+    let first = true;
+    let last: Progress = { step: 0, total };
+    const render = (p: Progress, final?: string) => {
+      draw(describeProgress(label, p, { total, elapsedMs: now() - start, final }), { first, final: final !== undefined });
+      first = false;
+    };
+    return {
+      update(p) {
+        last = p;
+        const t = now();
+        if (!first && t - lastDraw < 100) return;
+        lastDraw = t;
+        render(p);
+      },
+      done(message) { render(last, message ?? "done"); },
+    };
+  };
+}
+
+/** The terminal's progress: one line on stderr, redrawn in place (`\r`, then erase to the end of the line). */
+export const terminalProgress: ProgressFactory = throttledProgress((line, { final }) => {
+  const text = progressText(line, 24).slice(0, (process.stderr.columns || 100) - 1);
+  process.stderr.write(`\r${text}\x1b[K${final ? "\n" : ""}`);
+});

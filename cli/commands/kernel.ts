@@ -2,6 +2,7 @@
  * `simvlm kernel install [--user|--sys-prefix|--prefix DIR]`, `simvlm kernel remove [same flags]`,
  * `simvlm kernel run CONNECTION_FILE` (what Jupyter runs), `simvlm kernel spec` (print kernel.json).
  */
+import { UserError } from "../../lib/errors.ts";
 import { parseArgs, str, UsageError } from "../args.ts";
 
 const USAGE = `usage: simvlm kernel install [--user | --sys-prefix | --prefix DIR]
@@ -18,7 +19,11 @@ export default async function kernel(argv: string[]): Promise<number> {
     const file = args.positionals[0];
     if (!file) throw new UsageError("kernel run needs the connection file path");
     const { runKernel } = await import("../../kernel/kernel.ts");
-    await runKernel(file, { typecheck: !args.flags["no-typecheck"] });
+    try { await runKernel(file, { typecheck: !args.flags["no-typecheck"] }); } catch (e) {
+      // Exit now: the language worker, started before the kernel loaded (bin/simvlm.js), keeps the process alive.
+      if (e instanceof UserError) { console.error(`simvlm kernel: ${e.message}`); process.exit(1); }
+      throw e;
+    }
     return await new Promise<number>(() => {}); // runs until Jupyter shuts it down
   }
   const ks = await import("../../kernel/kernelspec.ts");
@@ -42,7 +47,7 @@ export default async function kernel(argv: string[]): Promise<number> {
       default: throw new UsageError(`unknown kernel subcommand "${sub}"\n${USAGE}`);
     }
   } catch (e) {
-    if (e instanceof ks.KernelspecError) { console.error(`simvlm kernel: ${e.message}`); return 1; }
+    if (e instanceof UserError) { console.error(`simvlm kernel: ${e.message}`); return 1; }
     throw e;
   }
 }

@@ -18,6 +18,10 @@ import { tuxpaintSource } from "./real/tuxpaint.ts";
 import { checkSplit } from "./real/common.ts";
 
 export interface OpenStreamOptions {
+  /**
+   * The run seed: fixes the order in which records are visited (shuffle), never which records exist.
+   * For the built-in world the world itself comes from `spec.dataSeed` (default WORLD_DATA_SEED).
+   */
   seed: number;
   cursor?: DataCursor;
   /** Side of the square images produced (default 64). */

@@ -66,7 +66,7 @@ export async function openRecordStream(src: RecordSource, o: RecordStreamOptions
   let epoch = c?.epoch ?? 0, taken = 0, skipped = c?.skipped ?? 0;
   let finished = false;
   // A repeating source whose every record is bad would loop forever: a run of bad records as
-  // long as a whole epoch stops it with one error.
+  // long as a whole epoch stops it with one error (a single pass just ends, its bad records counted).
   let epochSize = 0, badRun = 0;
   const bad: BadRecord[] = [];
   const keepBad = o.keepBad ?? 1000;
@@ -121,7 +121,7 @@ export async function openRecordStream(src: RecordSource, o: RecordStreamOptions
           if (o.onError === "fail") throw new DataError(d.reason, { file: r.file, record: r.record });
           skipped++;
           if (bad.length < keepBad) bad.push({ file: r.file, record: r.record, reason: d.reason });
-          if (++badRun >= epochSize && epochSize > 0) throw new DataError(`no usable records: every record is bad (${skipped} skipped; first: ${bad[0]?.reason})`, { file: src.name });
+          if (++badRun >= epochSize && epochSize > 0 && o.repeat) throw new DataError(`no usable records: every record is bad (${skipped} skipped; first: ${bad[0]?.reason})`, { file: src.name });
         }
       }
       return out;

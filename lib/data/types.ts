@@ -64,6 +64,11 @@ export interface DataSpec {
   /** "shapes" (built-in world), "openmoji", "tuxpaint", or a path to a file/folder in a known format. */
   source: string;
   split?: "train" | "val" | "test";
+  /**
+   * Built-in world only: the world's data seed (default WORLD_DATA_SEED = 0) — which record is in
+   * which split and what it contains. The run seed passed to openStream only fixes the order.
+   */
+  dataSeed?: number;
   /** Image-text examples per text-only example in a mixed stream (paper: 4096:512 → 8). 0 = no text-only. */
   textOnlyEvery?: number;
   format?: string;

@@ -13,6 +13,8 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { escapeHtml } from "./html.ts";
+import { toJson } from "./json.ts";
 import type { PlotlyFigure } from "./index.ts";
 
 const FULL_BUNDLE = "plotly.js-dist-min/plotly.min.js";
@@ -40,9 +42,9 @@ function inlineBundle(spec: string): string {
   return js;
 }
 
-/** JSON safe to put inside a <script> element. */
+/** JSON (by the display serialiser's rules, lib/display/json.ts) safe to put inside a <script> element. */
 function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026")
+  return toJson(v, "figure").replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026")
     .replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
@@ -97,10 +99,6 @@ ${js}
 }
 (function () { var w = window.__simvlmPlotlyWaiting || []; window.__simvlmPlotlyWaiting = []; w.forEach(function (f) { f(); }); })();
 </script>`;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
 /** A complete HTML page with plotly.js inline: opens offline in any browser. */

@@ -3,6 +3,7 @@
  * itself in a notebook (HTML table) and can be filtered and summarised across seeds.
  */
 import { type MimeBundle, DISPLAY } from "../display/index.ts";
+import { escapeHtml } from "../display/html.ts";
 import type { RunResult } from "./cache.ts";
 import { flattenParams, type Params } from "./grid.ts";
 
@@ -63,9 +64,8 @@ export class RunsTable {
 
   toHtml(digits = 4): string {
     const ms = this.metricNames();
-    const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-    const head = ["run", "seeds", ...ms.map((m) => `${esc(m)}<br><small>mean ± sd</small>`), "time (s)"];
-    const rows = this.summary().map((s) => `<tr><td style="text-align:left">${esc(s.label)}</td><td>${s.seeds}</td>${ms.map((m) => `<td>${s.metrics[m] ? `${s.metrics[m]!.mean.toFixed(digits)} ± ${s.metrics[m]!.std.toFixed(digits)}` : ""}</td>`).join("")}<td>${s.seconds.toFixed(1)}</td></tr>`);
+    const head = ["run", "seeds", ...ms.map((m) => `${escapeHtml(m)}<br><small>mean ± sd</small>`), "time (s)"];
+    const rows = this.summary().map((s) => `<tr><td style="text-align:left">${escapeHtml(s.label)}</td><td>${s.seeds}</td>${ms.map((m) => `<td>${s.metrics[m] ? `${s.metrics[m]!.mean.toFixed(digits)} ± ${s.metrics[m]!.std.toFixed(digits)}` : ""}</td>`).join("")}<td>${s.seconds.toFixed(1)}</td></tr>`);
     return `<table class="simvlm-runs"><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
   }
 

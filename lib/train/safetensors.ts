@@ -8,9 +8,9 @@
  *             (padded with spaces to a multiple of 8 so the data stays aligned)
  *   rest      the tensors' bytes, little-endian, row-major; offsets are relative to the data start
  *
- * Tensors are laid out in name order with no gaps, which is what the reference reader expects.
- * Every problem (short file, bad JSON, offsets out of range, a shape that does not match its
- * bytes) is a CheckpointError that names the file and, where it applies, the tensor.
+ * The writer lays tensors out in name order with no gaps. The reader accepts any file the format
+ * allows and refuses everything else (see decodeSafetensors): each problem is one CheckpointError
+ * that names the file and, where it applies, the tensor.
  */
 import { CheckpointError } from "./errors.ts";
 
@@ -19,6 +19,13 @@ export interface NamedArray { dtype: SafetensorDtype; shape: number[]; data: Flo
 export interface SafetensorsContent { tensors: Map<string, NamedArray>; metadata: Record<string, string> }
 
 const BYTES: Record<SafetensorDtype, number> = { F32: 4, I32: 4 };
+// Every dtype the format defines, with its size, so a file's layout is validated in full before
+// this reader says which dtypes it loads.
+const DTYPE_BYTES: Record<string, number> = {
+  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2,
+  I32: 4, U32: 4, F32: 4, I64: 8, U64: 8, F64: 8,
+};
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 // The reference implementation refuses headers above 100 MB; so do we (a corrupt length reads as huge).
 const MAX_HEADER = 100_000_000;
 
@@ -55,61 +62,121 @@ export function encodeSafetensors(tensors: Map<string, NamedArray>, metadata: Re
   return out;
 }
 
-/** Parse the bytes of a .safetensors file; `file` is only used to name it in errors. */
+/**
+ * Parse the bytes of a .safetensors file; `file` is only used to name it in errors.
+ *
+ * Validation follows the format's README and its reference reader (huggingface/safetensors,
+ * `Metadata::validate`): the header is UTF-8 JSON starting with "{" (trailing whitespace allowed,
+ * as the writer pads with spaces); no key may repeat; `__metadata__` maps strings to strings; the
+ * tensors, sorted by (begin, end) whatever the key order, tile the data exactly — no overlap, no
+ * hole, nothing after the last one — so zero-size tensors may sit at any position; and each
+ * tensor's byte length equals dtype size × its element count. Any violation is one CheckpointError
+ * naming the file and, where one is to blame, the tensor.
+ */
 export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsContent {
   const fail = (why: string): never => { throw new CheckpointError(`${file}: ${why}`, file); };
-  if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, too short for a safetensors header`);
+  if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(view.getBigUint64(0, true));
-  if (n > MAX_HEADER || 8 + n > bytes.length) fail(`truncated or corrupt: header length ${n} but the file has ${bytes.length} bytes`);
+  const n64 = view.getBigUint64(0, true);
+  if (n64 > BigInt(MAX_HEADER)) fail(`header length ${n64} is over the format's limit of ${MAX_HEADER} bytes (corrupt file?)`);
+  const n = Number(n64);
+  if (8 + n > bytes.length) fail(`truncated: the header length is ${n} bytes but only ${bytes.length - 8} follow`);
+  let text: string;
+  try { text = UTF8.decode(bytes.subarray(8, 8 + n)); } catch { return fail("corrupt header (not valid UTF-8)"); }
+  if (!text.startsWith("{")) fail(`corrupt header (must start with "{", starts with ${JSON.stringify(text.slice(0, 8))})`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, n).toString("utf8")) as Record<string, unknown>;
+    header = JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
     return fail(`corrupt header (not JSON: ${(e as Error).message})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) fail("corrupt header (not a JSON object)");
-  const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
+  const dup = duplicateKey(text);
+  if (dup) {
+    fail(dup.length === 1 ? `duplicate key "${dup[0]}" in the header`
+      : dup[0] === "__metadata__" ? `duplicate key "${dup.at(-1)}" in __metadata__` : `tensor "${dup[0]}": duplicate field "${dup.at(-1)}"`);
+  }
+
   const metadata: Record<string, string> = {};
-  const tensors = new Map<string, NamedArray>();
-  const spans: [number, number, string][] = [];
+  const entries: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") {
-      for (const [k, v] of Object.entries((entry ?? {}) as Record<string, unknown>)) {
-        if (typeof v !== "string") fail(`__metadata__.${k} is not a string`);
+      if (entry === null) continue; // the reference reader takes null as "no metadata"
+      if (typeof entry !== "object" || Array.isArray(entry)) fail(`__metadata__ must be an object of strings, got ${JSON.stringify(entry)}`);
+      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
+        if (typeof v !== "string") fail(`__metadata__.${k} is not a string (${JSON.stringify(v)})`);
         metadata[k] = v as string;
       }
       continue;
     }
+    const bad = (why: string): never => fail(`tensor "${name}": ${why}`);
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) bad(`entry is not an object (${JSON.stringify(entry)})`);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = e?.dtype as SafetensorDtype;
-    if (!(dtype in BYTES)) fail(`tensor "${name}": dtype ${JSON.stringify(e?.dtype)} is not supported (F32, I32)`);
+    if (typeof e.dtype !== "string" || !(e.dtype in DTYPE_BYTES)) bad(`unknown dtype ${JSON.stringify(e.dtype)}`);
     const shape = e.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor "${name}": bad shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`bad shape ${JSON.stringify(shape)} (a list of integers ≥ 0)`);
     const off = e.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[0] > off[1]) {
-      fail(`tensor "${name}": bad data_offsets ${JSON.stringify(off)}`);
-    }
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`bad data_offsets ${JSON.stringify(off)} (two integers ≥ 0)`);
     const [begin, end] = off as [number, number];
-    if (end > dataLen) fail(`truncated: tensor "${name}" needs bytes ${begin}..${end} of the data but only ${dataLen} are present`);
-    const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    if ((end - begin) !== count * BYTES[dtype]) fail(`tensor "${name}": shape [${shape}] needs ${count * BYTES[dtype]} bytes, offsets give ${end - begin}`);
-    // Copy so the result is aligned and independent of the file buffer.
-    // (Buffer.slice would return a view over the whole file; copy into a fresh, aligned buffer.)
-    const raw = new Uint8Array(end - begin);
-    raw.set(bytes.subarray(dataStart + begin, dataStart + end));
-    const data = dtype === "F32" ? new Float32Array(raw.buffer) : new Int32Array(raw.buffer);
-    tensors.set(name, { dtype, shape: shape as number[], data });
-    spans.push([begin, end, name]);
+    if (end < begin) bad(`data_offsets [${begin}, ${end}] end before they begin`);
+    entries.push({ name, dtype: e.dtype as string, shape: shape as number[], begin, end });
   }
-  // The format requires the tensors to cover the data exactly, with no overlaps or holes.
-  spans.sort((a, b) => a[0] - b[0]);
-  let pos = 0;
-  for (const [begin, end, name] of spans) {
-    if (begin !== pos) fail(`tensor "${name}" starts at byte ${begin}, expected ${pos} (overlap or hole in the data)`);
-    pos = end;
+
+  // The reference reader's order: by (begin, end), so an empty tensor at offset p sorts before the
+  // tensor that starts at p, wherever either is listed in the header.
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const dataStart = 8 + n, dataLen = bytes.length - dataStart;
+  let pos = 0, prev: (typeof entries)[number] | undefined;
+  for (const t of entries) {
+    if (t.begin < pos) fail(`tensor "${t.name}" (bytes ${t.begin}..${t.end}) overlaps tensor "${prev!.name}" (bytes ${prev!.begin}..${prev!.end})`);
+    if (t.begin > pos) fail(`tensor "${t.name}" starts at byte ${t.begin}, expected ${pos}: a hole of ${t.begin - pos} bytes${prev ? ` after tensor "${prev.name}"` : " at the start of the data"}`);
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    const need = count * DTYPE_BYTES[t.dtype]!;
+    if (!Number.isSafeInteger(need)) fail(`tensor "${t.name}": shape [${t.shape}] is too large (overflow)`);
+    if (t.end - t.begin !== need) fail(`tensor "${t.name}": ${t.dtype} × shape [${t.shape}] is ${need} bytes, but data_offsets [${t.begin}, ${t.end}] hold ${t.end - t.begin}`);
+    pos = t.end; prev = t;
   }
-  if (pos !== dataLen) fail(`${dataLen - pos} bytes after the last tensor (corrupt or wrongly concatenated file)`);
+  if (pos > dataLen) fail(`truncated: tensor "${prev!.name}" ends at data byte ${pos} but the file holds only ${dataLen} data bytes`);
+  if (pos < dataLen) fail(`${dataLen - pos} bytes after the last tensor${prev ? ` ("${prev.name}")` : ""} (corrupt or wrongly concatenated file)`);
+
+  const tensors = new Map<string, NamedArray>();
+  for (const t of entries) {
+    if (!(t.dtype in BYTES)) fail(`tensor "${t.name}" is ${t.dtype}; this reader loads ${Object.keys(BYTES).join(" and ")} only`);
+    // Copy into a fresh, aligned buffer independent of the file's bytes.
+    const raw = new Uint8Array(t.end - t.begin);
+    raw.set(bytes.subarray(dataStart + t.begin, dataStart + t.end));
+    const data = t.dtype === "F32" ? new Float32Array(raw.buffer) : new Int32Array(raw.buffer);
+    tensors.set(t.name, { dtype: t.dtype as SafetensorDtype, shape: t.shape, data });
+  }
   return { tensors, metadata };
+}
+
+/**
+ * The first key that repeats within one JSON object of `json` (valid JSON), as its path
+ * ([key] at the top level, [tensor, field] inside an entry), or undefined. JSON.parse keeps the
+ * last of repeated keys silently; the format forbids them (an aliasing trick otherwise).
+ */
+function duplicateKey(json: string): string[] | undefined {
+  const stack: { keys?: Set<string>; path: string[]; expectKey: boolean }[] = [];
+  let lastKey: string | undefined;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]!;
+    if (c === "{" || c === "[") {
+      const top = stack.at(-1);
+      stack.push({ keys: c === "{" ? new Set() : undefined, path: top ? [...top.path, ...(lastKey !== undefined && top.keys ? [lastKey] : [])] : [], expectKey: c === "{" });
+    } else if (c === "}" || c === "]") stack.pop();
+    else if (c === ",") { const top = stack.at(-1)!; if (top.keys) top.expectKey = true; }
+    else if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === "\\" ? 2 : 1;
+      const top = stack.at(-1)!;
+      if (top.keys && top.expectKey) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return [...top.path, key];
+        top.keys.add(key); top.expectKey = false; lastKey = key;
+      }
+      i = j;
+    }
+  }
+  return undefined;
 }

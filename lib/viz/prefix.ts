@@ -6,7 +6,8 @@
 import sharp from "sharp";
 import { withDisplay, PLOTLY_MIME, type Displayable, type PlotlyFigure } from "../display/index.ts";
 import { VizError, roundTo } from "./attention-math.ts";
-import { escapeXml, truncate } from "./raster.ts";
+import { escapeHtml } from "../display/html.ts";
+import { truncate } from "./raster.ts";
 
 /** Cell kinds of the mask diagram: what a query may attend to. */
 export const MASK_KINDS = ["blocked", "image (bidirectional)", "prefix text (bidirectional)", "suffix (causal)"] as const;
@@ -86,7 +87,7 @@ async function maskPng(mask: number[][], labels: string[], title: { text: string
   const n = mask.length, cell = Math.max(8, Math.min(22, Math.floor(560 / n))), left = 120, top = 40, bottom = 110;
   const width = left + n * cell + 70, height = top + n * cell + bottom;
   const parts: string[] = [`<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="8" y="20" font-family="DejaVu Sans, sans-serif" font-size="13">${escapeXml(truncate(title.text, Math.floor(width / 7.5)))}</text>`];
+    `<text x="8" y="20" font-family="DejaVu Sans, sans-serif" font-size="13">${escapeHtml(truncate(title.text, Math.floor(width / 7.5)))}</text>`];
   for (let q = 0; q < n; q++) for (let k = 0; k < n; k++)
     parts.push(`<rect x="${left + k * cell}" y="${top + q * cell}" width="${cell - 1}" height="${cell - 1}" fill="${MASK_COLOURS[mask[q]![k]!]}"/>`);
   for (const c of cuts) {
@@ -96,13 +97,13 @@ async function maskPng(mask: number[][], labels: string[], title: { text: string
   }
   const fs = Math.min(11, cell - 1);
   labels.forEach((l, i) => {
-    parts.push(`<text x="${left - 4}" y="${top + i * cell + cell * 0.75}" text-anchor="end" font-family="DejaVu Sans, sans-serif" font-size="${fs}">${escapeXml(l)}</text>`);
+    parts.push(`<text x="${left - 4}" y="${top + i * cell + cell * 0.75}" text-anchor="end" font-family="DejaVu Sans, sans-serif" font-size="${fs}">${escapeHtml(l)}</text>`);
     const x = left + i * cell + cell * 0.7, y = top + n * cell + 4;
-    parts.push(`<text x="${x}" y="${y}" transform="rotate(60 ${x} ${y})" font-family="DejaVu Sans, sans-serif" font-size="${fs}">${escapeXml(l)}</text>`);
+    parts.push(`<text x="${x}" y="${y}" transform="rotate(60 ${x} ${y})" font-family="DejaVu Sans, sans-serif" font-size="${fs}">${escapeHtml(l)}</text>`);
   });
   MASK_KINDS.forEach((k, i) => {
     const x = 8 + i * Math.floor((width - 16) / 4), y = height - 14;
-    parts.push(`<rect x="${x}" y="${y - 10}" width="10" height="10" fill="${MASK_COLOURS[i]}" stroke="#888"/><text x="${x + 14}" y="${y}" font-family="DejaVu Sans, sans-serif" font-size="10">${escapeXml(k)}</text>`);
+    parts.push(`<rect x="${x}" y="${y - 10}" width="10" height="10" fill="${MASK_COLOURS[i]}" stroke="#888"/><text x="${x + 14}" y="${y}" font-family="DejaVu Sans, sans-serif" font-size="10">${escapeHtml(k)}</text>`);
   });
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join("")}</svg>`;
   return sharp(Buffer.from(svg)).png({ compressionLevel: 9, palette: true }).toBuffer();

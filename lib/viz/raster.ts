@@ -5,6 +5,7 @@
  */
 import sharp, { type OverlayOptions } from "sharp";
 import type { RgbImage } from "../data/types.ts";
+import { escapeHtml } from "../display/html.ts";
 import { upsampleBilinear, VizError } from "./attention-math.ts";
 
 export function checkRgbImage(img: RgbImage, what = "image"): void {
@@ -69,10 +70,6 @@ export async function overlayRaw(image: RgbImage, grid: ArrayLike<number>, h: nu
   return { width: size, height: size, data: out };
 }
 
-export function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!);
-}
-
 export interface Panel { image: RgbImage; label?: string }
 
 /**
@@ -87,11 +84,11 @@ export async function panelsPng(panels: Panel[], opts: { columns: number; title?
   const width = gap + cols * (pw + gap), height = th + gap + rows * (ph + lh + gap);
   const layers: OverlayOptions[] = [];
   const texts: string[] = [];
-  if (opts.title) texts.push(`<text x="${gap}" y="16" font-family="DejaVu Sans, sans-serif" font-size="14" fill="#222">${escapeXml(opts.title)}</text>`);
+  if (opts.title) texts.push(`<text x="${gap}" y="16" font-family="DejaVu Sans, sans-serif" font-size="14" fill="#222">${escapeHtml(opts.title)}</text>`);
   panels.forEach((p, i) => {
     const left = gap + (i % cols) * (pw + gap), top = th + gap + Math.floor(i / cols) * (ph + lh + gap);
     layers.push({ input: Buffer.from(p.image.data.buffer, p.image.data.byteOffset, p.image.data.length), raw: { width: p.image.width, height: p.image.height, channels: 3 }, left, top });
-    if (p.label) texts.push(`<text x="${left + pw / 2}" y="${top + ph + lh - 4}" text-anchor="middle" font-family="DejaVu Sans, sans-serif" font-size="11" fill="#222">${escapeXml(truncate(p.label, Math.floor(pw / 6.5)))}</text>`);
+    if (p.label) texts.push(`<text x="${left + pw / 2}" y="${top + ph + lh - 4}" text-anchor="middle" font-family="DejaVu Sans, sans-serif" font-size="11" fill="#222">${escapeHtml(truncate(p.label, Math.floor(pw / 6.5)))}</text>`);
   });
   if (texts.length) layers.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${texts.join("")}</svg>`), left: 0, top: 0 });
   return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })

@@ -4,8 +4,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openStream, parseStampText, TUXPAINT_DIR, DataError } from "../../lib/data/index.ts";
+import { openStream, parseStampText, DataError } from "../../lib/data/index.ts";
 import { tmp, brokenJsonlSet } from "./fixtures.ts";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin/simvlm.js"), "data", ...args], { encoding: "utf8", cwd: root, env: { ...process.env, SIMVLM_NO_INSTALL: "1" } });
@@ -46,7 +47,8 @@ test("data check names the corrupt image and exits 1; usage errors exit 2", () =
 
 test("tuxpaint stamps: English text, German and French in meta (skipped when the package is absent)", async (t) => {
   assert.deepEqual(parseStampText("A cat.\nde.utf8=Eine Katze.\nfr.utf8=Un chat.\n"), { en: "A cat.", de: "Eine Katze.", fr: "Un chat." });
-  if (!existsSync(TUXPAINT_DIR)) { t.skip("tuxpaint-stamps-default not installed"); return; }
+  const why = skipUnless("tuxpaint"); // checks lib/data/real/tuxpaint.ts's TUXPAINT_DIR
+  if (why) { t.skip(why); return; }
   const s = await openStream({ source: "tuxpaint", split: "val", lang: "de", repeat: false, install: false }, { seed: 1, imageSize: 32 });
   const xs = await s.next(3);
   assert.equal(xs.length, 3);

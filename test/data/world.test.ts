@@ -1,17 +1,23 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { makeWorld, worldTextCorpus, worldRecord, worldSplitOf, openStream, HELD_OUT_PAIRS, isHeldOutPair, resizeImage, encodePng } from "../../lib/data/index.ts";
+import { makeWorld, worldTextCorpus, worldRecord, worldSplitOf, openStream, HELD_OUT_PAIRS, isHeldOutPair, resizeImage, encodePng,
+  WORLD_DATA_SEED, splitHash, recordsHash, ORDER_BLOCK } from "../../lib/data/index.ts";
 
 const digest = (x: unknown) => createHash("sha256").update(JSON.stringify(x, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v))).digest("hex");
 
-test("same seed gives byte-identical worlds, another seed differs", () => {
-  const a = makeWorld({ seed: 7, split: "train", n: 20 });
-  const b = makeWorld({ seed: 7, split: "train", n: 20 });
-  const c = makeWorld({ seed: 8, split: "train", n: 20 });
+test("same data seed gives byte-identical worlds, another differs; the default is WORLD_DATA_SEED; seed is its old alias", () => {
+  const a = makeWorld({ dataSeed: 7, split: "train", n: 20 });
+  const b = makeWorld({ dataSeed: 7, split: "train", n: 20 });
+  const c = makeWorld({ dataSeed: 8, split: "train", n: 20 });
   assert.equal(digest(a), digest(b));
   assert.notEqual(digest(a), digest(c));
-  assert.deepEqual(worldTextCorpus({ seed: 3, n: 5 }), worldTextCorpus({ seed: 3, n: 5 }));
+  assert.equal(digest(makeWorld({ seed: 7, split: "train", n: 20 })), digest(a), "seed is the deprecated name of dataSeed");
+  assert.equal(WORLD_DATA_SEED, 0);
+  assert.equal(digest(makeWorld({ split: "test", n: 5 })), digest(makeWorld({ dataSeed: 0, split: "test", n: 5 })));
+  assert.throws(() => makeWorld({ dataSeed: 1, seed: 2, split: "val", n: 1 }), /dataSeed \(1\).*seed \(2\) differ/);
+  assert.deepEqual(worldTextCorpus({ dataSeed: 3, n: 5 }), worldTextCorpus({ seed: 3, n: 5 }));
+  assert.notDeepEqual(worldTextCorpus({ dataSeed: 3, n: 5 }), worldTextCorpus({ dataSeed: 4, n: 5 }));
 });
 
 test("records are complete: image, alt-text, 5 captions naming every object, VQA with 10 answers, 3 entailment labels", () => {
@@ -48,6 +54,10 @@ test("the image shows the objects: pixels at an object's centre have its colour 
 test("splits come from seeded hashing; held-out colour+shape pairs never appear in train but do in test", () => {
   const counts = { train: 0, val: 0, test: 0 };
   for (let j = 0; j < 2000; j++) counts[worldSplitOf(5, j)]++;
+  const ids = (split: "train" | "val" | "test") => new Set(makeWorld({ dataSeed: 5, split, n: split === "train" ? 400 : 60, size: 8 }).map((r) => r.id));
+  const [tr, va, te] = [ids("train"), ids("val"), ids("test")];
+  for (const id of va) assert.ok(!tr.has(id) && !te.has(id), `${id} is in two splits`);
+  for (const id of te) assert.ok(!tr.has(id), `${id} is in train and test`);
   assert.ok(counts.train > 1400 && counts.val > 100 && counts.test > 100, JSON.stringify(counts));
   const train = makeWorld({ seed: 5, split: "train", n: 400 });
   for (const r of train) {
@@ -89,4 +99,52 @@ test("resizeImage centre-crops and resizes; encodePng writes a valid PNG", async
   const meta = await sharp(png).metadata();
   assert.equal(meta.width, 16);
   assert.equal(meta.channels, 3);
+});
+
+test("the run seed only orders the training stream: same records per block, another order; val/test do not depend on it", async () => {
+  const spec = { source: "shapes", split: "train" as const, textOnlyEvery: 0 };
+  // One whole order block holds ~0.8 × ORDER_BLOCK train records: read that many, at 8 px (pixels do not matter here).
+  const trainInBlock = Array.from({ length: ORDER_BLOCK }, (_, j) => j).filter((j) => worldSplitOf(WORLD_DATA_SEED, j) === "train").length;
+  const read = async (seed: number) => (await (await openStream(spec, { seed, imageSize: 8 })).next(trainInBlock)).map((e) => e.id);
+  const [a, b] = [await read(1), await read(2)];
+  assert.notDeepEqual(a.slice(0, 20), b.slice(0, 20), "another run seed visits the records in another order");
+  assert.deepEqual([...a].sort(), [...b].sort(), "the same records in one block");
+  assert.ok(a.every((id) => worldSplitOf(WORLD_DATA_SEED, Number(id.split("-")[2])) === "train"));
+  // Test records as a model sees them through the stream: the default world's, whatever the run seed.
+  const world = new Map(makeWorld({ split: "test", n: 500, size: 16 }).map((r) => [r.id, r]));
+  for (const seed of [1, 9]) {
+    for (const e of await (await openStream({ source: "shapes", split: "test" }, { seed, imageSize: 16 })).next(20)) {
+      const r = world.get(e.id);
+      assert.ok(r, `${e.id} is a test record of the default world`);
+      assert.equal(e.text, r.altText);
+      assert.deepEqual(e.image, r.image);
+    }
+  }
+  // A different dataSeed in the spec is a different world.
+  const other = await (await openStream({ ...spec, dataSeed: 3 }, { seed: 1, imageSize: 8 })).next(3);
+  assert.ok(other.every((e) => e.id.startsWith("shapes-3-")));
+  await assert.rejects(openStream({ ...spec, dataSeed: 1.5 }, { seed: 1 }), /dataSeed must be an integer/);
+});
+
+test("splitHash: stable for the same content, changes when the content changes, independent of any run seed", () => {
+  const opts = { split: "val" as const, n: 12, size: 16 };
+  const h = splitHash(opts);
+  assert.match(h, /^[0-9a-f]{64}$/);
+  assert.equal(splitHash(opts), h);
+  assert.equal(splitHash({ ...opts, dataSeed: WORLD_DATA_SEED }), h);
+  const records = makeWorld(opts);
+  assert.equal(recordsHash(records), h, "splitHash is recordsHash of makeWorld");
+  for (const other of [{ ...opts, n: 13 }, { ...opts, dataSeed: 1 }, { ...opts, split: "test" as const }, { ...opts, size: 17 }, { ...opts, start: records[0]!.id.split("-").map(Number)[2]! + 1 }]) {
+    assert.notEqual(splitHash(other), h, JSON.stringify(other));
+  }
+  const pixel = structuredClone(records);
+  pixel[5]!.image.data[100] ^= 1;
+  assert.notEqual(recordsHash(pixel), h, "one pixel");
+  const caption = structuredClone(records);
+  caption[0]!.captions[4] += " ";
+  assert.notEqual(recordsHash(caption), h, "one caption");
+  const answer = structuredClone(records);
+  answer[3]!.vqa[0]!.answers[9] = "x";
+  assert.notEqual(recordsHash(answer), h, "one VQA answer");
+  assert.equal(recordsHash(structuredClone(records)), h, "a copy hashes the same");
 });

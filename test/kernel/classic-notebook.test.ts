@@ -9,14 +9,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exitWhenDone, installTempKernelspec } from "./client.ts";
-import { startJupyter } from "./server.ts";
+import type { Browser } from "playwright-core";
+import { startJupyter, type RunningServer } from "./server.ts";
 import { launchChromium } from "./browser.ts";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 
 exitWhenDone();
 
 const cell = (source: string) => ({ cell_type: "code", execution_count: null, metadata: {}, outputs: [], source });
 
-it("classic Notebook in Chromium renders a Plotly figure from this kernel", { timeout: 300_000 }, async () => {
+it("classic Notebook in Chromium renders a Plotly figure from this kernel", { skip: skipUnless("notebook", "chromium"), timeout: 300_000 }, async () => {
   const ks = installTempKernelspec();
   const root = mkdtempSync(join(tmpdir(), "simvlm-classic-"));
   writeFileSync(join(root, "plot.ipynb"), JSON.stringify({
@@ -27,9 +29,10 @@ it("classic Notebook in Chromium renders a Plotly figure from this kernel", { ti
       cell("display.plotly({ data: [{ type: 'bar', y: ys }], layout: { title: { text: 'second' } } })"),
     ].map((c, i) => ({ ...c, id: `c${i}` })),
   }));
-  const server = await startJupyter("notebook", root, ks.jupyterPath);
-  const browser = await launchChromium();
+  let server: RunningServer | undefined, browser: Browser | undefined;
   try {
+    server = await startJupyter("notebook", root, ks.jupyterPath);
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${server.url}notebooks/plot.ipynb?token=${server.token}`);
     await page.waitForFunction(() => {
@@ -45,8 +48,9 @@ it("classic Notebook in Chromium renders a Plotly figure from this kernel", { ti
     const titles = await page.locator(".js-plotly-plot .gtitle").allTextContents();
     assert.deepEqual(titles, ["first", "second"]);
   } finally {
-    await browser.close();
-    await server.stop();
+    // Each step even when the one before failed: a failed Chromium launch must not leave the server up.
+    await browser?.close().catch(() => {});
+    await server?.stop();
     ks.cleanup();
     rmSync(root, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
  * the kernel exactly as Jupyter would (kernel.json argv, connection file, free ports), and talks
  * the wire protocol with zeromq (Dealer for shell/control/stdin, Subscriber for iopub).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { after } from "node:test";
 import * as zmq from "zeromq";
 import { decode, encode, makeHeader, Signer, type Message } from "../../kernel/wire.ts";
+import { spawnTracked, type Tracked } from "../procs.ts";
 
 export const repo = fileURLToPath(new URL("../..", import.meta.url));
 export const PYTHON = "/usr/bin/python3";
@@ -40,6 +41,7 @@ export class TestKernel {
   readonly signer: Signer;
   readonly session = randomUUID();
   proc!: ChildProcess;
+  private tracked?: Tracked;
   stderr = "";
   // shell and stdin share one routing id, as jupyter_client does: input_request is routed by it.
   private readonly routingId = `test-${randomUUID()}`;
@@ -67,13 +69,19 @@ export class TestKernel {
     writeFileSync(file, JSON.stringify(this.conn));
     const spec = JSON.parse(readFileSync(kernelJsonPath, "utf8")) as { argv: string[] };
     const argv = spec.argv.map((a) => a.replace("{connection_file}", file));
-    this.proc = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SIMVLM_TESTING: "1" } });
+    // Tracked (test/procs.ts): the kernel and its workers stop even when the test never reaches close().
+    this.tracked = spawnTracked(argv[0]!, argv.slice(1), { name: "kernel", deadlineMs: 900_000, cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SIMVLM_TESTING: "1" } });
+    this.proc = this.tracked.proc;
     this.proc.stderr!.on("data", (d) => { this.stderr += d; });
     this.proc.stdout!.on("data", (d) => { this.stderr += d; });
     const url = (p: unknown) => `tcp://127.0.0.1:${p}`;
     this.shell.connect(url(shell_port)); this.control.connect(url(control_port)); this.stdin.connect(url(stdin_port));
     this.iopub.connect(url(iopub_port)); this.iopub.subscribe();
     void this.pump(this.shell); void this.pump(this.control); void this.pumpIopub();
+    try { await this.waitReady(); } catch (e) { await this.tracked.stop(1000); throw e; }
+  }
+
+  private async waitReady(): Promise<void> {
     // Ready when kernel_info answers and iopub delivers (the first status may be missed: PUB/SUB join late).
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -171,7 +179,7 @@ export class TestKernel {
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       }
     } finally {
-      if (this.proc && this.proc.exitCode === null) this.proc.kill("SIGKILL");
+      await this.tracked?.stop(1000); // the kernel if it is still up, and whatever it started
       for (const s of [this.shell, this.control, this.stdin, this.iopub]) s.close();
       rmSync(this.dir, { recursive: true, force: true });
     }

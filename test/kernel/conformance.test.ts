@@ -7,10 +7,11 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { exitWhenDone, installTempKernelspec, PYTHON, repo } from "./client.ts";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 
 exitWhenDone();
 
-it("passes jupyter_kernel_test with every attribute filled", { timeout: 300_000 }, () => {
+it("passes jupyter_kernel_test with every attribute filled", { skip: skipUnless("jupyter_kernel_test"), timeout: 300_000 }, () => {
   const ks = installTempKernelspec();
   try {
     const r = spawnSync(PYTHON, ["-m", "unittest", "-v", "test_conformance"], {

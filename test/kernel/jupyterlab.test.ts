@@ -15,10 +15,11 @@ import { exitWhenDone, installTempKernelspec } from "./client.ts";
 // Node 20 has no global WebSocket; @jupyterlab/services takes the `ws` package's (it has no bundled types).
 const WebSocket = createRequire(import.meta.url)("ws") as typeof globalThis.WebSocket;
 import { startJupyter } from "./server.ts";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 
 exitWhenDone();
 
-it("jupyter_server + @jupyterlab/services: session, execute, display", { timeout: 300_000 }, async () => {
+it("jupyter_server + @jupyterlab/services: session, execute, display", { skip: skipUnless("jupyter_server"), timeout: 300_000 }, async () => {
   const ks = installTempKernelspec();
   const root = mkdtempSync(join(tmpdir(), "simvlm-lab-"));
   const server = await startJupyter("jupyter_server", root, ks.jupyterPath);

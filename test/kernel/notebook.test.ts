@@ -12,10 +12,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { exitWhenDone, installTempKernelspec, PYTHON, repo } from "./client.ts";
 import { launchChromium } from "./browser.ts";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 
 exitWhenDone();
 
-it("runs a notebook with nbclient; its HTML export draws the Plotly figure offline", { timeout: 300_000 }, async () => {
+it("runs a notebook with nbclient; its HTML export draws the Plotly figure offline", { skip: skipUnless("nbclient", "nbconvert", "chromium"), timeout: 300_000 }, async () => {
   const ks = installTempKernelspec();
   const dir = mkdtempSync(join(tmpdir(), "simvlm-nb-"));
   try {

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { workerBundle } from "../../kernel/worker-bundles.mjs";
+import { bundleInputs, workerBundle } from "../../kernel/worker-bundles.mjs";
 
 const kernelDir = fileURLToPath(new URL("../../kernel/", import.meta.url));
 
@@ -18,6 +18,11 @@ test("worker bundles: built beside the sources, newer than all of them, plain Ja
     assert.equal(bundle, join(kernelDir, `.${entry}.bundle.mjs`));
     const built = statSync(bundle).mtimeMs;
     for (const f of readdirSync(kernelDir).filter((f) => f.endsWith(".ts"))) assert.ok(statSync(join(kernelDir, f)).mtimeMs <= built, `${f} is newer than ${bundle}`);
+    // Every file it was built from is recorded (lib/ ones too), so a change to any of them rebuilds it.
+    const inputs = bundleInputs(bundle)!;
+    assert.ok(inputs.includes(join(kernelDir, `${entry}.ts`)), `${entry}: inputs ${inputs}`);
+    for (const f of inputs) assert.ok(statSync(f).mtimeMs <= built, `${f} is newer than ${bundle}`);
+    if (entry === "server") assert.ok(inputs.includes(join(kernelDir, "..", "lib", "errors.ts")), "the wire bundle includes lib/errors.ts");
     // Plain JavaScript: node checks its syntax without the TypeScript loader.
     const r = spawnSync(process.execPath, ["--check", bundle], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);

@@ -13,11 +13,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { notebookSpecs, readNotebookCells, readSources, sameCells } from "../../scripts/notebooks/build.ts";
 import { PYTHON, runNotebooks } from "../../scripts/notebooks/run.ts";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 
 const PLOTLY = "application/vnd.plotly.v1+json";
 const NAMES = ["01-prefixlm-pretraining", "02-prefix-length-ablation", "03-zero-shot-transfer"];
 
-const hasNbclient = spawnSync(PYTHON, ["-c", "import nbclient, nbformat"], { encoding: "utf8" }).status === 0;
+const noNbclient = skipUnless("nbclient");
 
 test("the three notebooks exist and match their sources", () => {
   const specs = notebookSpecs();
@@ -30,7 +31,7 @@ test("the three notebooks exist and match their sources", () => {
   }
 });
 
-test("every notebook runs headless in quick mode with the simvlm kernel", { skip: hasNbclient ? false : `${PYTHON} has no nbclient/nbformat`, timeout: 600_000 }, async () => {
+test("every notebook runs headless in quick mode with the simvlm kernel", { skip: noNbclient, timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "simvlm-notebooks-"));
   try {
     const results = await runNotebooks({ quick: true, outDir: join(dir, "out"), cacheDir: join(dir, "cache"), timeout: 300, stderr: false });
@@ -60,7 +61,7 @@ test("the committed notebooks are saved executed: outputs, a Plotly figure and a
     assert.ok(!outs.some((o) => o.output_type === "error"), `${s.ipynb}: holds an error output`);
     assert.ok(outs.some((o) => o.data && PLOTLY in o.data), `${s.ipynb}: no Plotly figure`);
     assert.ok(outs.some((o) => o.data && "image/png" in o.data), `${s.ipynb}: no PNG`);
-    if (hasNbclient) {
+    if (!noNbclient) {
       const v = spawnSync(PYTHON, ["-c", "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))", s.ipynb], { encoding: "utf8" });
       assert.equal(v.status, 0, `${s.ipynb} is not nbformat-valid: ${v.stderr}`);
     }

@@ -9,6 +9,7 @@ import { loadNativeAddon } from "../../lib/backend/native-addon.ts";
 import { fusedAdamWAvailable } from "../../lib/backend/fused-ops.ts";
 import { AdamW, globalGradNorm } from "../../lib/train/optimizer.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { installHint } from "../../scripts/prereqs.mjs";
 
 // w1, w2, unused are decayed (rank 2), "b" and "tok_emb" are not; "unused" never gets a gradient
 // (so it must not decay either).
@@ -69,7 +70,7 @@ function assertClose(got: Float32Array, want: Float32Array, what: string) {
 test("fused AdamW on wasm matches the cpu backend's op-by-op update", async (t) => {
   const info = await initBackend();
   const main = info.tfBackend;
-  if (!fusedAdamWAvailable()) { t.skip(`fused AdamW unavailable on ${main}: ${info.notes.find((n) => /native/i.test(n)) ?? "no native addon on this backend"}`); return; }
+  if (!fusedAdamWAvailable()) { t.skip(`fused AdamW unavailable on ${main}: ${info.notes.find((n) => /native/i.test(n)) ?? "no native addon on this backend"}${installHint("native")}`); return; }
   await tf.setBackend("cpu");
   assert.equal(fusedAdamWAvailable(), false, "the cpu backend runs the op-by-op reference");
   const ref = run();
@@ -93,7 +94,7 @@ test("fused AdamW on wasm matches the cpu backend's op-by-op update", async (t) 
 
 test("native adamw and sumSquares compute on the heap and reject operands outside it", async (t) => {
   const got = await loadNativeAddon();
-  if (typeof got === "string") { t.skip(`native addon unavailable: ${got}`); return; }
+  if (typeof got === "string") { t.skip(`native addon unavailable: ${got}${installHint("native")}`); return; }
   const addon = got as unknown as {
     adamw(...a: number[] | [Uint8Array, ...number[]]): void;
     sumSquares(heap: Uint8Array, off: number, n: number): number;

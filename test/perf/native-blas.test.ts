@@ -2,10 +2,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadNativeAddon } from "../../lib/backend/native-addon.ts";
+import { installHint } from "../../scripts/prereqs.mjs";
 
 test("native sgemm computes a product and rejects operands outside the heap", async (t) => {
   const addon = await loadNativeAddon();
-  if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}`); return; }
+  if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}${installHint("native")}`); return; }
   const heap = new Uint8Array(4 * 64);
   const f = new Float32Array(heap.buffer);
   f.set([1, 2, 3, 4, 5, 6], 0); // A [2,3]

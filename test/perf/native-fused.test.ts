@@ -10,6 +10,7 @@ import { GELU_KERNEL, LAYER_NORM_KERNEL, fusedGelu, fusedLayerNorm } from "../..
 import { nativeTanhApprox } from "../../lib/backend/wasm/native-fused.ts";
 import { gelu, layerNorm } from "../../lib/model/layers.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { installHint } from "../../scripts/prereqs.mjs";
 
 const rng = new Rng(11);
 const uniform = (n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.next());
@@ -56,7 +57,7 @@ async function onBoth(data: { values: Float32Array; shape: number[] }[], fn: (xs
 
 test("fused GELU matches the composite on cpu, forward and backward", async (t) => {
   const skip = await fusedReady();
-  if (skip) { t.skip(skip); return; }
+  if (skip) { t.skip(skip + installHint("native")); return; }
   for (const shape of [[7, 13], [5, 33], [1, 1], [3, 4, 9], [64, 40]]) {
     const n = shape.reduce((a, b) => a * b, 1);
     const x = uniform(n, -6, 6), w = uniform(n, -1, 1);
@@ -80,7 +81,7 @@ test("fused GELU matches the composite on cpu, forward and backward", async (t) 
 
 test("fused layer norm matches the composite on cpu, forward and backward (x, gamma, beta)", async (t) => {
   const skip = await fusedReady();
-  if (skip) { t.skip(skip); return; }
+  if (skip) { t.skip(skip + installHint("native")); return; }
   for (const [rows, d] of [[7, 13], [5, 33], [1, 8], [9, 1], [12, 64]] as const) {
     const x = uniform(rows * d, -3, 5), g = uniform(d, 0.5, 1.5), b = uniform(d, -0.5, 0.5), w = uniform(rows * d, -1, 1);
     const eps = 1e-5;
@@ -115,7 +116,7 @@ test("fused layer norm matches the composite on cpu, forward and backward (x, ga
 
 test("the native tanh approximation: dense grid, saturation, infinities, NaN", async (t) => {
   const addon = await loadNativeAddon();
-  if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}`); return; }
+  if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}${installHint("native")}`); return; }
   const tanh = nativeTanhApprox(addon);
   assert.ok(tanh, "the addon exports tanhApprox");
   const n = 200_001;
@@ -144,7 +145,7 @@ test("the native tanh approximation: dense grid, saturation, infinities, NaN", a
 
 test("fused GELU at large |x| and infinities has no NaN; gradient saturates to 0 or 1", async (t) => {
   const skip = await fusedReady();
-  if (skip) { t.skip(skip); return; }
+  if (skip) { t.skip(skip + installHint("native")); return; }
   const before = tf.memory().numTensors;
   const xs = [50, -50, 1e20, -1e20, Infinity, -Infinity, 0, 12, -12];
   const [y, dx] = tf.tidy(() => {
@@ -160,7 +161,7 @@ test("fused GELU at large |x| and infinities has no NaN; gradient saturates to 0
 
 test("fused kernels reject operands outside the heap and bad arguments", async (t) => {
   const addon = await loadNativeAddon();
-  if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}`); return; }
+  if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}${installHint("native")}`); return; }
   const a = addon as unknown as Record<string, (...args: unknown[]) => void>;
   const heap = new Uint8Array(4 * 64);
   assert.throws(() => a.geluFwd!(heap, 0, 128, 40), /geluFwd: operand outside the heap/);
@@ -182,7 +183,7 @@ test("fused kernels reject operands outside the heap and bad arguments", async (
 
 test("fused ops fall back (undefined) for non-float32 input and on the cpu backend", async (t) => {
   const skip = await fusedReady();
-  if (skip) { t.skip(skip); return; }
+  if (skip) { t.skip(skip + installHint("native")); return; }
   const before = tf.memory().numTensors;
   const xi = tf.tensor2d([[1, 2], [3, 4]], undefined, "int32");
   assert.equal(fusedGelu(xi), undefined);

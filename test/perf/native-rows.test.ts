@@ -9,6 +9,7 @@ import { fusedSoftmaxCrossEntropy } from "../../lib/backend/fused-ops.ts";
 import { loadNativeAddon } from "../../lib/backend/native-addon.ts";
 import { tokenLosses } from "../../lib/train/step.ts";
 import { Rng } from "../../lib/util/rng.ts";
+import { installHint } from "../../scripts/prereqs.mjs";
 
 const rng = new Rng(11);
 const rand = (shape: number[], scale = 1) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal());
@@ -44,7 +45,7 @@ function close(got: number[], want: number[], what: string, tol: number): void {
 
 test("Slice, SplitV and Concat on the native copies equal the cpu backend's", async (t) => {
   const why = await nativeReady();
-  if (why) { t.skip(why); return; }
+  if (why) { t.skip(why + installHint("native")); return; }
   const cases: [string, () => tf.Tensor[], (...xs: tf.Tensor[]) => tf.Tensor[]][] = [
     ["split last axis into 3", () => [tf.tensor(rand([5, 12]), [5, 12])], (x) => tf.split(x!, 3, 1)],
     ["split uneven sizes", () => [tf.tensor(rand([4, 3, 10]), [4, 3, 10])], (x) => tf.split(x!, [2, 7, 1], 2)],
@@ -68,7 +69,7 @@ test("Slice, SplitV and Concat on the native copies equal the cpu backend's", as
 
 test("fused softmax cross-entropy: loss and gradient equal log-softmax × one-hot on cpu", async (t) => {
   const why = await nativeReady();
-  if (why) { t.skip(why); return; }
+  if (why) { t.skip(why + installHint("native")); return; }
   for (const [B, T, V, scale] of [[2, 3, 11, 1], [3, 5, 37, 8], [1, 3, 4000, 3]] as const) {
     const make = () => [tf.tensor(rand([B, T, V], scale), [B, T, V]),
       tf.tensor(Float32Array.from({ length: B * T }, (_, i) => (i === 1 ? -1 : i === 2 ? V : Math.floor(rng.next() * V))), [B, T]),
@@ -92,7 +93,7 @@ test("fused softmax cross-entropy: loss and gradient equal log-softmax × one-ho
 
 test("native row kernels reject operands outside the heap", async (t) => {
   const addon = await loadNativeAddon();
-  if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}`); return; }
+  if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}${installHint("native")}`); return; }
   const a = addon as unknown as Record<string, (...xs: unknown[]) => void>;
   const heap = new Uint8Array(4 * 32);
   assert.throws(() => a.copyRows!(heap, 0, 8, 64, 8, 4, 8), /outside the heap/);

@@ -1,6 +1,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 import { tf, initBackend } from "../../lib/backend/index.ts";
 import { AdamW, learningRate, globalGradNorm, defaultDecayFilter } from "../../lib/train/optimizer.ts";
 import { SimVLM } from "../../lib/model/simvlm.ts";
@@ -8,7 +9,6 @@ import { Rng } from "../../lib/util/rng.ts";
 import { tiny } from "./helpers.ts";
 
 const PY = "/usr/bin/python3";
-const hasTorch = spawnSync(PY, ["-c", "import torch"], { encoding: "utf8" }).status === 0;
 
 before(async () => { await initBackend(); });
 
@@ -38,7 +38,7 @@ test("weight decay goes to weight matrices and conv kernels, not to biases, Laye
   } finally { m.dispose(); }
 });
 
-test("AdamW with clipping matches torch.optim.AdamW + clip_grad_norm_ step for step", { skip: !hasTorch && "needs /usr/bin/python3 with torch" }, () => {
+test("AdamW with clipping matches torch.optim.AdamW + clip_grad_norm_ step for step", { skip: skipUnless("torch") }, () => {
   const rng = new Rng(7);
   const init = { w: Array.from({ length: 6 }, () => rng.normal()), b: Array.from({ length: 3 }, () => rng.normal()) };
   const steps = 5;

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,7 +9,6 @@ import { encodeSafetensors, decodeSafetensors, type NamedArray } from "../../lib
 import { CheckpointError } from "../../lib/train/errors.ts";
 
 const PY = "/usr/bin/python3";
-const hasTorch = spawnSync(PY, ["-c", "import torch"], { encoding: "utf8" }).status === 0;
 
 function sample(): Map<string, NamedArray> {
   return new Map<string, NamedArray>([
@@ -55,7 +55,7 @@ test("truncated or corrupted files → one CheckpointError that names the file a
   fails(huge, /header length/);
 });
 
-test("a reader written from the format spec in Python (torch.frombuffer) reads our file, and we read its file", { skip: !hasTorch && "needs /usr/bin/python3 with torch" }, () => {
+test("a reader written from the format spec in Python (torch.frombuffer) reads our file, and we read its file", { skip: skipUnless("torch") }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "simvlm-st-"));
   try {
     const ours = path.join(dir, "ours.safetensors"), theirs = path.join(dir, "theirs.safetensors");

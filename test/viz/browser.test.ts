@@ -2,24 +2,25 @@
 // the screenshot is not blank, and the token slider and view menu work in the page alone.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
+import type { Browser } from "playwright-core";
 import { attentionFigure, syntheticAttentionCapture, vizStandaloneHtml } from "../../lib/index.ts";
+import { launchChromium } from "../kernel/browser.ts";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 
-const CHROMIUM = "/usr/bin/chromium";
-
-test("attention figure renders in headless Chromium and its selectors work", { skip: !existsSync(CHROMIUM) && "no /usr/bin/chromium", timeout: 120_000 }, async () => {
-  const { chromium } = await import("playwright-core");
+test("attention figure renders in headless Chromium and its selectors work", { skip: skipUnless("chromium"), timeout: 120_000 }, async () => {
   const c = syntheticAttentionCapture({ grid: { h: 8, w: 8 }, heads: 2, focus: { token: 2, patch: 9 } });
   const img = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).map((_, i) => (i % 3 === 0 ? 200 : 60)) };
   const f = await attentionFigure({ image: img, capture: c });
   const dir = mkdtempSync(join(tmpdir(), "simvlm-viz-"));
   const file = join(dir, "attention.html");
   writeFileSync(file, vizStandaloneHtml(f.figure, { title: "attention" }));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+  let browser: Browser | undefined;
   try {
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
@@ -60,7 +61,7 @@ test("attention figure renders in headless Chromium and its selectors work", { s
     const rolled = await visibleZ();
     assert.equal(rolled.i, 1 + 2 * f.views.indexOf("all layers · rollout"));
   } finally {
-    await browser.close();
+    await browser?.close().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
 });

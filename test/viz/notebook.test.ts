@@ -2,13 +2,17 @@
 // and opened in the classic Notebook in headless Chromium; the saved figure output stays under 300 KB.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "../kernel/browser.ts";
+import { spawnTracked, type Tracked } from "../procs.ts";
+import { skipUnless } from "../../scripts/prereqs.mjs";
 
 const PYTHON = "/usr/bin/python3";
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -29,8 +33,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasJupyter = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import nbclient, nbformat, notebook"]).status === 0;
 
 const CELL = `import { attentionFigure, syntheticAttentionCapture } from "simvlm";
 const capture = syntheticAttentionCapture({ grid: { h: 8, w: 8 }, heads: 2, focus: { token: 2, patch: 9 } });
@@ -60,14 +62,13 @@ async function waitHttp(url: string, ms: number): Promise<void> {
 }
 
 test("attention figure and live plot in a notebook executed by the simvlm kernel, shown by the classic Notebook",
-  { skip: (!existsSync(CHROMIUM) || !hasJupyter) && "needs /usr/bin/chromium and python3 with nbclient + notebook", timeout: 300_000 }, async () => {
+  { skip: skipUnless("chromium", "nbclient", "notebook"), timeout: 300_000 }, async () => {
     const ks = installTempKernelspec();
     const dir = mkdtempSync(join(tmpdir(), "simvlm-viz-nb-"));
     const env = { ...process.env, JUPYTER_PATH: ks.jupyterPath, JUPYTER_DATA_DIR: join(dir, "data"), JUPYTER_CONFIG_DIR: join(dir, "config"), JUPYTER_RUNTIME_DIR: join(dir, "runtime") };
-    let server: ReturnType<typeof spawn> | undefined;
-    const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    let server: Tracked | undefined, browser: Browser | undefined;
     try {
+      browser = await launchChromium();
       const nbFile = join(dir, "attention.ipynb");
       writeFileSync(nbFile, JSON.stringify({
         nbformat: 4, nbformat_minor: 5,
@@ -93,8 +94,9 @@ test("attention figure and live plot in a notebook executed by the simvlm kernel
       const sign = spawnSync(PYTHON, ["-m", "nbformat.sign", nbFile], { env, encoding: "utf8" });
       assert.equal(sign.status, 0, sign.stderr);
       const port = await freePort();
-      server = spawn(PYTHON, ["-m", "notebook", "--allow-root", "--no-browser", `--port=${port}`, "--ip=127.0.0.1", "--NotebookApp.token=", "--NotebookApp.password=", `--notebook-dir=${dir}`],
-        { env, stdio: "ignore" });
+      // Opening the notebook starts its kernel in a new session: spawnTracked stops that too.
+      server = spawnTracked(PYTHON, ["-m", "notebook", "--allow-root", "--no-browser", `--port=${port}`, "--ip=127.0.0.1", "--NotebookApp.token=", "--NotebookApp.password=", `--notebook-dir=${dir}`],
+        { name: "classic Notebook", deadlineMs: 300_000, env, stdio: "ignore" });
       const url = `http://127.0.0.1:${port}/notebooks/attention.ipynb`;
       await waitHttp(url, 60_000);
       const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
@@ -106,8 +108,8 @@ test("attention figure and live plot in a notebook executed by the simvlm kernel
       const st = await sharp(shot).stats();
       assert.ok(st.channels.slice(0, 3).every((ch) => ch.stdev > 5), "the notebook's plot is blank");
     } finally {
-      await browser.close();
-      if (server?.pid) server.kill("SIGTERM");
+      await browser?.close().catch(() => {});
+      await server?.stop();
       rmSync(dir, { recursive: true, force: true });
       ks.cleanup();
     }

@@ -5,7 +5,14 @@
  */
 import type { EntailmentItem, SceneObject, VqaItem } from "../types.ts";
 import type { Rng } from "../../util/rng.ts";
-import { WORLD_COLORS, WORLD_SHAPES, WORLD_SIZES, NUMBER_WORDS, positionPhrase, horizontalWord, verticalWord } from "./vocab.ts";
+import { WORLD_COLORS, WORLD_SHAPES, WORLD_SIZES, NUMBER_WORDS, positionPhrase, horizontalWord, verticalWord, isHeldOutPair } from "./vocab.ts";
+
+/**
+ * Whether a text may name a colour+shape pair that is not in the scene and is held out of training
+ * (allowed in val/test only). Default false: train text never composes a held-out pair, not even
+ * through noise or a contradicted hypothesis (issue 14).
+ */
+export interface HeldOutTextOptions { allowHeldOut?: boolean }
 
 const JUNK = ["image", "picture", "shapes", "clipart", "icon", "vector", "png", "stock", "free", "download", "hd", "art", "design", "graphic"];
 
@@ -22,14 +29,17 @@ function countWord(n: number): string { return NUMBER_WORDS[n] ?? String(n); }
 function leftToRight(objs: SceneObject[]): SceneObject[] { return [...objs].sort((a, b) => a.x - b.x); }
 
 /** Web-like alt-text: keywords, partial, shuffled, with junk and sometimes a wrong word. */
-export function makeAltText(objs: SceneObject[], rng: Rng): string {
+export function makeAltText(objs: SceneObject[], rng: Rng, opts: HeldOutTextOptions = {}): string {
+  const ok = (c: string, s: string) => opts.allowHeldOut === true || !isHeldOutPair(c, s);
   const style = rng.int(0, 3);
   const kept = objs.filter((_, i) => i === 0 || rng.next() < 0.75);
   const words: string[] = [];
   for (const o of kept) {
     let color = o.color, shape = o.shape;
-    if (rng.next() < 0.1) color = rng.pick(WORLD_COLORS);   // annotator/web noise: wrong colour
-    if (rng.next() < 0.05) shape = rng.pick(WORLD_SHAPES);  // and rarely a wrong shape
+    // Annotator/web noise: a wrong colour, rarely a wrong shape — never one that makes a pair the
+    // scene's split must not contain (the true pair is always allowed, so neither list is empty).
+    if (rng.next() < 0.1) color = rng.pick(WORLD_COLORS.filter((c) => ok(c, shape)));
+    if (rng.next() < 0.05) shape = rng.pick(WORLD_SHAPES.filter((s) => ok(color, s)));
     if (rng.next() < 0.3) words.push(o.size);
     words.push(rng.next() < 0.85 ? `${color} ${shape}` : shape);
   }
@@ -103,7 +113,7 @@ const NEUTRAL = [
 ];
 
 /** One entailed, one neutral (unobservable) and one contradicted hypothesis per scene. */
-export function makeEntailment(objs: SceneObject[], premise: string, rng: Rng): EntailmentItem[] {
+export function makeEntailment(objs: SceneObject[], premise: string, rng: Rng, opts: HeldOutTextOptions = {}): EntailmentItem[] {
   const o = rng.pick(objs), n = objs.length;
   const entail = rng.pick([
     `there is a ${o.color} ${o.shape}`,
@@ -111,7 +121,8 @@ export function makeEntailment(objs: SceneObject[], premise: string, rng: Rng): 
     `the ${o.shape} is ${o.color}`,
     `a ${o.size} ${o.shape} is in the picture`,
   ]);
-  const absentColor = WORLD_COLORS.filter((c) => !objs.some((p) => p.color === c && p.shape === o.shape));
+  // At most 4 objects and one held-out colour per shape: at least 3 colours remain.
+  const absentColor = WORLD_COLORS.filter((c) => !objs.some((p) => p.color === c && p.shape === o.shape) && (opts.allowHeldOut === true || !isHeldOutPair(c, o.shape)));
   const wrongSize = WORLD_SIZES.filter((s) => s !== o.size);
   const contra = rng.pick([
     `there is a ${rng.pick(absentColor)} ${o.shape}`,

@@ -3,7 +3,7 @@
  * already loaded model) — what `simvlm eval` prints.
  */
 import { initBackend } from "../../backend/index.ts";
-import { makeWorld, type WorldSplit } from "../../data/world/index.ts";
+import { makeWorld, WORLD_DATA_SEED, type WorldSplit } from "../../data/world/index.ts";
 import type { SimVLM } from "../../model/simvlm.ts";
 import type { SimTokenizer } from "../../tokenizer/tokenizer.ts";
 import { loadModel } from "../../train/model-io.ts";
@@ -29,6 +29,7 @@ export interface EvalCheckpointOptions extends LongRunOptions {
   premise?: "image" | "text";
   /** Only scenes with (true) / without (false) a held-out colour+shape pair. */
   heldOut?: boolean;
+  /** The world's data seed (default: the one the checkpoint's training data used, else WORLD_DATA_SEED). */
   worldSeed?: number;
   samples?: number;
 }
@@ -53,12 +54,15 @@ export async function evalCheckpoint(opts: EvalCheckpointOptions): Promise<Check
   if (!model || !tokenizer) {
     if (!opts.ckpt) throw new EvalInputError("evalCheckpoint needs a checkpoint directory (ckpt) or a model and tokenizer");
     const l = await loadModel(opts.ckpt);
-    model = l.model; tokenizer = l.tokenizer; step = l.meta.step; seed ??= l.meta.seed; owned = true;
+    model = l.model; tokenizer = l.tokenizer; step = l.meta.step; owned = true;
+    // The world the model was pretrained on: its data spec's dataSeed (the run seed only ordered it).
+    const data = (l.meta.train as { data?: { source?: unknown; dataSeed?: unknown } } | undefined)?.data;
+    if (data?.source === "shapes" && Number.isInteger(data.dataSeed)) seed ??= data.dataSeed as number;
   }
   try {
-    const worldSeed = seed ?? 0;
+    const worldSeed = seed ?? WORLD_DATA_SEED;
     // Scan enough records to find n of the wanted kind when filtering by heldOut.
-    let items = makeWorld({ seed: worldSeed, split, n: opts.heldOut === undefined ? n : n * 8, size: model.config.imageSize });
+    let items = makeWorld({ dataSeed: worldSeed, split, n: opts.heldOut === undefined ? n : n * 8, size: model.config.imageSize });
     if (opts.heldOut !== undefined) {
       if (opts.heldOut && split === "train") throw new EvalInputError("the train split has no held-out colour+shape pairs; use val or test");
       items = items.filter((it) => !!it.heldOut === opts.heldOut).slice(0, n);

@@ -1,8 +1,11 @@
 /**
  * Held-out losses: `validationLoss` (token-weighted mean cross-entropy and token accuracy of a
- * pretraining objective on held-out examples) and `lossByPrefixLength` (the same with the prefix
- * fixed at each T_p in turn — how much the text prefix helps predict the rest). Rows of the latter
- * are lib/viz's PrefixLossRow, so `lossByPrefixFigure(rows)` plots them directly.
+ * pretraining objective on held-out examples), `lossByPrefixLength` (the same with the prefix
+ * fixed at each T_p in turn — how much the text prefix helps predict the rest; rows are lib/viz's
+ * PrefixLossRow, so `lossByPrefixFigure(rows)` plots them directly), and `prefixLosses` (the
+ * protocol's loss for every arm, whatever objective trained it: at T_p = 0 and the exact
+ * expectation over PrefixLM's random T_p, per token, per example and per character — the same
+ * summary `ngramPrefixLosses` gives the image-blind baseline; see lib/eval/metrics/prefix-loss.ts).
  */
 import type { Example } from "../../data/types.ts";
 import type { SimVLM } from "../../model/simvlm.ts";
@@ -14,6 +17,7 @@ import { runSignal, throwIfAborted, type LongRunOptions } from "../../runtime.ts
 import type { PrefixLossRow } from "../../viz/prefix.ts";
 import { EvalInputError } from "../metrics/errors.ts";
 import { batchRowStats } from "./pairs.ts";
+import { prefixLengthSupport, suffixChars, summarizePrefixLosses, type ExamplePrefixLosses, type PrefixLossReport } from "../metrics/prefix-loss.ts";
 
 export interface LossObjective { objective: TrainObjective; prefix?: PrefixOptions; span?: SpanOptions }
 
@@ -90,4 +94,50 @@ export function lossByPrefixLength(model: Model, tokenizer: Pick<SimTokenizer, "
     rows.push({ tp: k, loss: v.loss, accuracy: v.accuracy, examples: v.examples, tokens: v.tokens, ...(opts.series ? { series: opts.series } : {}) });
   }
   return rows;
+}
+
+export interface PrefixLossOptions extends LongRunOptions {
+  /** The random-T_p distribution (default { mode: "random" }: PrefixLM's, kMax = ⌊n/2⌋). */
+  prefix?: PrefixOptions;
+  batchSize?: number;
+}
+
+/**
+ * The model's losses at T_p = 0 and averaged exactly over random T_p (each example evaluated at every
+ * prefix length of its support; no sampling), in nats per token, per example and per character.
+ * Evaluation mode, no dropout. Cost: Σ over examples of (support size + 1) rows, i.e. about
+ * ⌊n/2⌋ + 2 rows per image-text example of n tokens.
+ */
+export function prefixLosses(model: Model, tokenizer: Pick<SimTokenizer, "encode" | "decode" | "vocabSize">, examples: Example[],
+  opts: PrefixLossOptions = {}): PrefixLossReport {
+  if (!examples.length) throw new EvalInputError("prefixLosses: no examples");
+  const prefix = opts.prefix ?? { mode: "random" as const };
+  const limit = Math.max(1, model.config.maxTextLen - 1), bs = opts.batchSize ?? 32;
+  const signal = runSignal(opts);
+  const rows: ExamplePrefixLosses[] = examples.map((ex) => {
+    if (typeof ex.text !== "string") throw new EvalInputError(`prefixLosses: example ${JSON.stringify(ex.id)} has no text`);
+    const toks = tokenizer.encode(ex.text).slice(0, limit);
+    const hasImage = ex.image !== undefined;
+    const chars = suffixChars((ids) => tokenizer.decode(ids), toks);
+    const tps = [...new Set([0, ...prefixLengthSupport(toks.length, hasImage, prefix)])];
+    return { id: ex.id, hasImage, textTokens: toks.length, atTp: tps.map((tp) => ({ tp, nll: NaN, tokens: toks.length - tp + 1, chars: chars[tp]! })) };
+  });
+  // One pass per prefix length over the examples that need it: "fixed" k is exactly T_p = k here.
+  const maxTp = Math.max(...rows.flatMap((r) => r.atTp.map((x) => x.tp)));
+  for (let k = 0; k <= maxTp; k++) {
+    const need = rows.flatMap((r, i) => r.atTp.filter((x) => x.tp === k).map((x) => ({ i, x })));
+    for (let s = 0; s < need.length; s += bs) {
+      throwIfAborted(signal, "prefix losses");
+      const chunk = need.slice(s, s + bs);
+      const batch = makeBatch(chunk.map((c) => examples[c.i]!), tokenizer, model.config, { objective: "prefixlm", prefix: { mode: "fixed", k }, rng: new Rng(0) });
+      try {
+        const st = batchRowStats(model, batch);
+        chunk.forEach((c, r) => {
+          if (st.tokens[r] !== c.x.tokens) throw new Error(`prefixLosses: example ${JSON.stringify(rows[c.i]!.id)} predicted ${st.tokens[r]} tokens at T_p = ${k}, expected ${c.x.tokens}`);
+          c.x.nll = st.nll[r]!;
+        });
+      } finally { disposeBatch(batch); }
+    }
+  }
+  return summarizePrefixLosses(rows, prefix);
 }
