@@ -63,8 +63,12 @@ async function activate(tfName: string): Promise<void> {
 
 const attempts: Record<BackendName, Attempt> = {
   async cuda(notes) {
+    // The device first (loader.ts is small): where there is no GPU, the kernel modules never load.
+    const { openCudaDevice } = await import("./cuda/loader.ts");
+    const device = await openCudaDevice();
+    if (typeof device === "string") throw new Error(device);
     const { initCuda } = await import("./cuda/index.ts");
-    return initCuda(activate, notes);
+    return initCuda(activate, notes, device);
   },
   async gpu() {
     if (!pkgVersion("@tensorflow/tfjs-node-gpu")) throw new Error("@tensorflow/tfjs-node-gpu is not installed (npm install @tensorflow/tfjs-node-gpu)");

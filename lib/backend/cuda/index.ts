@@ -53,10 +53,13 @@ export function registerCudaBackend(device: CudaDevice, precision: Precision = "
 
 const MIB = 2 ** 20;
 
-/** For lib/backend/index.ts: open the GPU, register the backend and activate it; throws a one-line reason. */
-export async function initCuda(activate: (name: string) => Promise<void>, notes: string[]): Promise<{ tfBackend: string; threads: number; versions: Record<string, string> }> {
+/**
+ * For lib/backend/index.ts: open the GPU (unless given one already opened by loader.ts's
+ * openCudaDevice), register the backend and activate it; throws a one-line reason.
+ */
+export async function initCuda(activate: (name: string) => Promise<void>, notes: string[], opened?: CudaDevice): Promise<{ tfBackend: string; threads: number; versions: Record<string, string> }> {
   const precision = cudaPrecision();
-  const device = await openCudaDevice();
+  const device = opened ?? await openCudaDevice();
   if (typeof device === "string") throw new Error(device);
   registerCudaBackend(device, precision);
   await activate(BACKEND_NAME);
