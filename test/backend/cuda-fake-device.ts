@@ -36,6 +36,12 @@ export class FakeCudaDevice implements CudaDevice {
 
   // ------------------------------------------------------------------ memory
 
+  /** Change the device's size (a test runs out of memory without filling a gibibyte of host memory). */
+  setTotalBytes(bytes: number): void { (this.info as { totalBytes: number }).totalBytes = bytes; }
+
+  /** Bytes allocated from the device now. */
+  usedBytes(): number { return this.used; }
+
   alloc(bytes: number): number {
     this.notCapturing("alloc");
     if (this.used + bytes > this.info.totalBytes) {
