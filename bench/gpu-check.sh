@@ -94,9 +94,10 @@ say "node $(node --version 2>/dev/null) at $(command -v node)"
 
 # ---------------------------------------------------------------------------------- build
 build() {
-  SIMVLM_CUDA_BUILD=1 SIMVLM_CUDA_ARCH="${SIMVLM_CUDA_ARCH:-90}" timeout -k 5 "${BUILD_LIMIT:-120}" node native/cuda/build.mjs
+  SIMVLM_CUDA_BUILD=1 SIMVLM_CUDA_ARCH="${SIMVLM_CUDA_ARCH:-90}" timeout -k 5 "${BUILD_LIMIT:-120}" node native/cuda/build.mjs; local rc=$?
   node -e 'import("./native/cuda/build.mjs").then((m) => process.exit(m.cudaAddonIsCurrent() ? 0 : 1))' && return 0
-  echo "nvcc build failed; using the prebuilt addon from the bundle"
+  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "nvcc build timed out after ${BUILD_LIMIT:-120}s; using the prebuilt addon from the bundle"
+  else echo "nvcc build failed; using the prebuilt addon from the bundle"; fi
   mkdir -p native/build && cp .gpu-bundle/gpu-bundle/prebuilt/simvlm_cuda.node native/build/ && touch native/build/simvlm_cuda.node
   return 2
 }
