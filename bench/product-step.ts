@@ -6,7 +6,11 @@
  */
 import { tf } from "../lib/backend/index.ts";
 import { SimVLM, resolveConfig, type ModelConfig } from "../lib/model/index.ts";
-import { AdamW, trainStepAsync, type TrainBatch } from "../lib/train/index.ts";
+// The trainer's modules themselves (not lib/train/index.ts, which also loads pretraining and the
+// tokenizer's native package): the GPU check carries only what the step needs.
+import { AdamW } from "../lib/train/optimizer.ts";
+import { trainStepAsync } from "../lib/train/step.ts";
+import type { TrainBatch } from "../lib/train/batch.ts";
 import { Rng } from "../lib/util/rng.ts";
 
 /** The shapes of one step, for its FLOP count. */

@@ -7,14 +7,22 @@ shapes and the same analytic FLOP count (bench/product-step.ts stepFlops). Q, K 
 Linear layers here and one fused [d, 3d] product there: the same arithmetic.
 
 Usage: /usr/bin/python3 bench/torch-ref.py [--steps N] [--warmup N] [--threads N] [--json]
+        [--device cpu|cuda] [--dtype fp32|tf32|bf16] [--compile] [--config reference|base]
+        [--batch N] [--text N] [--max-batch]
 torch.set_num_threads(1) by default: OpenBLAS still uses both cores for matmuls, and more
 OpenMP threads oversubscribe this 2-core machine (measured slower).
+On a GPU (--device cuda): --dtype bf16 runs forward and loss under torch.autocast(bfloat16) with
+fp32 master weights; tf32 allows TF32 tensor cores for fp32 products; --compile wraps the model in
+torch.compile. --config base is the paper's Base width (d 768, 12 + 12 layers, 224 px / 16 = 196
+patches, vocabulary 32,000; batch 64 unless --batch). --max-batch doubles the batch from --batch
+until the GPU runs out of memory and reports the examples/s of the largest that fitted.
 """
-import argparse, json, math, resource, statistics, time
+import argparse, contextlib, json, math, resource, statistics, time
 import torch
 import torch.nn.functional as F
 
 C = dict(d=256, heads=4, enc=4, dec=4, ffn=1024, image=128, patch=16, text=32, vocab=4000, batch=16, dropout=0.0)
+CONFIGS = dict(reference=C, base=dict(C, d=768, heads=12, enc=12, dec=12, ffn=3072, image=224, patch=16, vocab=32000, batch=64))
 
 
 def step_flops(c):
@@ -89,35 +97,83 @@ class Ref(torch.nn.Module):
         return s.lnf(y) @ s.tok.weight.t()  # tied to the token embedding, as lib/model
 
 
+def run_steps(c, a, n_steps, n_warmup, device):
+    """Train `n_warmup + n_steps` steps of the model on one fixed batch; (times ms, losses)."""
+    torch.manual_seed(0)
+    model = Ref(c).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    fwd = torch.compile(model) if a.compile else model
+    images = torch.rand(c["batch"], c["image"], c["image"], 3, device=device)
+    ids = torch.randint(4, c["vocab"], (c["batch"], c["text"] + 1), device=device)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if a.dtype == "bf16" and device == "cuda" else contextlib.nullcontext()
+    times, losses = [], []
+    for i in range(n_warmup + n_steps):
+        if device == "cuda": torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        with amp:
+            logits = fwd(images, ids[:, :-1])
+            loss = F.cross_entropy(logits.reshape(-1, c["vocab"]).float(), ids[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True); loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+        lv = loss.item(); ms = (time.perf_counter() - t0) * 1000
+        losses.append(lv)
+        if i >= n_warmup: times.append(ms)
+        if not a.json: print(f"{'warm-up' if i < n_warmup else 'step'} {i + 1}: {ms:.1f} ms, loss {lv:.4f}", flush=True)
+    del model, opt, fwd
+    return times, losses
+
+
+def largest_batch(c, a, device):
+    """Double the batch until out of memory (or 2 s a step); the largest that fitted and its examples/s."""
+    best, b = None, c["batch"]
+    while b <= a.max_batch_limit:
+        try:
+            times, _ = run_steps(dict(c, batch=b), a, 2, 1, device)
+        except torch.cuda.OutOfMemoryError:
+            break
+        finally:
+            if device == "cuda": torch.cuda.empty_cache()
+        ms = statistics.median(times)
+        best = dict(batch=b, ms_per_step=round(ms, 2), examples_per_s=round(b / (ms / 1000), 1))
+        if not a.json: print(f"batch {b}: {ms:.1f} ms/step, {best['examples_per_s']} examples/s", flush=True)
+        if ms > 2000: break
+        b *= 2
+    return best
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=10); ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1); ap.add_argument("--json", action="store_true")
     ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--dtype", choices=["fp32", "tf32", "bf16"], default="fp32")
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--config", choices=sorted(CONFIGS), default="reference")
+    ap.add_argument("--batch", type=int); ap.add_argument("--text", type=int)
+    ap.add_argument("--max-batch", action="store_true"); ap.add_argument("--max-batch-limit", type=int, default=8192)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads); torch.manual_seed(0)
-    c = dict(C, dropout=a.dropout); model = Ref(c)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-    images = torch.rand(c["batch"], c["image"], c["image"], 3)
-    ids = torch.randint(4, c["vocab"], (c["batch"], c["text"] + 1))
-    times, losses = [], []
-    for i in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
-        logits = model(images, ids[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, c["vocab"]), ids[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True); loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
-        lv = loss.item(); ms = (time.perf_counter() - t0) * 1000
-        losses.append(lv)
-        if i >= a.warmup: times.append(ms)
-        if not a.json: print(f"{'warm-up' if i < a.warmup else 'step'} {i + 1}: {ms:.0f} ms, loss {lv:.4f}", flush=True)
+    if a.device == "cuda" and not torch.cuda.is_available(): raise SystemExit("torch-ref: --device cuda but torch sees no CUDA GPU")
+    torch.set_num_threads(a.threads)
+    torch.backends.cuda.matmul.allow_tf32 = a.dtype == "tf32"
+    torch.backends.cudnn.allow_tf32 = a.dtype == "tf32"
+    c = dict(CONFIGS[a.config], dropout=a.dropout)
+    if a.batch: c["batch"] = a.batch
+    if a.text: c["text"] = a.text
+    times, losses = run_steps(c, a, a.steps, a.warmup, a.device)
     ms = statistics.median(times); fl = step_flops(c)
-    r = dict(bench="train-step", backend=f"pytorch-{torch.__version__}-cpu", threads=a.threads, dropout=a.dropout,
+    variant = f"{a.device}-{a.dtype}{'-compile' if a.compile else ''}"
+    r = dict(bench="train-step", backend=f"pytorch-{torch.__version__}-{variant}", device=a.device, dtype=a.dtype, compile=a.compile,
+             config=a.config, batch=c["batch"], text_len=c["text"], threads=a.threads, dropout=a.dropout,
              ms_per_step=round(ms, 2), ms_min=round(min(times), 2), examples_per_s=round(c["batch"] / (ms / 1000), 2),
              gflop_per_step=round(fl / 1e9, 2), gflops=round(fl / 1e9 / (ms / 1000), 2),
              peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, losses=[round(l, 6) for l in losses])
+    if a.device == "cuda":
+        r["gpu"] = torch.cuda.get_device_name(0)
+        r["peak_gpu_mb"] = torch.cuda.max_memory_allocated() // 2 ** 20
+    if a.max_batch: r["largest_batch"] = largest_batch(c, a, a.device)
     if a.json: print(json.dumps(r))
-    else: print(f"pytorch {r['ms_per_step']} ms/step, {r['examples_per_s']} examples/s, {r['gflops']} GFLOP/s ({r['gflop_per_step']} GFLOP/step)")
+    else: print(f"pytorch ({variant}) {r['ms_per_step']} ms/step, {r['examples_per_s']} examples/s, {r['gflops']} GFLOP/s ({r['gflop_per_step']} GFLOP/step)")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,10 @@ import { productRunner, stepFlops } from "./product-step.ts";
 export interface TrainStepResult {
   bench: "train-step";
   backend: string;
+  /** The model config ("reference" unless asked otherwise) and the batch. */
+  config: string;
+  batch: number;
+  text_len: number;
   threads: number;
   notes: string[];
   model: string;
@@ -32,11 +36,17 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export async function benchTrainStep(opts: { steps?: number; warmup?: number; log?: (s: string) => void } = {}): Promise<TrainStepResult> {
+export interface TrainStepOptions {
+  steps?: number; warmup?: number; log?: (s: string) => void;
+  /** Model config (preset name or overrides; default "reference"), batch (16) and decoder tokens (32). */
+  config?: Parameters<typeof productRunner>[2]; batch?: number; textLen?: number;
+}
+
+export async function benchTrainStep(opts: TrainStepOptions = {}): Promise<TrainStepResult> {
   const steps = Math.max(1, opts.steps ?? 10), warmup = Math.max(0, opts.warmup ?? 3);
   const info = await initBackend();
   const tensorsBefore = tf.memory().numTensors;
-  const runner = productRunner();
+  const runner = productRunner(opts.batch ?? 16, opts.textLen ?? 32, opts.config ?? "reference");
   const c = runner.shape;
   let peakRss = process.memoryUsage().rss;
   const times: number[] = [], losses: number[] = [];
@@ -57,6 +67,7 @@ export async function benchTrainStep(opts: { steps?: number; warmup?: number; lo
   const flops = stepFlops(c);
   return {
     bench: "train-step", backend: info.name, threads: info.threads, notes: info.notes,
+    config: typeof opts.config === "string" || !opts.config ? opts.config ?? "reference" : JSON.stringify(opts.config), batch: c.batch, text_len: c.textLen,
     model: runner.label, steps, warmup,
     ms_per_step: round(ms), ms_min: round(Math.min(...times)), ms_all: times.map(round),
     examples_per_s: round(c.batch / (ms / 1000)),

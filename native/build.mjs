@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds native/build/simvlm_blas.node (native/*.c: OpenBLAS products plus fused kernels) with the system C compiler.
 // Run by npm's prepare step and, when the file is missing, on first use of the wasm backend.
+// Then the CUDA kernels (native/cuda/build.mjs; `--cuda` builds them even without an NVIDIA driver).
 // Never fails an install: when it cannot build it prints one line saying why and exits 0, and the
 // wasm fast path is used instead. Needs: cc, Node's headers (node_api.h), libopenblas-dev.
 import { spawnSync } from "node:child_process";
@@ -48,7 +49,13 @@ export function buildNativeAddon(quiet = false) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  if (process.env.SIMVLM_NATIVE === "0") { console.log("simvlm: native BLAS kernels skipped (SIMVLM_NATIVE=0)"); process.exit(0); }
-  const r = buildNativeAddon(false);
-  if (!r.ok) console.log(`simvlm: native BLAS kernels not built, using the wasm fast path: ${r.reason}`);
+  if (process.env.SIMVLM_NATIVE === "0") console.log("simvlm: native BLAS kernels skipped (SIMVLM_NATIVE=0)");
+  else {
+    const r = buildNativeAddon(false);
+    if (!r.ok) console.log(`simvlm: native BLAS kernels not built, using the wasm fast path: ${r.reason}`);
+  }
+  // The CUDA kernels (native/cuda/build.mjs decides whether this machine builds them).
+  const { buildCudaAddon } = await import("./cuda/build.mjs");
+  const c = await buildCudaAddon({ install: !process.argv.includes("--cuda") });
+  if (!c.ok) console.log(`simvlm: CUDA kernels not built, the cuda backend is off: ${c.reason}`);
 }

@@ -1,10 +1,11 @@
 /**
  * Tensor backend choice. At first use we try, in order:
+ *   cuda — our CUDA backend (./cuda/), where an NVIDIA GPU, its kernels and cuBLAS are all present
  *   gpu  — @tensorflow/tfjs-node-gpu, only if it loads and sees a CUDA device
  *   node — @tensorflow/tfjs-node (libtensorflow on the CPU)
  *   wasm — @tensorflow/tfjs-backend-wasm, plus our kernels in ./wasm/ so it trains, and fast
  *   cpu  — the pure-JS reference backend
- * `SIMVLM_BACKEND=gpu|node|webgpu|wasm|cpu` forces one; an unknown or unavailable name is an error
+ * `SIMVLM_BACKEND=cuda|gpu|node|webgpu|wasm|cpu` forces one; an unknown or unavailable name is an error
  * that lists the choices. `webgpu` (Dawn through the npm `webgpu` package) is only tried when forced.
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -16,14 +17,14 @@ import { UserError } from "../errors.ts";
 
 export { tf };
 
-export const BACKEND_NAMES = ["gpu", "node", "webgpu", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = ["cuda", "gpu", "node", "webgpu", "wasm", "cpu"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
-const AUTO_ORDER: BackendName[] = ["gpu", "node", "wasm", "cpu"];
+const AUTO_ORDER: BackendName[] = ["cuda", "gpu", "node", "wasm", "cpu"];
 
 export interface BackendInfo {
-  /** Our name for the backend (gpu, node, webgpu, wasm, cpu). */
+  /** Our name for the backend (cuda, gpu, node, webgpu, wasm, cpu). */
   name: BackendName;
-  /** The name tfjs registered it under (tensorflow, webgpu, wasm, cpu). */
+  /** The name tfjs registered it under (cuda, tensorflow, webgpu, wasm, cpu). */
   tfBackend: string;
   threads: number;
   /** True when SIMVLM_BACKEND chose it. */
@@ -52,7 +53,7 @@ function short(e: unknown): string {
   return line.length > 200 ? line.slice(0, 197) + "..." : line;
 }
 
-type Attempt = (notes: string[]) => Promise<{ tfBackend: string; threads: number }>;
+type Attempt = (notes: string[]) => Promise<{ tfBackend: string; threads: number; versions?: Record<string, string> }>;
 
 async function activate(tfName: string): Promise<void> {
   const ok = await tf.setBackend(tfName);
@@ -61,6 +62,14 @@ async function activate(tfName: string): Promise<void> {
 }
 
 const attempts: Record<BackendName, Attempt> = {
+  async cuda(notes) {
+    // The device first (loader.ts is small): where there is no GPU, the kernel modules never load.
+    const { openCudaDevice } = await import("./cuda/loader.ts");
+    const device = await openCudaDevice();
+    if (typeof device === "string") throw new Error(device);
+    const { initCuda } = await import("./cuda/index.ts");
+    return initCuda(activate, notes, device);
+  },
   async gpu() {
     if (!pkgVersion("@tensorflow/tfjs-node-gpu")) throw new Error("@tensorflow/tfjs-node-gpu is not installed (npm install @tensorflow/tfjs-node-gpu)");
     try { await importOptional("@tensorflow/tfjs-node-gpu"); } catch (e) { throw new Error(`@tensorflow/tfjs-node-gpu did not load: ${short(e)}`); }
@@ -121,13 +130,13 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
   for (const name of order) {
     const notes: string[] = [];
     try {
-      const { tfBackend, threads } = await attempts[name](notes);
+      const { tfBackend, threads, versions: extra } = await attempts[name](notes);
       // tfjs-core alone registers no gradients (the umbrella package normally does); every backend needs them.
       registerTfGradients();
       if (!forced) for (const other of BACKEND_NAMES) {
         if (!AUTO_ORDER.includes(other)) skipped.push({ name: other, reason: `only used when SIMVLM_BACKEND=${other}` });
       }
-      return { name, tfBackend, threads, forced: Boolean(forced), versions: versions(), skipped, notes };
+      return { name, tfBackend, threads, forced: Boolean(forced), versions: { ...versions(), ...extra }, skipped, notes };
     } catch (e) {
       if (forced) {
         throw new BackendError(`SIMVLM_BACKEND=${forced} is not available here: ${short(e)}. ` +
@@ -142,6 +151,8 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
 /** Which backends could load here (cheap checks only: package present). */
 export async function availableBackends(): Promise<BackendName[]> {
   const out: BackendName[] = [];
+  // cuda needs the driver, and its kernels built or buildable (the full check is initCuda's).
+  if (gpuVisible() && (existsSync(new URL("../../native/build/simvlm_cuda.node", import.meta.url)) || process.env.CUDA_HOME || existsSync("/usr/local/cuda/bin/nvcc"))) out.push("cuda");
   if (pkgVersion("@tensorflow/tfjs-node-gpu") && gpuVisible()) out.push("gpu");
   if (pkgVersion("@tensorflow/tfjs-node")) {
     try { require.resolve("@tensorflow/tfjs-node"); out.push("node"); } catch { /* not loadable */ }

@@ -40,6 +40,6 @@ test("SIMVLM_BACKEND=cpu forces the cpu backend", () => {
 test("unknown or unavailable backends fail with one clear message", () => {
   const r = info({ SIMVLM_BACKEND: "nonsense" });
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /Valid choices: gpu, node, webgpu, wasm, cpu/);
+  assert.match(r.stderr, /Valid choices: cuda, gpu, node, webgpu, wasm, cpu/);
   assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, "no stack trace for a user error");
 });
