@@ -64,7 +64,7 @@ test("finetune writes a checkpoint of the same format; eval reads it (vqa, entai
   assert.equal(j.n, 4);
   assert.equal(j.step, 7);
   assert.equal(j.dataSeed, 0, "a finetuned checkpoint is evaluated on the world it was finetuned on");
-  assert.equal(j.metrics.chance, 1 / 3);
+  assert.equal(j.metrics.chance, 1 / 2);
   assert.ok(j.metrics.accuracy >= 0 && j.metrics.accuracy <= 1);
   const v = cli("eval", "--ckpt", out, "--task", "vqa", "--n", "2", "--held-out");
   assert.equal(v.status, 0, v.stderr);
