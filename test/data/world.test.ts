@@ -20,7 +20,7 @@ test("same data seed gives byte-identical worlds, another differs; the default i
   assert.notDeepEqual(worldTextCorpus({ dataSeed: 3, n: 5 }), worldTextCorpus({ dataSeed: 4, n: 5 }));
 });
 
-test("records are complete: image, alt-text, 5 captions naming every object, VQA with 10 answers, 3 entailment labels", () => {
+test("records are complete: image, alt-text, 5 captions naming every object, VQA with 10 answers, one entailed and one contradicted hypothesis", () => {
   for (const r of makeWorld({ seed: 1, split: "val", n: 40, size: 48 })) {
     assert.equal(r.image.width, 48);
     assert.equal(r.image.data.length, 48 * 48 * 3);
@@ -36,7 +36,7 @@ test("records are complete: image, alt-text, 5 captions naming every object, VQA
     const count = r.vqa.find((q) => q.question === "how many shapes are there?")!;
     const votes = count.answers.filter((a) => a === String(r.objects.length)).length;
     assert.ok(votes >= 5, "most annotators give the true count");
-    assert.deepEqual(r.entailment.map((e) => e.label).sort(), ["contradiction", "entailment", "neutral"]);
+    assert.deepEqual(r.entailment.map((e) => e.label).sort(), ["contradiction", "entailment"]);
     assert.equal(r.split, "val");
   }
 });

@@ -52,7 +52,7 @@ test("finetune writes a checkpoint of the same format; eval reads it (vqa, entai
   assert.equal(s.textOnly, true);
   assert.equal(s.steps, 3);
   assert.equal(s.images, 4);
-  assert.equal(s.pairs, 12);
+  assert.equal(s.pairs, 8);
   assert.equal(s.baseStep, 4);
   assert.equal(s.dataSeed, 0, "finetuned on the world the checkpoint pretrained on (WORLD_DATA_SEED), not on its run seed 2");
   assert.ok(Number.isFinite(s.firstLoss) && Number.isFinite(s.lastLoss));
@@ -61,10 +61,10 @@ test("finetune writes a checkpoint of the same format; eval reads it (vqa, entai
   assert.equal(e.status, 0, e.stderr);
   const j = JSON.parse(e.stdout);
   assert.equal(j.premise, "image");
-  assert.equal(j.n, 6);
+  assert.equal(j.n, 4);
   assert.equal(j.step, 7);
   assert.equal(j.dataSeed, 0, "a finetuned checkpoint is evaluated on the world it was finetuned on");
-  assert.equal(j.metrics.chance, 1 / 3);
+  assert.equal(j.metrics.chance, 1 / 2);
   assert.ok(j.metrics.accuracy >= 0 && j.metrics.accuracy <= 1);
   const v = cli("eval", "--ckpt", out, "--task", "vqa", "--n", "2", "--held-out");
   assert.equal(v.status, 0, v.stderr);

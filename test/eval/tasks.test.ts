@@ -143,9 +143,9 @@ test("label log-likelihood ranks the label the model favours (stand-in model), o
   const pairs = ENTAILMENT_LABELS.map((l, i) => ({ id: String(i), prefix: `hypothesis: ${l}` }));
   pairs.push({ id: "x", prefix: "hypothesis: contradiction" });
   const ll = labelLogLikelihoods(stand as never, run.tokenizer, pairs, ENTAILMENT_LABELS, { batchSize: 2 });
-  assert.equal(ll.length, 4);
+  assert.equal(ll.length, 3);
   const pred = ll.map((r) => r.indexOf(Math.max(...r)));
-  assert.deepEqual(pred, [0, 1, 2, 2]);
+  assert.deepEqual(pred, [0, 1, 1]);
   for (const r of ll) for (const x of r) assert.ok(x <= 0);
   const perToken = labelLogLikelihoods(stand as never, run.tokenizer, pairs.slice(0, 1), ENTAILMENT_LABELS, { perToken: true });
   const counts = ENTAILMENT_LABELS.map((l) => run.tokenizer.encode(l).length + 1);
@@ -158,14 +158,14 @@ test("entailment: text premise fits the encoder with the hypothesis kept; evalua
   assert.ok(run.tokenizer.encode(fitted).length <= run.config.maxTextLen);
   assert.ok(fitted.startsWith("there are two shapes. a medium"), fitted);
   const img = entailmentPairs(test8.slice(0, 2), "image");
-  assert.equal(img.length, 6);
-  assert.ok(img.every((p, i) => p.image && p.prefix === `${test8[Math.floor(i / 3)]!.entailment[i % 3]!.hypothesis}.`));
+  assert.equal(img.length, 4);
+  assert.ok(img.every((p, i) => p.image && p.prefix === `${test8[Math.floor(i / 2)]!.entailment[i % 2]!.hypothesis}.`));
   await noLeak(async () => {
     const ev = await evalEntailment(run.model, run.tokenizer, test8.slice(0, 3), { progress: false });
-    assert.equal(ev.n, 9);
-    assert.equal(ev.metrics.chance, 1 / 3);
+    assert.equal(ev.n, 6);
+    assert.equal(ev.metrics.chance, 1 / 2);
     for (const k of ["accuracy", "accuracy_per_token", "generation_accuracy", "majority"] as const) assert.ok(ev.metrics[k] >= 0 && ev.metrics[k] <= 1, k);
-    assert.equal(ev.confusion.flat().reduce((a, x) => a + x, 0), 9);
+    assert.equal(ev.confusion.flat().reduce((a, x) => a + x, 0), 6);
     assert.deepEqual(Object.keys(ev.samples[0]!.logLik), [...ENTAILMENT_LABELS]);
   });
 });
@@ -201,16 +201,16 @@ test("task pairs: few-shot fraction, VQA majority answer, bad options name the i
   await assert.rejects(finetuneModel(run.model, run.tokenizer, [], { steps: 1 }), /no training pairs/);
 });
 
-test("entailment: a model finetuned on three text-only items generates and ranks their labels", async () => {
+test("entailment: a model finetuned on two text-only items generates and ranks their labels", async () => {
   const model = new SimVLM({ ...run.config, dropout: 0 }, 5);
   try {
     const items = makeWorld({ seed: 3, split: "train", n: 1, size: 32 });
     const pairs = taskPairs("entailment", items, { textOnly: true, fit: { tokenizer: run.tokenizer, maxTextLen: run.config.maxTextLen } });
-    assert.deepEqual(pairs.map((p) => p.target).sort(), ["contradiction", "entailment", "neutral"]);
-    const ft = await finetuneModel(model, run.tokenizer, pairs, { steps: 150, batchSize: 3, lr: 5e-3, progress: false });
+    assert.deepEqual(pairs.map((p) => p.target).sort(), ["contradiction", "entailment"]);
+    const ft = await finetuneModel(model, run.tokenizer, pairs, { steps: 300, batchSize: 2, lr: 5e-3, progress: false });
     ft.optimizer.dispose();
     const ev = await evalEntailment(model, run.tokenizer, items, { premise: "text", progress: false });
     assert.equal(ev.metrics.generation_accuracy, 1, JSON.stringify(ev.samples));
-    assert.ok(ev.metrics.accuracy_per_token >= 2 / 3, JSON.stringify(ev.samples));
+    assert.ok(ev.metrics.accuracy_per_token >= 1 / 2, JSON.stringify(ev.samples));
   } finally { model.dispose(); }
 });

@@ -19,6 +19,9 @@ import { isHeldOutPair, HELD_OUT_PAIRS } from "./vocab.ts";
 
 export type WorldSplit = "train" | "val" | "test";
 
+/** Share of val/test scenes forced to hold one held-out pair (so compositional zero-shot has data). */
+const HELD_OUT_RATE = 0.3;
+
 /** The data seed every caller gets unless it asks for another world: one fixed world per project. */
 export const WORLD_DATA_SEED = 0;
 
@@ -60,13 +63,13 @@ export function worldSplitOf(dataSeed: number, j: number): WorldSplit {
 export function worldRecord(dataSeed: number, j: number, size = 64, antialias = true): AnnotatedImage {
   const split = worldSplitOf(dataSeed, j);
   const allowHeldOut = split !== "train";
-  const objects = sampleScene(new Rng(hashInts(dataSeed, j, TAG.scene)), { allowHeldOut, heldOutRate: 0.3 });
+  const objects = sampleScene(new Rng(hashInts(dataSeed, j, TAG.scene)), { allowHeldOut, heldOutRate: HELD_OUT_RATE });
   const image = renderScene(objects, size, new Rng(hashInts(dataSeed, j, TAG.render)), { antialias });
   const rng = new Rng(hashInts(dataSeed, j, TAG.text));
   const altText = makeAltText(objects, rng, { allowHeldOut });
   const captions = makeCaptions(objects, rng);
   const vqa = makeVqa(objects, rng);
-  const entailment = makeEntailment(objects, captions[0]!, rng, { allowHeldOut });
+  const entailment = makeEntailment(objects, captions[0]!, rng, { allowHeldOut, heldOutRate: HELD_OUT_RATE });
   const heldOut = objects.some((o) => isHeldOutPair(o.color, o.shape));
   return { id: `shapes-${dataSeed}-${j}`, image, altText, captions, vqa, entailment, objects, split, heldOut };
 }

@@ -1,11 +1,12 @@
 /**
  * The words of the built-in world: weak alt-text (the pretraining signal, noisy like web alt-text),
- * 5 clean captions, VQA items with 10 annotator answers, entailment triples, and fluent documents
+ * 5 clean captions, VQA items with 10 annotator answers, entailment pairs (entailed + contradicted), and fluent documents
  * for text-only pretraining. Every function takes the scene objects and an Rng; nothing else.
  */
 import type { EntailmentItem, SceneObject, VqaItem } from "../types.ts";
 import type { Rng } from "../../util/rng.ts";
 import { WORLD_COLORS, WORLD_SHAPES, WORLD_SIZES, NUMBER_WORDS, positionPhrase, horizontalWord, verticalWord, isHeldOutPair } from "./vocab.ts";
+import { sampleScene } from "./scene.ts";
 
 /**
  * Whether a text may name a colour+shape pair that is not in the scene and is held out of training
@@ -104,36 +105,71 @@ export function makeVqa(objs: SceneObject[], rng: Rng): VqaItem[] {
   return items;
 }
 
-const NEUTRAL = [
-  (o: SceneObject) => `the ${o.color} ${o.shape} is made of plastic`,
-  (o: SceneObject) => `the ${o.shape} was drawn by a child`,
-  (o: SceneObject) => `the ${o.color} ${o.shape} is heavy`,
-  () => "the picture was made yesterday",
-  (o: SceneObject) => `someone is about to move the ${o.shape}`,
-];
+/** The hypothesis templates: each is decided by the whole scene (present or absent, right count or not). */
+type HypothesisTemplate = "colorShape" | "sizeShape" | "sizeColorShape" | "count";
+const TEMPLATES: readonly HypothesisTemplate[] = ["colorShape", "sizeShape", "sizeColorShape", "count"];
 
-/** One entailed, one neutral (unobservable) and one contradicted hypothesis per scene. */
-export function makeEntailment(objs: SceneObject[], premise: string, rng: Rng, opts: HeldOutTextOptions = {}): EntailmentItem[] {
-  const o = rng.pick(objs), n = objs.length;
-  const entail = rng.pick([
-    `there is a ${o.color} ${o.shape}`,
-    `there ${n === 1 ? "is one shape" : `are ${countWord(n)} shapes`}`,
-    `the ${o.shape} is ${o.color}`,
-    `a ${o.size} ${o.shape} is in the picture`,
-  ]);
-  // At most 4 objects and one held-out colour per shape: at least 3 colours remain.
-  const absentColor = WORLD_COLORS.filter((c) => !objs.some((p) => p.color === c && p.shape === o.shape) && (opts.allowHeldOut === true || !isHeldOutPair(c, o.shape)));
-  const wrongSize = WORLD_SIZES.filter((s) => s !== o.size);
-  const contra = rng.pick([
-    `there is a ${rng.pick(absentColor)} ${o.shape}`,
-    `there ${n + 1 === 1 ? "is" : "are"} ${countWord(n + 1)} shapes`,
-    `the ${o.color} ${o.shape} is ${rng.pick(wrongSize)}`,
-    `there are no shapes in the picture`,
-  ]);
-  const neutral = rng.pick(NEUTRAL)(o);
+/** Template t filled from object o of a scene of n objects: a statement true of that scene. */
+function fillTemplate(t: HypothesisTemplate, o: SceneObject, n: number): string {
+  switch (t) {
+    case "colorShape": return `there is a ${o.color} ${o.shape}`;
+    case "sizeShape": return `there is a ${o.size} ${o.shape}`;
+    case "sizeColorShape": return `there is a ${o.size} ${o.color} ${o.shape}`;
+    default: return n === 1 ? "there is one shape" : `there are ${countWord(n)} shapes`;
+  }
+}
+
+/** Whether template t filled from o (decoy scene of n' objects) holds in the scene objs. */
+function holds(t: HypothesisTemplate, o: SceneObject, nDecoy: number, objs: SceneObject[]): boolean {
+  switch (t) {
+    case "colorShape": return objs.some((p) => p.color === o.color && p.shape === o.shape);
+    case "sizeShape": return objs.some((p) => p.size === o.size && p.shape === o.shape);
+    case "sizeColorShape": return objs.some((p) => p.size === o.size && p.color === o.color && p.shape === o.shape);
+    default: return objs.length === nDecoy;
+  }
+}
+
+/** What the decoy scenes of makeEntailment are drawn from: the record's own scene distribution. */
+export interface EntailmentOptions extends HeldOutTextOptions {
+  /** sampleScene's heldOutRate for decoy scenes (the record's own; used only when allowHeldOut). */
+  heldOutRate?: number;
+}
+
+/**
+ * One entailed and one contradicted hypothesis per scene (in random order), worded so that the
+ * wording says nothing about the label — only the premise decides it (issue 14). Both come from ONE
+ * pool of templates about what a picture shows ("there is a red circle", "there is a large star",
+ * "there is a small blue heart", "there are three shapes"), each template equally likely for either
+ * label; the entailed one is filled from a random object (or the count) of this scene, the
+ * contradicted one by the same rule from a decoy scene drawn from the same distribution as this
+ * scene (sampleScene, the same held-out rule), redrawn until the statement is false here. So an
+ * entailed and a contradicted wording have the same distribution up to the factor
+ * P(statement false of a random scene) — near 1 for object statements and the same for every count
+ * (scene sizes are near uniform) — and a hypothesis-only classifier is at chance (1/2).
+ *
+ * Why two labels, not SNLI's three: the premise (captions[0]) names every object with its size,
+ * colour and position, and the image shows them all, so each of these statements is decided by
+ * either premise — the same label for the text premise and the image premise, which is what makes
+ * text→image transfer meaningful. "Neutral" has no consistent meaning for an image premise (the
+ * picture decides every visual statement); the old neutral items ("the circle is heavy") were
+ * recognisable by their wording alone.
+ *
+ * Held-out pairs: in train (allowHeldOut false) decoy scenes contain none, so no hypothesis names one.
+ */
+export function makeEntailment(objs: SceneObject[], premise: string, rng: Rng, opts: EntailmentOptions = {}): EntailmentItem[] {
+  const allowHeldOut = opts.allowHeldOut === true;
+  const entT = rng.pick(TEMPLATES);
+  const entail = fillTemplate(entT, rng.pick(objs), objs.length);
+  const conT = rng.pick(TEMPLATES);
+  let contra: string | undefined;
+  // P(a decoy statement holds here) is at most ~1/4 (the count), so this ends within a few draws.
+  while (contra === undefined) {
+    const decoy = sampleScene(rng, { allowHeldOut, heldOutRate: allowHeldOut ? opts.heldOutRate ?? 0 : 0 });
+    const o = rng.pick(decoy);
+    if (!holds(conT, o, decoy.length, objs)) contra = fillTemplate(conT, o, decoy.length);
+  }
   return rng.shuffle([
     { premise, hypothesis: entail, label: "entailment" as const },
-    { premise, hypothesis: neutral, label: "neutral" as const },
     { premise, hypothesis: contra, label: "contradiction" as const },
   ]);
 }

@@ -12,7 +12,7 @@
  *   argmax_c log P(c) + Σ log P(w | c) over the hypothesis's words in V, each occurrence counted;
  *   words outside V are ignored; ties go to the earlier label in ENTAILMENT_BASELINE_LABELS.
  *
- * Items are a record's `entailment` triples, with ids "<image id>#<j>" as entailmentPairs numbers them;
+ * Items are a record's `entailment` items, with ids "<image id>#<j>" as entailmentPairs numbers them;
  * per-item correctness (0/1) is returned for a paired bootstrap.
  */
 import type { AnnotatedImage, EntailmentLabel } from "../../data/types.ts";

@@ -10,9 +10,16 @@
  *   of the text (how PrefixLM pretraining presents an image and its text);
  * - no premise (`"none"`): nothing more and no image — the model's own hypothesis-only answer, the
  *   control that says how much of a score the premise earns.
- * The decoder target is the label word. Every record of the world carries one entailed, one neutral
- * and one contradicted hypothesis, so items of every scene size are kept and the labels are balanced
- * (1/3 each) by construction.
+ * The decoder target is the label word. Every record of the world carries one entailed and one
+ * contradicted hypothesis drawn from one template pool (lib/data/world/text.ts makeEntailment), so
+ * items of every scene size are kept, the labels are balanced (1/2 each) by construction, and the
+ * wording of a hypothesis says nothing about its label (a hypothesis-only classifier is at chance).
+ *
+ * Two labels, not SNLI's three: the premise — the caption naming every object, or the image showing
+ * them — decides every statement about what the picture shows, so "neutral" has no meaning that is
+ * the same for a text and an image premise; a hypothesis gets the same label under either premise,
+ * which is what makes text → image transfer meaningful (SNLI-VE keeps SNLI's neutral labels for
+ * images, and its neutral class is the one Do et al. 2020, e-SNLI-VE-2.0, had to re-annotate).
  *
  * Fit: the hypothesis comes first, so cutting at the encoder's length (maxTextLen tokens) can only
  * shorten the premise. `fitEntailmentPrefix` drops premise words from its end until the whole text
@@ -21,7 +28,7 @@
  * model config whose maxTextLen holds the longest item keeps that count at 0.
  *
  * Scoring: the label whose teacher-forced log-likelihood is highest (the model only has to rank
- * three known words), the same per token, and free generation (the generated text must equal the
+ * the known label words), the same per token, and free generation (the generated text must equal the
  * label word). Per-item correctness is returned for a paired bootstrap against the blind baselines
  * (lib/eval/baselines/entailment.ts), which use the same item ids "<image id>#<j>".
  */
@@ -34,7 +41,8 @@ import { EvalInputError } from "../metrics/errors.ts";
 import { scorePairs } from "./pairs.ts";
 import type { TaskPair } from "../../train/pair-batch.ts";
 
-export const ENTAILMENT_LABELS: readonly EntailmentLabel[] = ["entailment", "neutral", "contradiction"];
+/** The labels the world's items use and the scorer ranks (see the file comment for why not "neutral"). */
+export const ENTAILMENT_LABELS: readonly EntailmentLabel[] = ["entailment", "contradiction"];
 
 /** Where the premise comes from: its text, the image, or nowhere (the hypothesis-only control). */
 export type EntailmentPremise = "text" | "image" | "none";
@@ -84,7 +92,7 @@ export function fitTextPremise(premise: string, hypothesis: string, fit?: Prefix
 }
 
 /**
- * Entailment pairs of the images — every triple of every record, whatever its scene size — with the
+ * Entailment pairs of the images — every item of every record, whatever its scene size — with the
  * premise as text, as the image, or absent ("none"). Give `fit` (tokenizer + maxTextLen) so a long
  * text premise is shortened from its end, never the hypothesis.
  */
@@ -93,7 +101,7 @@ export function entailmentPairs(items: Pick<AnnotatedImage, "id" | "image" | "en
   const out: EntailmentPair[] = [];
   for (const it of items) {
     (it.entailment ?? []).forEach((e, j) => {
-      if (!ENTAILMENT_LABELS.includes(e.label)) throw new EvalInputError(`image ${JSON.stringify(it.id)} entailment[${j}]: unknown label ${JSON.stringify(e.label)}`);
+      if (!ENTAILMENT_LABELS.includes(e.label)) throw new EvalInputError(`image ${JSON.stringify(it.id)} entailment[${j}]: label ${JSON.stringify(e.label)} is not one of ${ENTAILMENT_LABELS.join(", ")}`);
       const id = `${it.id}#${j}`;
       if (premise === "text") {
         const f = fitEntailmentPrefix(e.hypothesis, e.premise, fit);
