@@ -87,6 +87,7 @@ export function startMainThread(options: MainThreadOptions): (m: WireToMain) => 
       case "execute": cells.enqueue(m.executionId, m.request); break;
       case "input_reply": stdin.reply(m.inputId, m.value); break;
       case "shutdown": options.onShutdown(m.restart); break;
+      case "interrupt": interruptCurrent(); break;
     }
   };
 }

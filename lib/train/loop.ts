@@ -10,7 +10,7 @@
  */
 import type { SimVLM } from "../model/simvlm.ts";
 import type { Rng } from "../util/rng.ts";
-import { startProgress, runSignal, type LongRunOptions } from "../runtime.ts";
+import { isInterrupted, startProgress, runSignal, type LongRunOptions } from "../runtime.ts";
 import { disposeBatch, type TrainBatch } from "./batch.ts";
 import { learningRate, type AdamW, type LrSchedule } from "./optimizer.ts";
 import { trainStepAsync } from "./step.ts";
@@ -63,7 +63,8 @@ export async function trainSteps(o: StepLoopOptions): Promise<StepLoopResult> {
   let step = o.from, checkpoint: string | undefined, aborted = false;
   try {
     while (step < o.to) {
-      if (signal?.aborted) { aborted = true; break; }
+      // A synchronous check (lib/runtime.ts): a step never yields to the event loop.
+      if (isInterrupted(signal)) { aborted = true; break; }
       const ts = performance.now();
       const batch = await o.nextBatch(step + 1);
       const lr = learningRate(o.schedule, step + 1);
