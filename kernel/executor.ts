@@ -11,7 +11,7 @@
  *   through the ambient run context (lib/runtime.ts), whose synchronous `pollInterrupt` reads the
  *   flag too, so a library loop that never yields still stops at its next step; timers the cell created fire early on abort (so
  *   an awaiting loop wakes up and hits its guard instead of sleeping on), intervals are cleared, and an
- *   aborted execution's late output is dropped. Earlier cells' variables are untouched.
+ *   interrupted execution's late output is dropped once it has reported (Execution.silenced). Earlier cells' variables are untouched.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createRequire } from "node:module";
@@ -39,6 +39,12 @@ export interface Execution {
   /** Whether the frontend accepts input_request for it (the request's allow_stdin). */
   allowStdin: boolean;
   controller: AbortController;
+  /**
+   * Set once an interrupted execution has reported its error: its late output (leftover timers,
+   * abandoned loops) is dropped from then on. Between the interrupt and the report, what a library
+   * loop writes as it stops (its progress line's "interrupted at step N") still reaches the cell.
+   */
+  silenced?: boolean;
   /** Timers the cell started that have not fired, with how to fire them early on abort. */
   timeouts: Map<NodeJS.Timeout, () => void>;
   intervals: Set<NodeJS.Timeout>;

@@ -81,6 +81,8 @@ it("interrupt_request and SIGINT stop pretrain at a step boundary and decoding m
       { name: "pretrain with progress display (signal)", code: pretrainCell(join(dirs[1]!, "run"), true), ready: "at step 2", then: RESUME },
     ]);
     checkTraining(signal[0]!);
+    const at = /^(\d+)/.exec(signal[0]!.then!.result!.replace(/^'/, ""))![1];
+    assert.match(signal[0]!.text, new RegExp(`interrupted at step ${at} \\(checkpoint saved in `), "the progress line says where training stopped and that it saved");
   } finally {
     ks.cleanup();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
