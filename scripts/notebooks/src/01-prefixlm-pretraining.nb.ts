@@ -223,6 +223,5 @@ display.markdown(`Checkpoint at step **${meta.step}**: ${files.join(", ")}.\n\n`
 if (!same) throw new Error("the reloaded checkpoint gives different captions");
 
 // %%
-model.dispose();
 const elapsed = (Date.now() - STARTED) / 1000;
 display.markdown(`Notebook wall time (measured by this run, ${QUICK ? "quick" : "full"} mode): **${(elapsed / 60).toFixed(1)} min** (${elapsed.toFixed(0)} s).`);

@@ -269,7 +269,5 @@ const tuxAtt = await generate(cap.model, cap.tokenizer, { images: [tuxShow[0]!.i
 display(await attentionFigure({ image: tuxShow[0]!.image, capture: tuxAtt.attention![0]!, title: `“${tuxAtt.texts[0]}” (reference: ${tuxShow[0]!.captions[0]})` }));
 
 // %%
-cap.model.dispose();
-base.model.dispose();
 const elapsed = (Date.now() - STARTED) / 1000;
 display.markdown(`Notebook wall time (measured by this run, ${QUICK ? "quick" : "full"} mode): **${(elapsed / 60).toFixed(1)} min** (${elapsed.toFixed(0)} s).`);
