@@ -146,12 +146,17 @@ function progressHtml(line: ProgressLine): string {
   return `<div style="font-family:monospace;font-size:12px"><span>${escapeHtml(line.label)}</span> ${bar}<span>${escapeHtml([line.count, ...line.details].join(" · "))}</span></div>`;
 }
 
-/** The kernel's progress: one display updated in place (text and HTML of the same line), at most ~10 redraws a second. */
+/**
+ * The kernel's progress: one display updated in place (text and HTML of the same line), at most ~10
+ * redraws a second. When the call finishes the line collapses to a one-line summary without the bar,
+ * so a notebook's finished calls read as done, not as bars still standing.
+ */
 export function makeProgress(display: DisplayFn): ProgressFactory {
   return (label, total) => {
     const displayId = `simvlm-progress-${process.pid}-${++progressCounter}`;
-    return throttledProgress((line, { first }) => {
-      display.mime({ "text/plain": progressText(line), "text/html": progressHtml(line) }, { displayId, update: !first });
+    return throttledProgress((line, { first, final }) => {
+      const shown = final ? { ...line, fraction: undefined } : line;
+      display.mime({ "text/plain": progressText(shown), "text/html": progressHtml(shown) }, { displayId, update: !first });
     })(label, total);
   };
 }

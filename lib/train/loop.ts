@@ -74,7 +74,8 @@ export async function trainSteps(o: StepLoopOptions): Promise<StepLoopResult> {
       const row = logRow(step, r, lr, batch, (performance.now() - ts) / 1000, (performance.now() - t0) / 1000);
       rows.push(row);
       o.onStep?.(row);
-      progress.update({ step, total: o.schedule.totalSteps, message: `loss ${r.loss.toFixed(4)}`, metrics: { loss: r.loss, lr } });
+      // Each quantity once: the loss in the message (what a grid's progress line repeats), the rest as metrics.
+      progress.update({ step, total: o.schedule.totalSteps, message: `loss ${r.loss.toFixed(4)}`, metrics: { lr } });
       if (o.save && o.saveEvery && step % o.saveEvery === 0 && step < o.to) checkpoint = o.save(step);
     }
     if (o.save && step > o.from) checkpoint = o.save(step);
@@ -83,7 +84,7 @@ export async function trainSteps(o: StepLoopOptions): Promise<StepLoopResult> {
     throw e;
   }
   const stopped: StopReason = aborted ? "aborted" : step >= o.schedule.totalSteps ? "done" : "until";
-  progress.done(aborted ? `interrupted at step ${step}${checkpoint ? ` (checkpoint saved in ${checkpoint})` : ""}` : `step ${step}`);
+  progress.done(aborted ? `interrupted at step ${step}${checkpoint ? ` (checkpoint saved in ${checkpoint})` : ""}` : "done");
   return { step, stopped, rows, ...(checkpoint ? { checkpoint } : {}) };
 }
 

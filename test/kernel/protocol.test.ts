@@ -131,6 +131,8 @@ describe("kernel protocol", { timeout: 300_000 }, () => {
     const updates = iopub.filter((m) => m.header.msg_type === "update_display_data" && m.content.transient.display_id === id);
     assert.ok(updates.length >= 1);
     assert.match(updates.at(-1)!.content.data["text/plain"], /3\/3.*ok/);
+    assert.doesNotMatch(updates.at(-1)!.content.data["text/html"], /<progress/, "a finished call collapses to one summary line, no bar");
+    assert.match(updates.at(-2)?.content.data["text/html"] ?? first.content.data["text/html"], /<progress/, "a running one shows its bar");
   });
 
   it("reads input over stdin, and refuses clearly when stdin is not allowed", async () => {
