@@ -108,6 +108,7 @@ export class CellRunner {
       // Report, then mark the execution aborted so its leftovers (timers, late output) stay silent.
       const ok = fail(formatError(e));
       abort(execution);
+      execution.silenced = true;
       return ok;
     } finally {
       endExecution();

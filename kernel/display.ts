@@ -13,6 +13,7 @@ import { DisplayValueError, toJsonValue } from "../lib/display/json.ts";
 import { plotlyFigureHtml, plotlyFigureText, plotlyLoaderHtml } from "../lib/display/plotly.ts";
 import { progressText, throttledProgress, type ProgressFactory, type ProgressLine } from "../lib/runtime.ts";
 import type { IopubMessage } from "./jupyter-messages.ts";
+import { alignTables } from "./markdown-tables.ts";
 import { mapStackText } from "./traceback.ts";
 
 export interface DisplayOptions { displayId?: string; update?: boolean }
@@ -125,7 +126,7 @@ export function makeDisplay(getSend: () => IopubSend, defaults: DisplayOptions =
   const d = ((value: unknown, opts?: DisplayOptions) => mime(bundleFor(value), opts)) as DisplayFn;
   d.mime = mime;
   d.html = (s, o) => mime({ "text/html": String(s), "text/plain": String(s).replace(/<[^>]*>/g, "") }, o);
-  d.markdown = (s, o) => mime({ "text/markdown": String(s), "text/plain": String(s) }, o);
+  d.markdown = (s, o) => mime({ "text/markdown": alignTables(String(s)), "text/plain": String(s) }, o);
   d.text = (s, o) => mime({ "text/plain": String(s) }, o);
   d.json = (v, o) => mime({ "application/json": v, "text/plain": plainText(v) }, o);
   d.png = (b, o) => mime({ "image/png": bytesToBase64(b), "text/plain": "<PNG image>" }, o);
@@ -146,12 +147,17 @@ function progressHtml(line: ProgressLine): string {
   return `<div style="font-family:monospace;font-size:12px"><span>${escapeHtml(line.label)}</span> ${bar}<span>${escapeHtml([line.count, ...line.details].join(" · "))}</span></div>`;
 }
 
-/** The kernel's progress: one display updated in place (text and HTML of the same line), at most ~10 redraws a second. */
+/**
+ * The kernel's progress: one display updated in place (text and HTML of the same line), at most ~10
+ * redraws a second. When the call finishes the line collapses to a one-line summary without the bar,
+ * so a notebook's finished calls read as done, not as bars still standing.
+ */
 export function makeProgress(display: DisplayFn): ProgressFactory {
   return (label, total) => {
     const displayId = `simvlm-progress-${process.pid}-${++progressCounter}`;
-    return throttledProgress((line, { first }) => {
-      display.mime({ "text/plain": progressText(line), "text/html": progressHtml(line) }, { displayId, update: !first });
+    return throttledProgress((line, { first, final }) => {
+      const shown = final ? { ...line, fraction: undefined } : line;
+      display.mime({ "text/plain": progressText(shown), "text/html": progressHtml(shown) }, { displayId, update: !first });
     })(label, total);
   };
 }

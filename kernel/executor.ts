@@ -3,13 +3,15 @@
  * keeps their state as globals, and stops interrupted cells.
  *
  * Interrupts (the flag's protocol is in interrupt-flag.ts):
- * - synchronous code before the cell's first `await` runs under vm's `breakOnSigint`;
+ * - synchronous code before the cell's first `await` runs under vm's `breakOnSigint` where the wire
+ *   worker cannot watch SIGINT itself (interrupt-flag.ts);
  * - loops compiled from cells call `__simvlm.tick()`, which sees the flag even while this thread is
  *   busy, so a busy loop after an `await` (or in a cell-defined function) stops too;
  * - each execution has an AbortController in an AsyncLocalStorage context: library loops obey it
- *   through the ambient run context (lib/runtime.ts); timers the cell created fire early on abort (so
+ *   through the ambient run context (lib/runtime.ts), whose synchronous `pollInterrupt` reads the
+ *   flag too, so a library loop that never yields still stops at its next step; timers the cell created fire early on abort (so
  *   an awaiting loop wakes up and hits its guard instead of sleeping on), intervals are cleared, and an
- *   aborted execution's late output is dropped. Earlier cells' variables are untouched.
+ *   interrupted execution's late output is dropped once it has reported (Execution.silenced). Earlier cells' variables are untouched.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createRequire } from "node:module";
@@ -37,6 +39,12 @@ export interface Execution {
   /** Whether the frontend accepts input_request for it (the request's allow_stdin). */
   allowStdin: boolean;
   controller: AbortController;
+  /**
+   * Set once an interrupted execution has reported its error: its late output (leftover timers,
+   * abandoned loops) is dropped from then on. Between the interrupt and the report, what a library
+   * loop writes as it stops (its progress line's "interrupted at step N") still reaches the cell.
+   */
+  silenced?: boolean;
   /** Timers the cell started that have not fired, with how to fire them early on abort. */
   timeouts: Map<NodeJS.Timeout, () => void>;
   intervals: Set<NodeJS.Timeout>;
@@ -70,6 +78,16 @@ export function abort(execution: Execution | undefined): void {
   execution.intervals.clear();
   for (const [timer, fire] of execution.timeouts) { clearTimeout(timer); setImmediate(() => executionContext.run(execution, fire)); }
   execution.timeouts.clear();
+}
+
+/**
+ * The synchronous interrupt check library loops call at every step (lib/runtime.ts `pollInterrupt`):
+ * library code has no compiled guards and may never yield to the event loop, so it reads the shared
+ * flag itself. True when the execution the caller belongs to was interrupted.
+ */
+function pollInterrupt(): boolean {
+  if (flag.takePending(running?.id)) abort(running);
+  return (executionContext.getStore() ?? running)?.controller.signal.aborted ?? false;
 }
 
 /** The loop guard compiled into every loop of a cell. */
@@ -152,7 +170,7 @@ function importForCell(tslabModule: Record<string, unknown>) {
 export async function runCell(execution: Execution, code: Converted): Promise<{ value: unknown } | undefined> {
   registerCell(execution.id, execution.count, code);
   if (execution.controller.signal.aborted) throw new InterruptError();
-  setRunContext({ signal: execution.controller.signal, progress: ambientProgress, display: ambientDisplay });
+  setRunContext({ signal: execution.controller.signal, progress: ambientProgress, display: ambientDisplay, pollInterrupt });
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(execution.controller.signal.reason ?? new InterruptError());
     if (execution.controller.signal.aborted) onAbort(); else execution.controller.signal.addEventListener("abort", onAbort, { once: true });
@@ -161,7 +179,8 @@ export async function runCell(execution: Execution, code: Converted): Promise<{ 
   try {
     const promise = executionContext.run(execution, () => {
       try {
-        return vm.runInThisContext(code.js, { filename: cellFileName(execution.id), breakOnSigint: true }) as Promise<{ value: unknown } | undefined>;
+        // Not while the wire watches SIGINT: see interrupt-flag.ts for why, and what stops sync code then.
+        return vm.runInThisContext(code.js, { filename: cellFileName(execution.id), breakOnSigint: !flag.wireWatchesSignals() }) as Promise<{ value: unknown } | undefined>;
       } catch (e) {
         if ((e as NodeJS.ErrnoException)?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
           flag.takeSignal(); // vm consumed the signal: if the wire sent it, it is accounted for now
@@ -190,9 +209,16 @@ export function unlessInterrupted<T>(execution: Execution, p: Promise<T>): Promi
   })]);
 }
 
-/** Called on SIGINT outside vm's breakOnSigint window (from the wire's interrupt, or from outside). */
+/**
+ * Called on the wire's wake-up (a message, or SIGINT outside vm's breakOnSigint window) and on
+ * SIGINT from outside. When the wire worker watches SIGINT itself (interrupt-flag.ts), a signal from
+ * outside has already become an interrupt request there: handling it here too could hit the next
+ * cell, since this handler runs only once the event loop turns.
+ */
 export function interruptCurrent(): void {
-  const target = flag.takeSignal() ?? running?.id;
+  const fromWire = flag.takeSignal();
+  if (fromWire === undefined && flag.wireWatchesSignals()) return;
+  const target = fromWire ?? running?.id;
   if (process.env.SIMVLM_KERNEL_DEBUG) process.stderr.write(`[simvlm kernel] SIGINT for execution ${target}; running ${running?.id}\n`);
   if (running && running.id === target) abort(running);
 }

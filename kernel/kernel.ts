@@ -87,6 +87,7 @@ export function startMainThread(options: MainThreadOptions): (m: WireToMain) => 
       case "execute": cells.enqueue(m.executionId, m.request); break;
       case "input_reply": stdin.reply(m.inputId, m.value); break;
       case "shutdown": options.onShutdown(m.restart); break;
+      case "interrupt": interruptCurrent(); break;
     }
   };
 }
@@ -102,7 +103,7 @@ function reportEscapedErrors(output: CellOutput): void {
   const report = (prefix: string, e: unknown) => {
     const execution = currentExecution();
     const text = `${prefix} ${formatError(e).traceback.join("\n")}\n`;
-    if (execution && !execution.controller.signal.aborted) output.send(execution, { msgType: "stream", content: { name: "stderr", text } });
+    if (execution && !execution.silenced) output.send(execution, { msgType: "stream", content: { name: "stderr", text } });
     else kernelLog(`${prefix.toLowerCase()}: ${e instanceof Error ? e.stack : String(e)}`);
   };
   process.on("SIGINT", () => interruptCurrent());

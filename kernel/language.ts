@@ -195,20 +195,85 @@ export class LanguageService {
     return { matches: [...new Set(entries.map((e) => e.name))], cursor_start: start, cursor_end: end, metadata: { _jupyter_types_experimental: types } };
   }
 
+  /**
+   * Inspection (Shift-Tab): the name at the cursor, or — with the cursor inside a call's parentheses
+   * and not on a name — the called function. A function's object-typed parameters also list their
+   * documented properties (the options a library call takes).
+   */
   inspect(code: string, cursor: number): { found: boolean; data: Record<string, string>; metadata: Record<string, unknown> } {
     const offset = this.load(code);
+    const isName = (c: string | undefined) => c !== undefined && /[\w$]/.test(c);
     // Jupyter sends the cursor at the end of a name or inside it; quick info wants a position in it.
     let pos = cursor;
-    if (pos > 0 && !/[\w$]/.test(code[pos] ?? "") && /[\w$]/.test(code[pos - 1]!)) pos--;
-    const q = this.service.getQuickInfoAtPosition(this.current, offset + pos);
+    if (pos > 0 && !isName(code[pos]) && isName(code[pos - 1])) pos--;
+    let q = isName(code[pos]) ? this.service.getQuickInfoAtPosition(this.current, offset + pos) : undefined;
+    let at = offset + pos;
+    if (!q) {
+      const call = this.enclosingCall(offset + cursor);
+      if (call) { at = call.expression.getEnd() - 1; q = this.service.getQuickInfoAtPosition(this.current, at); }
+    }
     if (!q) return { found: false, data: {}, metadata: {} };
     // Earlier cells' functions and classes reach this cell through a header import: show them as declared.
-    const sig = this.ts.displayPartsToString(q.displayParts).replace(/^\(alias\) /, "").replace(/\nimport [\w$]+$/, "");
+    const sig = this.ts.displayPartsToString(q.displayParts).replace(/^\(alias\) /, "").replace(/\n(import|export) [\w$]+$/, "")
+      // One form on a name and inside its call (quick info says "function f(…)" on one, "f(…)" on the other).
+      .replace(/^function /, "");
     const doc = this.ts.displayPartsToString(q.documentation);
     const tags = (q.tags ?? []).map((t) => `@${t.name} ${this.ts.displayPartsToString(t.text)}`.trim()).join("\n");
-    const plain = [sig, doc, tags].filter(Boolean).join("\n\n");
-    const md = ["```typescript", sig, "```", doc, tags ? tags.split("\n").map((t) => `*${t}*`).join("  \n") : ""].filter(Boolean).join("\n");
+    const options = this.documentedOptions(at);
+    const plain = [sig, doc, tags, ...options.map((o) => `${o.title}\n${o.items.map((i) => `  ${i.name}: ${i.type}${i.doc ? ` — ${i.doc}` : ""}`).join("\n")}`)].filter(Boolean).join("\n\n");
+    const md = ["```typescript", sig, "```", doc, tags ? tags.split("\n").map((t) => `*${t}*`).join("  \n") : "",
+      ...options.map((o) => `**${o.title}**\n\n${o.items.map((i) => `- \`${i.name}\`: \`${i.type}\`${i.doc ? ` — ${i.doc}` : ""}`).join("\n")}`)].filter(Boolean).join("\n");
     return { found: true, data: { "text/plain": plain, "text/markdown": md }, metadata: {} };
+  }
+
+  /** The innermost call (or `new`) whose parentheses hold `pos` (an unclosed call's reach to the end). */
+  private enclosingCall(pos: number): TS.CallExpression | TS.NewExpression | undefined {
+    const ts = this.ts;
+    const sf = this.service.getProgram()?.getSourceFile(this.current);
+    if (!sf) return undefined;
+    // Nodes end at their last token: a cursor after trailing spaces of an unclosed call is still in it.
+    while (pos > 0 && /\s/.test(sf.text[pos - 1]!)) pos--;
+    let found: TS.CallExpression | TS.NewExpression | undefined;
+    const visit = (n: TS.Node): void => {
+      if (pos < n.getStart(sf) || pos > n.getEnd()) return;
+      if ((ts.isCallExpression(n) || ts.isNewExpression(n)) && n.arguments) {
+        const open = n.arguments.pos, closed = sf.text[n.getEnd() - 1] === ")";
+        if (pos >= open && (closed ? pos < n.getEnd() : pos <= n.getEnd())) found = n;
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(sf);
+    return found;
+  }
+
+  /** For a function at `at`: its object-typed parameters' properties with their types and doc comments. */
+  private documentedOptions(at: number): { title: string; items: { name: string; type: string; doc: string }[] }[] {
+    const ts = this.ts;
+    const program = this.service.getProgram();
+    const sf = program?.getSourceFile(this.current);
+    if (!program || !sf) return [];
+    const checker = program.getTypeChecker();
+    let node: TS.Node | undefined;
+    const find = (n: TS.Node): void => { if (at >= n.getStart(sf) && at < n.getEnd()) { node = n; ts.forEachChild(n, find); } };
+    find(sf);
+    if (!node || !ts.isIdentifier(node)) return [];
+    const signature = checker.getTypeAtLocation(node).getCallSignatures()[0] ?? checker.getTypeAtLocation(node).getConstructSignatures()[0];
+    if (!signature) return [];
+    const out: { title: string; items: { name: string; type: string; doc: string }[] }[] = [];
+    for (const param of signature.getParameters()) {
+      const type = checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(param, node));
+      if (!(type.flags & ts.TypeFlags.Object) || type.getCallSignatures().length || checker.isArrayLikeType(type)) continue;
+      const props = checker.getPropertiesOfType(type);
+      if (!props.length || props.length > 80) continue;
+      const items = props.map((p) => {
+        const optional = (p.flags & ts.SymbolFlags.Optional) !== 0;
+        const t = checker.typeToString(checker.getTypeOfSymbolAtLocation(p, node!), undefined, ts.TypeFormatFlags.NoTruncation);
+        return { name: p.name + (optional ? "?" : ""), type: optional ? t.replace(/ \| undefined$/, "") : t,
+          doc: ts.displayPartsToString(p.getDocumentationComment(checker)).replace(/\s+/g, " ").trim() };
+      });
+      out.push({ title: `${param.name}: ${checker.typeToString(type)}`, items });
+    }
+    return out;
   }
 }
 

@@ -26,7 +26,7 @@ export class CellOutput {
   /** Send one iopub message for `execution` (after its buffered streams). */
   send(execution: Execution | undefined, message: IopubMessage): void {
     if (!execution) throw new CellApiError("display: no cell is running (output after a cell finished has nowhere to go)");
-    if (execution.controller.signal.aborted) return;
+    if (execution.silenced) return;
     this.flush(execution.id);
     this.toWire({ type: "iopub", executionId: execution.id, message });
   }
@@ -48,7 +48,7 @@ export class CellOutput {
   }
 
   write(execution: Execution, name: StreamName, text: string): void {
-    if (execution.controller.signal.aborted) return;
+    if (execution.silenced) return;
     // Keep stdout/stderr order: switching streams flushes what the other one holds.
     if (this.buffers.get(execution.id)?.[name === "stdout" ? "stderr" : "stdout"]) this.flush(execution.id);
     let buffered = this.buffers.get(execution.id);

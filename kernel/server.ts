@@ -119,21 +119,52 @@ class ZmqTransport implements Transport {
   }
 }
 
+/**
+ * Exit when the Jupyter server that started this kernel is gone, as ipykernel's ParentPollerUnix
+ * does: jupyter_client names it in JPY_PARENT_PID. A hard-killed server cannot shut its kernels
+ * down, and nothing else would. Polled here, once a second, because the main thread may be busy in a
+ * cell for minutes; a process that is reparented (its parent died) or whose named parent no longer
+ * exists counts as orphaned.
+ */
+function exitWithParent(): void {
+  const parent = Number(process.env.JPY_PARENT_PID);
+  if (!Number.isInteger(parent) || parent <= 1) return;
+  const startPpid = process.ppid;
+  const alive = () => {
+    if (process.ppid !== startPpid) return false;
+    try { process.kill(parent, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
+  };
+  setInterval(() => {
+    if (alive()) return;
+    log(`the process that started this kernel (pid ${parent}) is gone: exiting`);
+    // process.exit() in a worker ends only the worker; SIGTERM ends the process (the kernel sets no handler for it).
+    process.kill(process.pid, "SIGTERM");
+    setTimeout(() => process.kill(process.pid, "SIGKILL"), 3000);
+  }, 1000).unref();
+}
+
 async function main(data: WireWorkerData): Promise<void> {
   const port = parentPort!;
   const transport = new ZmqTransport(new Signer(data.connection.key));
   await transport.bind(data.connection);
   const flag = new InterruptFlag(data.interruptFlag);
+  // An interrupt no loop guard took in time wakes the main thread: by a message when this worker
+  // watches SIGINT itself, else by SIGINT, which also breaks synchronous cell code (interrupt-flag.ts).
+  const wakeByMessage = () => port.postMessage({ type: "interrupt" } satisfies WireToMain);
+  const watching = flag.watchSignals(() => flag.request(wakeByMessage));
+  if (!watching) log("cannot watch SIGINT off the main thread: a signal-mode interrupt reaches a library loop only once it yields");
+  const wake = watching ? wakeByMessage : () => process.kill(process.pid, "SIGINT");
   const handler = new MessageHandler({
     session: crypto.randomUUID(), kernelInfo: kernelInfo({ kernel: data.version, typescript: data.tsVersion }), transport, log,
     toMain: (m: WireToMain) => port.postMessage(m),
-    interrupt: () => flag.request(() => process.kill(process.pid, "SIGINT")),
+    interrupt: () => flag.request(wake),
   });
   port.on("message", (m: MainToWire) => {
     if (m.type === "language_port") handler.connectLanguage(new LanguageClient(m.port));
     else handler.handleFromMain(m);
   });
   handler.start();
+  exitWithParent();
   void transport.serve("shell", (m) => handler.handleRequest("shell", m));
   void transport.serve("control", (m) => handler.handleRequest("control", m));
   void transport.serve("stdin", (m) => handler.handleStdin(m));

@@ -16,7 +16,9 @@ export type WireToMain =
   | { type: "execute"; executionId: number; request: ExecuteRequest }
   /** The answer to input request `inputId` (see MainToWire "input_request"). */
   | { type: "input_reply"; inputId: number; value: string }
-  | { type: "shutdown"; restart: boolean };
+  | { type: "shutdown"; restart: boolean }
+  /** An interrupt no guard took within 50 ms (interrupt-flag.ts): stop the execution it names, if it still runs. */
+  | { type: "interrupt" };
 
 /** main → wire */
 export type MainToWire =

@@ -3,6 +3,12 @@
  * interrupt and report progress without importing the kernel. The kernel installs a context for each
  * cell (its interrupt trips `signal`; `progress` and `display` update outputs in place); the CLI
  * installs a terminal progress bar and Ctrl-C. Explicit options always win over the ambient ones.
+ *
+ * Interrupts must not depend on the event loop turning: a training step or a decoding loop can run
+ * for minutes without yielding, so an AbortSignal tripped by an event handler would trip too late.
+ * Every long loop therefore calls `isInterrupted(signal)` (or `throwIfAborted`) at each step, batch
+ * or token boundary; besides the signal it asks the host's synchronous check (`pollInterrupt`: in
+ * the kernel one Atomics.load of its shared-memory interrupt flag), which may trip the signal itself.
  */
 import type { MimeBundle } from "./display/index.ts";
 
@@ -24,6 +30,12 @@ export interface RunContext {
   signal?: AbortSignal;
   progress?: ProgressFactory;
   display?: DisplaySink;
+  /**
+   * The host's synchronous interrupt check: true when the current run must stop. It must be cheap
+   * (it runs at every step, batch and token) and must not need the event loop — the kernel reads
+   * its shared-memory interrupt flag, an ablation worker a marker its parent writes.
+   */
+  pollInterrupt?: () => boolean;
 }
 
 /** Options every long-running library function accepts. */
@@ -49,8 +61,16 @@ export function runSignal(opts?: LongRunOptions): AbortSignal | undefined {
   return opts?.signal ?? ambient.signal;
 }
 
+/**
+ * Whether a long loop must stop now: its signal is aborted, or the host's synchronous check
+ * (`RunContext.pollInterrupt`) says so. Call it at every step, batch or token boundary.
+ */
+export function isInterrupted(signal?: AbortSignal): boolean {
+  return !!signal?.aborted || !!ambient.pollInterrupt?.();
+}
+
 export function throwIfAborted(signal: AbortSignal | undefined, what = "run"): void {
-  if (signal?.aborted) throw new AbortedError(`${what} interrupted`);
+  if (isInterrupted(signal)) throw new AbortedError(`${what} interrupted`);
 }
 
 /** A progress sink honouring the options: caller's callback, ambient display, or a terminal bar. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: the first quick-start command. Plain JavaScript with no dependencies, because it runs
 // before `npm ci` has installed anything. Steps: check Node → install npm dependencies if missing or
-// stale → choose the front end → register the "simvlm" Jupyter kernel → open notebooks/.
+// stale → choose the front end → register the "simvlm" Jupyter kernel → trust the project's own
+// notebooks → open notebooks/.
 //
 // The front end, first that works: the user's own JupyterLab; else JupyterLab built from its npm
 // packages (lab/, built once and cached) and served by Debian's jupyter_server + jupyterlab_server
@@ -11,7 +12,7 @@
 // --classic (use the classic Notebook), --lab-mode=development (a faster, unminified lab build).
 // Arguments like --ServerApp.port=9999 or --MappingKernelManager.cull_idle_timeout=0 go to the server.
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_MODE, ensureLab, labPlan } from "../lab/build.mjs";
@@ -107,7 +108,16 @@ const jupyter = await chooseFrontEnd();
 // 4. The kernel
 if (run(process.execPath, [join(root, "bin", "simvlm.js"), "kernel", "install", "--user"]) !== 0) fail("kernel install failed (see above)");
 
-// 5. Open the notebooks
+// 5. Trust the project's own notebooks for this user: Jupyter shows an untrusted notebook's saved
+// outputs only in part (no scripts, so no figures in the classic Notebook; raw markdown for tables),
+// and nothing tells the user why. Signing them (nbformat's notary: a signature per notebook in the
+// user's Jupyter data folder, as `jupyter trust` does) is what File > Trust would do.
+const notebooks = readdirSync(notebookDir).filter((f) => f.endsWith(".ipynb")).sort();
+if (run(jupyter.cmd, ["-m", "nbformat.sign", ...notebooks], { cwd: notebookDir, stdio: ["ignore", "ignore", "inherit"] }) === 0) {
+  log(`${dryRun ? "would mark" : "marked"} the project's notebooks trusted for you (${notebooks.join(", ")}): their saved figures and tables show before you run them (see "Trusted notebooks" in README.md)`);
+} else log("could not mark the project's notebooks trusted (see above): use File > Trust Notebook in Jupyter to see their saved figures");
+
+// 6. Open the notebooks
 const openArgs = [...jupyter.argv, ...serverOptions];
 if (args.has("--no-open")) { log(`set up. Open the notebooks with: ${jupyter.cmd} ${openArgs.join(" ")}`); process.exit(0); }
 log(`opening notebooks/ in ${jupyter.kind}`);

@@ -5,10 +5,11 @@
  * no training at all.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AbortedError, runSignal, startProgress, throwIfAborted, type LongRunOptions, type Progress } from "../runtime.ts";
+import { AbortedError, isInterrupted, runSignal, startProgress, throwIfAborted, type LongRunOptions, type Progress } from "../runtime.ts";
 import { RunCache, runKey, type RunResult } from "./cache.ts";
 import { codeVersion } from "./hash.ts";
 import { expandGrid, validateGrid, GridError, type GridSpec, type RunSpec } from "./grid.ts";
@@ -138,14 +139,21 @@ async function runInWorkers(todo: { spec: RunSpec; key: string; res?: { shared: 
   const queue = [...todo];
   const children = new Set<ChildProcess>();
   let failure: Error | undefined;
-  const onAbort = () => { for (const c of children) c.send?.({ type: "abort" }); };
+  // A worker busy in a training step never reads its IPC messages, so an interrupt also leaves a
+  // marker file that the worker's synchronous interrupt check (worker.ts) looks for at every step.
+  const markerDir = mkdtempSync(join(tmpdir(), "simvlm-grid-"));
+  const interruptFile = join(markerDir, "interrupt");
+  const onAbort = () => {
+    try { writeFileSync(interruptFile, ""); } catch { /* the IPC message below still goes */ }
+    for (const c of children) c.send?.({ type: "abort" });
+  };
   signal?.addEventListener("abort", onAbort);
   const lane = async () => {
-    while (queue.length && !failure && !signal?.aborted) {
+    while (queue.length && !failure && !isInterrupted(signal)) {
       const { spec, key, res: resources } = queue.shift()!;
       const dir = cache.begin(key, spec);
       const started = new Date();
-      const child = fork(workerPath, [], { execArgv: ["--import", import.meta.resolve("tsx")], stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, SIMVLM_WORKER: "1" } });
+      const child = fork(workerPath, [], { execArgv: ["--import", import.meta.resolve("tsx")], stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, SIMVLM_WORKER: "1", SIMVLM_INTERRUPT_FILE: interruptFile } });
       children.add(child);
       try {
         const out = await new Promise<RunOutput>((res, rej) => {
@@ -170,6 +178,7 @@ async function runInWorkers(todo: { spec: RunSpec; key: string; res?: { shared: 
     await Promise.all(Array.from({ length: n }, lane));
   } finally {
     signal?.removeEventListener("abort", onAbort);
+    rmSync(markerDir, { recursive: true, force: true });
   }
   if (failure) throw failure;
   throwIfAborted(signal, "ablation");

@@ -4,13 +4,14 @@
  * evaluation protocol (losses, zero-shot and finetuned captioning, VQA, entailment; see
  * pretrain-eval.ts); its grid preparation trains the grid's one tokenizer and fits the blind baselines.
  */
+import { AbortedError, isInterrupted } from "../runtime.ts";
 import { registerRun, type GridPrepare, type RunFn } from "./registry.ts";
 
 /** A trivial run used by tests and as an example of the run-function contract. */
 const echo: RunFn = async (params, info) => {
   const steps = Number(params.steps ?? 3);
   for (let s = 1; s <= steps; s++) {
-    if (info.signal?.aborted) throw new Error("interrupted");
+    if (isInterrupted(info.signal)) throw new AbortedError("echo interrupted");
     await new Promise((r) => setTimeout(r, Number(params.sleepMs ?? 0)));
     info.onProgress?.({ step: s, total: steps });
   }

@@ -1,4 +1,6 @@
 /** A worker process for runGrid: runs one run function and reports progress and the result over IPC. */
+import { existsSync } from "node:fs";
+import { setRunContext } from "../runtime.ts";
 import { loadRunModules } from "./runner.ts";
 import { getRun, registeredRuns } from "./registry.ts";
 import type { Params } from "./grid.ts";
@@ -6,6 +8,21 @@ import type { Params } from "./grid.ts";
 const controller = new AbortController();
 // The parent is gone (killed, or done with this run): nobody waits for the run any more.
 process.on("disconnect", () => process.exit());
+const interruptFile = process.env.SIMVLM_INTERRUPT_FILE;
+const parentPid = process.ppid;
+// A training step never yields to the event loop, so neither the parent's "abort" message nor a
+// SIGINT handler would run in time: the run's loops call this check at every step (lib/runtime.ts).
+// The parent writes the marker file on interrupt; a parent that died stops the run too.
+setRunContext({
+  signal: controller.signal,
+  pollInterrupt: () => {
+    if (!controller.signal.aborted && ((interruptFile !== undefined && existsSync(interruptFile)) || process.ppid !== parentPid)) controller.abort();
+    return controller.signal.aborted;
+  },
+});
+// Ctrl-C in a terminal and Jupyter's signal-mode interrupt reach the whole process group: stop at the
+// next step boundary (saving the run's checkpoint) instead of dying mid-step.
+process.on("SIGINT", () => controller.abort());
 
 process.on("message", async (m: { type: string; modules?: string[]; run?: string; params?: Params; info?: { seed: number; dir: string; label: string; shared?: Record<string, unknown> } }) => {
   if (m.type === "abort") { controller.abort(); return; }
@@ -18,6 +35,7 @@ process.on("message", async (m: { type: string; modules?: string[]; run?: string
       onProgress: (p) => process.send?.({ type: "progress", progress: p }) });
     process.send?.({ type: "done", output }, () => process.exit(0));
   } catch (e) {
+    if (!process.connected) process.exit(1);
     process.send?.({ type: "error", error: (e as Error).stack ?? String(e), aborted: controller.signal.aborted }, () => process.exit(1));
   }
 });

@@ -10,7 +10,7 @@
  */
 import type { SimVLM } from "../model/simvlm.ts";
 import type { Rng } from "../util/rng.ts";
-import { startProgress, runSignal, type LongRunOptions } from "../runtime.ts";
+import { isInterrupted, startProgress, runSignal, type LongRunOptions } from "../runtime.ts";
 import { disposeBatch, type TrainBatch } from "./batch.ts";
 import { learningRate, type AdamW, type LrSchedule } from "./optimizer.ts";
 import { trainStepAsync } from "./step.ts";
@@ -63,7 +63,8 @@ export async function trainSteps(o: StepLoopOptions): Promise<StepLoopResult> {
   let step = o.from, checkpoint: string | undefined, aborted = false;
   try {
     while (step < o.to) {
-      if (signal?.aborted) { aborted = true; break; }
+      // A synchronous check (lib/runtime.ts): a step never yields to the event loop.
+      if (isInterrupted(signal)) { aborted = true; break; }
       const ts = performance.now();
       const batch = await o.nextBatch(step + 1);
       const lr = learningRate(o.schedule, step + 1);
@@ -73,7 +74,8 @@ export async function trainSteps(o: StepLoopOptions): Promise<StepLoopResult> {
       const row = logRow(step, r, lr, batch, (performance.now() - ts) / 1000, (performance.now() - t0) / 1000);
       rows.push(row);
       o.onStep?.(row);
-      progress.update({ step, total: o.schedule.totalSteps, message: `loss ${r.loss.toFixed(4)}`, metrics: { loss: r.loss, lr } });
+      // Each quantity once: the loss in the message (what a grid's progress line repeats), the rest as metrics.
+      progress.update({ step, total: o.schedule.totalSteps, message: `loss ${r.loss.toFixed(4)}`, metrics: { lr } });
       if (o.save && o.saveEvery && step % o.saveEvery === 0 && step < o.to) checkpoint = o.save(step);
     }
     if (o.save && step > o.from) checkpoint = o.save(step);
@@ -82,7 +84,7 @@ export async function trainSteps(o: StepLoopOptions): Promise<StepLoopResult> {
     throw e;
   }
   const stopped: StopReason = aborted ? "aborted" : step >= o.schedule.totalSteps ? "done" : "until";
-  progress.done(aborted ? `interrupted at step ${step}${checkpoint ? ` (checkpoint saved in ${checkpoint})` : ""}` : `step ${step}`);
+  progress.done(aborted ? `interrupted at step ${step}${checkpoint ? ` (checkpoint saved in ${checkpoint})` : ""}` : "done");
   return { step, stopped, rows, ...(checkpoint ? { checkpoint } : {}) };
 }
 

@@ -61,6 +61,12 @@ export async function prefixMaskFigure(opts: PrefixMaskOptions): Promise<PrefixM
   const hboundary = (y: number) => ({ type: "line", xref: "x", yref: "y", y0: y - 0.5, y1: y - 0.5, x0: -0.5, x1: n - 0.5, line: { color: "#222", width: 1.5 } });
   const cuts = [imgCols, imgCols + tp].filter((v, i, a) => v > 0 && v < n && a.indexOf(v) === i);
   const idx = [...Array(n).keys()];
+  // Sized from its content: cells big enough for legible ticks (12–24 px, the mask within ~640 px),
+  // margins that hold the rotated labels and the colour bar, and a two-line title that fits inside.
+  const cell = Math.max(12, Math.min(24, Math.floor(640 / n)));
+  const margin = { l: 130, r: 130, t: 80, b: 130 };
+  const plainTitle = opts.title ?? `PrefixLM attention mask, T_p = ${tp} (${numPatches} image patches, ${tp} prefix, ${tokens.length - tp} suffix tokens)`;
+  const titleText = opts.title ?? `PrefixLM attention mask, T_p = ${tp}<br><sup>${numPatches} image patches, ${tp} prefix, ${tokens.length - tp} suffix tokens</sup>`;
   const figure: PlotlyFigure = {
     data: [{
       type: "heatmap", z: mask, x: idx, y: idx, zmin: -0.5, zmax: 3.5, colorscale, xgap: 1, ygap: 1,
@@ -69,14 +75,14 @@ export async function prefixMaskFigure(opts: PrefixMaskOptions): Promise<PrefixM
       hovertemplate: "%{customdata}<extra></extra>",
     }],
     layout: {
-      title: { text: opts.title ?? `PrefixLM attention mask, T_p = ${tp} (${numPatches} image patches, ${tp} prefix, ${tokens.length - tp} suffix tokens)` },
-      width: Math.min(1000, 260 + n * 16), height: Math.min(1000, 200 + n * 16), margin: { l: 130, r: 40, t: 60, b: 130 },
-      xaxis: { title: { text: "key (attended to)" }, tickvals: idx, ticktext: labels, tickangle: -60, side: "bottom", showgrid: false, zeroline: false },
+      title: { text: titleText, x: 0, xref: "paper", xanchor: "left" },
+      width: Math.max(560, margin.l + n * cell + margin.r), height: margin.t + n * cell + margin.b, margin,
+      xaxis: { title: { text: "key (attended to)" }, tickvals: idx, ticktext: labels, tickangle: -60, side: "bottom", showgrid: false, zeroline: false, constrain: "domain" },
       yaxis: { title: { text: "query" }, tickvals: idx, ticktext: labels, autorange: "reversed", showgrid: false, zeroline: false, scaleanchor: "x" },
       shapes: [...cuts.map(boundary), ...cuts.map(hboundary)],
     },
   };
-  const png = (await maskPng(mask, labels, figure.layout!.title as { text: string }, cuts)).toString("base64");
+  const png = (await maskPng(mask, labels, { text: plainTitle }, cuts)).toString("base64");
   const text = [`prefix mask T_p=${tp}: ${numPatches} image patches + prefix [${tokens.slice(0, tp).join(" ")}] (bidirectional) | suffix [${tokens.slice(tp).join(" ")}] (causal)`].join("\n");
   const out: PrefixMaskFigure = { kind: "prefix-mask", figure, png, text, mask, labels };
   return withDisplay(out, (o) => ({ [PLOTLY_MIME]: o.figure, "image/png": o.png, "text/plain": o.text }));

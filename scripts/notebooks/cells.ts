@@ -63,7 +63,8 @@ export function sourcesToNotebook(cells: CellSource[], slug: string): NotebookJs
       const id = `${slug}-${String(i + 1).padStart(2, "0")}`;
       return c.kind === "markdown"
         ? { cell_type: "markdown", id, metadata: {}, source: sourceLines(c.source) }
-        : { cell_type: "code", id, metadata: {}, execution_count: null, outputs: [], source: sourceLines(c.source) };
+        // scrolled: false — the classic Notebook would put a tall output (a figure) in a small scroll box.
+        : { cell_type: "code", id, metadata: { scrolled: false }, execution_count: null, outputs: [], source: sourceLines(c.source) };
     }),
     metadata: {
       kernelspec: { ...KERNELSPEC_METADATA },

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -75,6 +75,40 @@ test("runs execute in parallel worker processes with the same results", async ()
     for (const r of t.rows) assert.equal(r.metrics.value, Number(r.params.x) * 10 + r.seed);
     const pids = new Set(t.rows.map((r) => r.key));
     assert.equal(pids.size, 6);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("an interrupt stops a worker's run that never yields, at its next step check", { timeout: 120_000 }, async () => {
+  const dir = tmp();
+  try {
+    // A run that spins synchronously (as a training step does): the parent's IPC message could not
+    // reach it; its throwIfAborted check must see the interrupt without the event loop turning.
+    const lib = new URL("../../lib/", import.meta.url).pathname;
+    // .mts: an ES module, so it shares the registry with the runner.
+    const mod = join(dir, "spin.mts"), started = join(dir, "started");
+    writeFileSync(mod, [
+      `import { writeFileSync } from "node:fs";`,
+      `import { registerRun } from ${JSON.stringify(lib + "experiments/registry.ts")};`,
+      `import { throwIfAborted } from ${JSON.stringify(lib + "runtime.ts")};`,
+      `registerRun("spin", async (p, info) => {`,
+      `  const end = Date.now() + 60_000;`,
+      `  for (let step = 1; Date.now() < end; step++) {`,
+      `    throwIfAborted(info.signal, "spin");`,
+      `    if (step === 1) writeFileSync(${JSON.stringify(started)}, "");`,
+      `    const t = Date.now(); while (Date.now() - t < 20) {}`,
+      `  }`,
+      `  return { metrics: { v: 1 } };`,
+      `});`,
+    ].join("\n"));
+    const ac = new AbortController();
+    const run = runGrid({ name: "spin", run: "spin", module: mod, axes: { x: [1] } }, { cacheDir: join(dir, "cache"), workers: 1, signal: ac.signal, progress: false });
+    run.catch(() => {});
+    for (let i = 0; i < 1200 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(started), "the worker started the run");
+    const t0 = Date.now();
+    ac.abort();
+    await assert.rejects(run, /interrupted/);
+    console.log(`# the worker's run stopped ${Date.now() - t0} ms after the interrupt (it would spin 60 s)`);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 

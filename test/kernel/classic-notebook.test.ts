@@ -1,7 +1,8 @@
 /**
  * The classic Notebook (Debian's jupyter-notebook) in headless Chromium: open a notebook on this
  * kernel, run its cells in the page, and check that the Plotly figure is drawn (its SVG present)
- * and a second figure draws without shipping plotly.js again.
+ * and a second figure draws without shipping plotly.js again; then Kernel > Interrupt stops a
+ * running pretrain() at a step boundary and the next cell resumes it.
  */
 import { it } from "node:test";
 import assert from "node:assert/strict";
@@ -18,7 +19,7 @@ exitWhenDone();
 
 const cell = (source: string) => ({ cell_type: "code", execution_count: null, metadata: {}, outputs: [], source });
 
-it("classic Notebook in Chromium renders a Plotly figure from this kernel", { skip: skipUnless("notebook", "chromium"), timeout: 300_000 }, async () => {
+it("classic Notebook in Chromium renders a Plotly figure from this kernel; its Kernel menu interrupts pretrain()", { skip: skipUnless("notebook", "chromium"), timeout: 300_000 }, async () => {
   const ks = installTempKernelspec();
   const root = mkdtempSync(join(tmpdir(), "simvlm-classic-"));
   writeFileSync(join(root, "plot.ipynb"), JSON.stringify({
@@ -47,6 +48,38 @@ it("classic Notebook in Chromium renders a Plotly figure from this kernel", { sk
     assert.ok(await page.locator(".js-plotly-plot .barlayer .trace").count() >= 1);
     const titles = await page.locator(".js-plotly-plot .gtitle").allTextContents();
     assert.deepEqual(titles, ["first", "second"]);
+
+    // Kernel > Interrupt on a running pretrain(): it stops at a step boundary, says where, and the
+    // next cell resumes it from the checkpoint it saved (issue 17 items 1 and 8).
+    const outDir = join(root, "run");
+    const opts = `config: "tiny", data: { source: "shapes", split: "train" }, steps: 3000, batchSize: 8, seed: 0, outDir: ${JSON.stringify(outDir)}`;
+    const runCell = (source: string) => page.evaluate((src) => {
+      const nb = (window as any).Jupyter.notebook;
+      const c = nb.insert_cell_at_bottom("code");
+      c.set_text(src);
+      c.execute();
+      return nb.ncells() - 1;
+    }, source);
+    const cellState = (k: number) => page.evaluate((i) => {
+      const c = (window as any).Jupyter.notebook.get_cell(i);
+      return { done: typeof c.input_prompt_number === "number", text: c.output_area.element[0].textContent as string,
+        errors: (c.output_area.outputs as { output_type: string; ename?: string }[]).filter((o) => o.output_type === "error").map((o) => o.ename) };
+    }, k);
+    const training = await runCell(`import { pretrain, readCheckpointMeta } from "simvlm"\nconst run = await pretrain({ ${opts} })`);
+    await page.waitForFunction((i) => /\b([3-9]|\d\d+)\/3000\b/.test((window as any).Jupyter.notebook.get_cell(i).output_area.element[0].textContent), training, { timeout: 180_000, polling: 200 });
+    const t0 = Date.now();
+    await page.click("#kernellink");
+    await page.click("#int_kernel");
+    await page.waitForFunction((i) => typeof (window as any).Jupyter.notebook.get_cell(i).input_prompt_number === "number", training, { timeout: 30_000, polling: 100 });
+    console.log(`# classic Notebook, Kernel > Interrupt: pretrain stopped ${Date.now() - t0} ms after the click`);
+    const stopped = await cellState(training);
+    assert.deepEqual(stopped.errors, ["InterruptError"], stopped.text);
+    const at = Number(/interrupted at step (\d+)/.exec(stopped.text)?.[1]);
+    assert.ok(at >= 3 && at < 3000, `stopped early, at a step it names: ${stopped.text}`);
+    const next = await runCell(`const more = await pretrain({ ${opts}, resume: true, until: readCheckpointMeta(${JSON.stringify(outDir)}).step + 2 });\n\`\${more.step} \${more.stopped}\``);
+    await page.waitForFunction((i) => typeof (window as any).Jupyter.notebook.get_cell(i).input_prompt_number === "number", next, { timeout: 120_000, polling: 200 });
+    const resumed = await cellState(next);
+    assert.match(resumed.text, new RegExp(`${at + 2} until`), `the next cell resumed training: ${resumed.text}`);
   } finally {
     // Each step even when the one before failed: a failed Chromium launch must not leave the server up.
     await browser?.close().catch(() => {});

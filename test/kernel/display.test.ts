@@ -117,3 +117,16 @@ describe("progress line", () => {
     assert.equal(drawn.at(-1)!.line.details.at(-2), "0.5s");
   });
 });
+
+describe("markdown tables (display.markdown)", () => {
+  it("align text columns left and number columns right unless the table says otherwise", async () => {
+    const { alignTables } = await import("../../kernel/markdown-tables.ts");
+    const md = ["Runs:", "", "| run | seed | val_loss | cider | note |", "|---|---|---|---:|:-:|",
+      "| random T_p | 0 | 2.31 ± 0.04 | **0.52** | a \\| b |", "| none | 1 | — | 12% | x |", "", "| a | b |", "|---|---|", "| `x` | 1,024 |"].join("\n");
+    const out = alignTables(md).split("\n");
+    assert.equal(out[3], "|:---|---:|---:|---:|:-:|", "text left, numbers (± spreads, bold, dashes for missing) right, stated alignments kept");
+    assert.equal(out[8], "|:---|---:|");
+    assert.equal(out.filter((_, i) => i !== 3 && i !== 8).join("\n"), md.split("\n").filter((_, i) => i !== 3 && i !== 8).join("\n"), "nothing else changes");
+    assert.equal(alignTables("a | b\nno table here"), "a | b\nno table here");
+  });
+});

@@ -35,3 +35,24 @@ test("type checks see earlier cells and re-read a local module that changed", ()
     assert.match(after[0]!.message, /'string' is not assignable to type 'number'/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test("inspection inside a call's parentheses shows the called function and its documented options, as on its name", () => {
+  const dir = mkdtempSync(join(tmpdir(), "simvlm-lang-"));
+  try {
+    const s = new LanguageService(ts, dir);
+    s.commit('import * as simvlm from "simvlm";', 1);
+    const inside = 'simvlm.pretrain({ steps: 1, ';
+    const r = s.inspect(inside, inside.length);
+    assert.equal(r.found, true);
+    assert.match(r.data["text/plain"]!, /^pretrain\(opts: (simvlm\.)?PretrainOptions\): Promise<(simvlm\.)?TrainResult>\n\n/);
+    assert.match(r.data["text/plain"]!, /batchSize\?: number/, "the options are listed");
+    assert.match(r.data["text/plain"]!, /resume\?: boolean — Continue the checkpoint in outDir/, "with their doc comments");
+    const open = "simvlm.pretrain(";
+    assert.match(s.inspect(open, open.length).data["text/plain"]!, /^pretrain\(opts: (simvlm\.)?PretrainOptions\): Promise<(simvlm\.)?TrainResult>\n\n/, "right after the parenthesis");
+    const name = "simvlm.pretrain";
+    assert.equal(s.inspect(name, name.length).data["text/plain"], r.data["text/plain"], "the same help as on the bare name");
+    const onArg = "simvlm.pretrain({ steps: 1, resume";
+    assert.match(s.inspect(onArg, onArg.length).data["text/plain"]!, /resume\?: boolean/, "on a name inside the call: that name");
+    assert.equal(s.inspect("1 + 1", 3).found, false);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

@@ -2,10 +2,12 @@
  * The kernel over the wire, started from the kernelspec `kernel install --prefix TMP` writes:
  * execution and state, output order and volume, errors mapped to cell lines, type errors,
  * display/update_display_data/clear_output, stdin, interrupts (sync and async, message and SIGINT),
- * bad signatures and malformed frames, completion/inspection/is_complete/history/comm, restart.
+ * bad signatures and malformed frames, completion/inspection/is_complete/history/comm, restart,
+ * exit when the parent named in JPY_PARENT_PID dies.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { exitWhenDone, installTempKernelspec, streamText, TestKernel } from "./client.ts";
 import { encode, makeHeader } from "../../kernel/wire.ts";
@@ -129,6 +131,8 @@ describe("kernel protocol", { timeout: 300_000 }, () => {
     const updates = iopub.filter((m) => m.header.msg_type === "update_display_data" && m.content.transient.display_id === id);
     assert.ok(updates.length >= 1);
     assert.match(updates.at(-1)!.content.data["text/plain"], /3\/3.*ok/);
+    assert.doesNotMatch(updates.at(-1)!.content.data["text/html"], /<progress/, "a finished call collapses to one summary line, no bar");
+    assert.match(updates.at(-2)?.content.data["text/html"] ?? first.content.data["text/html"], /<progress/, "a running one shows its bar");
   });
 
   it("reads input over stdin, and refuses clearly when stdin is not allowed", async () => {
@@ -285,5 +289,23 @@ describe("kernel restart", { timeout: 300_000 }, () => {
         assert.equal((await k2.execute("typeof (globalThis as any).keep")).iopub.find((m) => m.header.msg_type === "execute_result")!.content.data["text/plain"], "'undefined'");
       } finally { await k2.close(); }
     } finally { await k.close(); }
+  });
+
+  it("exits when the process named in JPY_PARENT_PID (the Jupyter server that started it) dies", async () => {
+    // A stand-in parent: jupyter_client sets JPY_PARENT_PID to the server's pid; a hard-killed
+    // server cannot shut its kernels down.
+    const parent = spawn("sleep", ["600"], { stdio: "ignore" });
+    const k = new TestKernel();
+    process.env.JPY_PARENT_PID = String(parent.pid);
+    try {
+      await k.start(kernelJson);
+      delete process.env.JPY_PARENT_PID;
+      assert.equal((await k.execute("1 + 1")).reply.content.status, "ok");
+      const exited = new Promise<string>((r) => k.proc.once("exit", (code, sig) => r(`${code} ${sig}`)));
+      parent.kill("SIGKILL");
+      const how = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running"), 20_000))]);
+      assert.notEqual(how, "still running", "the kernel outlived its parent");
+      assert.match(k.stderr, /pid \d+\) is gone: exiting/);
+    } finally { delete process.env.JPY_PARENT_PID; parent.kill("SIGKILL"); await k.close(); }
   });
 });

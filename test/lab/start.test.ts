@@ -1,7 +1,7 @@
 /**
  * `npm start` (scripts/start.mjs) end to end, with Jupyter's per-user folders in a temporary place:
- * it serves the npm-built JupyterLab, and Ctrl-C (SIGINT) stops the server and the kernels it
- * started. When JupyterLab cannot be built (npm offline here), it says why and falls back to the
+ * it marks the committed notebooks trusted, serves the npm-built JupyterLab, and Ctrl-C (SIGINT)
+ * stops the server and the kernels it started. When JupyterLab cannot be built (npm offline here), it says why and falls back to the
  * classic Notebook.
  */
 import { it } from "node:test";
@@ -29,6 +29,17 @@ function tempJupyter() {
   return { dir, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** npm start said it trusted the committed notebooks, and Jupyter's notary (in `env`'s data folder) agrees for each. */
+function assertTrusted(out: string, env: NodeJS.ProcessEnv): void {
+  assert.match(out, /marked the project's notebooks trusted for you/);
+  const check = "import glob, nbformat\nfrom nbformat.sign import NotebookNotary\nn = NotebookNotary()\n" +
+    "print(' '.join('%s=%s' % (f, n.check_signature(nbformat.read(f, 4))) for f in sorted(glob.glob('notebooks/*.ipynb'))))";
+  const r = spawnSync(findPython(["nbformat"]) ?? "/usr/bin/python3", ["-c", check], { cwd: repo, env, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const verdicts = r.stdout.trim().split(" ");
+  assert.ok(verdicts.length >= 3 && verdicts.every((v) => v.endsWith("=True")), `every committed notebook is trusted: ${r.stdout}`);
+}
+
 it("npm start serves the npm-built JupyterLab; Ctrl-C stops the server and its kernels", { skip: "skip" in pre && pre.skip, timeout: 300_000 }, async () => {
   const j = tempJupyter();
   const port = await freePort();
@@ -48,6 +59,7 @@ it("npm start serves the npm-built JupyterLab; Ctrl-C stops the server and its k
       await sleep(250);
     }
     assert.match(out, /opening notebooks\/ in JupyterLab/);
+    assertTrusted(out, j.env);
     const page = await (await fetch(`${url}lab?token=${token}`)).text();
     assert.match(page, /bundle\.js/, "the JupyterLab page of the npm build");
     // A kernel, as a notebook would start it.
@@ -80,6 +92,7 @@ it("npm start falls back to the classic Notebook, saying why, when JupyterLab ca
       env: { ...j.env, SIMVLM_LAB_CACHE: join(j.dir, "lab"), npm_config_offline: "true", npm_config_cache: join(j.dir, "npm-cache") },
     });
     const out = r.stdout + r.stderr;
+    assertTrusted(out, j.env);
     if (findPython(["jupyterlab"])) { assert.match(out, /JupyterLab \(installed\)|set up/); return; } // the user's own JupyterLab wins
     assert.equal(r.status, 0, out);
     assert.match(out, /JupyterLab could not be set up: installing JupyterLab's npm packages failed/);

@@ -3,8 +3,9 @@
  * notebook 01 with the simvlm kernel in quick mode (SIMVLM_QUICK=1 in the server's environment):
  * Run All draws every figure and updates the live training plot in place; completion after
  * `simvlm.`; inspection (Shift+Tab) on a name and inside a call; Kernel > Interrupt Kernel stops a
- * training loop written in a cell and the next cell continues training the same model; Kernel >
- * Restart Kernel gives a new kernel process.
+ * training loop written in a cell and the next cell continues training the same model, and stops a
+ * running pretrain() at a step boundary, which the next cell resumes; Kernel > Restart Kernel gives
+ * a new kernel process.
  */
 import { before, after, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -103,13 +104,15 @@ describe("JupyterLab (npm build) UI with the simvlm kernel", { skip: "skip" in p
     await page.keyboard.press("Escape");
   });
 
-  it("inspection (Shift+Tab) inside a call's parentheses shows the called function", { skip: "issue 17 item 6: the kernel answers inspect_request inside a call with nothing (another helper is fixing it)" }, async () => {
+  it("inspection (Shift+Tab) inside a call's parentheses shows the called function and its options", async () => {
     await appendCell(page);
     await page.keyboard.type("simvlm.pretrain({ steps: 1, ");
     await page.keyboard.press("Shift+Tab");
     const tooltip = page.locator(".jp-Tooltip");
     await tooltip.waitFor({ timeout: 30_000 });
-    assert.match(await tooltip.innerText(), /pretrain/);
+    const help = await tooltip.innerText();
+    assert.match(help, /pretrain/);
+    assert.match(help, /batchSize/, `the documented options are listed: ${help}`);
     await page.keyboard.press("Escape");
   });
 
@@ -146,15 +149,34 @@ describe("JupyterLab (npm build) UI with the simvlm kernel", { skip: "skip" in p
     assert.ok(Number(m[1]) >= 3 && Number(m[2]) === Number(m[1]) + 2, `training continued from step ${m[1]} to ${m[2]}`);
   });
 
-  it("Kernel > Interrupt Kernel stops a running pretrain() at a step boundary", { skip: "issue 17 item 1: pretrain's loop never yields to the event loop, so the interrupt does not reach it (another helper is fixing it)" }, async () => {
-    const run = await appendCell(page, 'const big = await pretrain({ config: "tiny", data: { source: "shapes", split: "train" }, tokenizer, steps: 3000, batchSize: 8, seed: 0 });\nbig.stopped');
+  it("Kernel > Interrupt Kernel stops a running pretrain() at a step boundary; the next cell resumes it", async () => {
+    const opts = 'config: "tiny", data: { source: "shapes", split: "train" }, tokenizer, steps: 3000, batchSize: 8, seed: 0, outDir: bigDir';
+    const run = await appendCell(page, [
+      'import { mkdtempSync as mkdtempBig, rmSync as rmBig } from "node:fs";',
+      'import { readCheckpointMeta } from "simvlm";',
+      'const bigDir = mkdtempBig("/tmp/simvlm-lab-interrupt-") + "/run";',
+      `const big = await pretrain({ ${opts} });`,
+      "big.stopped",
+    ].join("\n"));
     await runCell(page, run, { wait: false });
     await page.waitForFunction((k) => /\b([3-9]|\d\d+)\/3000\b/.test((window as any).simvlmLab.shell.currentWidget.content.widgets[k].node.textContent ?? ""), run, { timeout: 180_000, polling: 200 });
+    const t0 = Date.now();
     await menu(page, "Kernel", "Interrupt Kernel");
     await cellDone(page, run, 20_000);
+    console.log(`# interrupt from the Kernel menu: pretrain stopped ${Date.now() - t0} ms after the click`);
+    const cell = (await notebookState(page))!.cells[run]!;
+    assert.equal(cell.outputs.find((o) => o.type === "error")?.ename, "InterruptError", outputText(cell));
     const text = await page.evaluate((k) => (window as any).simvlmLab.shell.currentWidget.content.widgets[k].node.textContent as string, run);
     const at = Number(/interrupted at step (\d+)/.exec(text)?.[1] ?? 3000);
-    assert.ok(at < 3000, `training stopped early: ${text}`);
+    assert.ok(at < 3000, `training stopped early and said where: ${text}`);
+
+    const next = await appendCell(page, [
+      `const again = await pretrain({ ${opts}, resume: true, until: readCheckpointMeta(bigDir).step + 2 });`,
+      'rmBig(bigDir.replace(/\\/run$/, ""), { recursive: true, force: true });',
+      "`${again.step} ${again.stopped}`",
+    ].join("\n"));
+    const resumed = outputText(await runCell(page, next));
+    assert.match(resumed, new RegExp(`${at + 2} until`), `the next cell resumed training from step ${at}: ${resumed}`);
   });
 
   it("Kernel > Restart Kernel starts a new kernel process", async () => {

@@ -27,6 +27,11 @@ test("prefixMaskFigure: heatmap of the real tokens, boundaries, valid non-unifor
   assert.equal(z[6]![5], 2, "suffix sees the prefix");
   assert.equal(z[7]![8], 0, "suffix is causal");
   assert.equal((fig.layout!.shapes as unknown[]).length, 4);
+  // Sized from its content (issue 17 item 3): legible cells, and the square mask with its labels and colour bar within the width.
+  const L = fig.layout as unknown as { width: number; height: number; margin: { l: number; r: number; t: number; b: number } };
+  const side = L.height - L.margin.t - L.margin.b;
+  assert.ok(side / 10 >= 12, `cells of ${side / 10} px`);
+  assert.ok(L.width >= L.margin.l + side + L.margin.r, `width ${L.width} holds the mask (${side} px) and its margins`);
   const png = Buffer.from(f.png, "base64");
   assert.equal((await sharp(png).metadata()).format, "png");
   const st = await sharp(png).stats();

@@ -528,7 +528,7 @@ display.markdown([
 ].join("\n"));
 
 // %%
-captioner!.dispose();
-base.model.dispose();
+// The captioner and the pretrained model stay loaded, so you can go on from here (`captioner!.dispose()`
+// and `base.model.dispose()` free them).
 const elapsed = (Date.now() - STARTED) / 1000;
 display.markdown(`Notebook wall time (measured by this run, ${QUICK ? "quick" : "full"} mode): **${(elapsed / 60).toFixed(1)} min** (${elapsed.toFixed(0)} s).`);
