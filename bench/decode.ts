@@ -11,8 +11,23 @@ import type { RgbImage } from "../lib/data/types.ts";
 import { Rng } from "../lib/util/rng.ts";
 import { median } from "./train-step.ts";
 
-export interface DecodeBenchRow { batch: number; maxLen: number; ms_per_call: number; tokens: number; tokens_per_s: number }
-export interface DecodeBenchResult { bench: "decode"; backend: string; threads: number; model: string; runs: number; rows: DecodeBenchRow[]; tensors_before: number; tensors_after: number }
+export interface DecodeBenchRow {
+  batch: number;
+  maxLen: number;
+  ms_per_call: number;
+  tokens: number;
+  tokens_per_s: number;
+}
+export interface DecodeBenchResult {
+  bench: "decode";
+  backend: string;
+  threads: number;
+  model: string;
+  runs: number;
+  rows: DecodeBenchRow[];
+  tensors_before: number;
+  tensors_after: number;
+}
 
 /** A stand-in tokenizer over the model's ids: decoding speed does not depend on the vocabulary's content. */
 function idTokenizer(vocabSize: number): SimTokenizer {
@@ -24,8 +39,11 @@ function idTokenizer(vocabSize: number): SimTokenizer {
   } as unknown as SimTokenizer;
 }
 
-export async function benchDecode(opts: { runs?: number; batches?: number[]; maxLen?: number; log?: (s: string) => void } = {}): Promise<DecodeBenchResult> {
-  const runs = Math.max(1, opts.runs ?? 3), maxLen = opts.maxLen ?? 24;
+export async function benchDecode(
+  opts: { runs?: number; batches?: number[]; maxLen?: number; log?: (s: string) => void } = {},
+): Promise<DecodeBenchResult> {
+  const runs = Math.max(1, opts.runs ?? 3),
+    maxLen = opts.maxLen ?? 24;
   const info = await initBackend();
   const before = tf.memory().numTensors;
   const config = resolveConfig("reference");
@@ -50,17 +68,37 @@ export async function benchDecode(opts: { runs?: number; batches?: number[]; max
         tokens = out.ids.reduce((s, ids) => s + ids.length, 0);
       }
       const ms = median(times);
-      rows.push({ batch, maxLen, ms_per_call: Math.round(ms), tokens, tokens_per_s: Math.round((tokens / (ms / 1000)) * 10) / 10 });
+      rows.push({
+        batch,
+        maxLen,
+        ms_per_call: Math.round(ms),
+        tokens,
+        tokens_per_s: Math.round((tokens / (ms / 1000)) * 10) / 10,
+      });
       opts.log?.(`batch ${batch}: ${ms.toFixed(0)} ms for ${tokens} tokens`);
     }
   } finally {
     model.dispose();
   }
-  return { bench: "decode", backend: info.name, threads: info.threads, model: 'lib/model SimVLM "reference" (untrained), greedy', runs, rows, tensors_before: before, tensors_after: tf.memory().numTensors };
+  return {
+    bench: "decode",
+    backend: info.name,
+    threads: info.threads,
+    model: 'lib/model SimVLM "reference" (untrained), greedy',
+    runs,
+    rows,
+    tensors_before: before,
+    tensors_after: tf.memory().numTensors,
+  };
 }
 
 export function formatDecode(r: DecodeBenchResult): string {
-  return [`decode on ${r.backend} (${r.threads} thread${r.threads === 1 ? "" : "s"}) — ${r.model}, median of ${r.runs}`,
-    ...r.rows.map((x) => `  batch ${String(x.batch).padStart(2)}: ${x.tokens_per_s} tokens/s (${x.tokens} tokens in ${x.ms_per_call} ms, maxLen ${x.maxLen})`),
-    `  tensors before ${r.tensors_before}, after ${r.tensors_after}`].join("\n");
+  return [
+    `decode on ${r.backend} (${r.threads} thread${r.threads === 1 ? "" : "s"}) — ${r.model}, median of ${r.runs}`,
+    ...r.rows.map(
+      (x) =>
+        `  batch ${String(x.batch).padStart(2)}: ${x.tokens_per_s} tokens/s (${x.tokens} tokens in ${x.ms_per_call} ms, maxLen ${x.maxLen})`,
+    ),
+    `  tensors before ${r.tensors_before}, after ${r.tensors_after}`,
+  ].join("\n");
 }

@@ -18,15 +18,33 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { tf, initBackend } from "../lib/backend/index.ts";
 import {
-  GELU_KERNEL, GELU_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, XENT_KERNEL, XENT_GRAD_KERNEL, ADAMW_KERNEL, SUM_SQUARES_KERNEL,
+  GELU_KERNEL,
+  GELU_GRAD_KERNEL,
+  LAYER_NORM_KERNEL,
+  LAYER_NORM_GRAD_KERNEL,
+  XENT_KERNEL,
+  XENT_GRAD_KERNEL,
+  ADAMW_KERNEL,
+  SUM_SQUARES_KERNEL,
 } from "../lib/backend/fused-ops.ts";
 import { DROPOUT_MASK_KERNEL } from "../lib/backend/dropout.ts";
 
-export const CENSUS_FILE = fileURLToPath(new URL("../lib/backend/cuda/dispatched-kernels.json", import.meta.url));
+export const CENSUS_FILE = fileURLToPath(
+  new URL("../lib/backend/cuda/dispatched-kernels.json", import.meta.url),
+);
 
 /** The fused kernels a GPU backend registers (the cpu census sees their composite fallbacks instead). */
-export const FUSED_KERNELS = [GELU_KERNEL, GELU_GRAD_KERNEL, LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, XENT_KERNEL, XENT_GRAD_KERNEL,
-  ADAMW_KERNEL, SUM_SQUARES_KERNEL, DROPOUT_MASK_KERNEL];
+export const FUSED_KERNELS = [
+  GELU_KERNEL,
+  GELU_GRAD_KERNEL,
+  LAYER_NORM_KERNEL,
+  LAYER_NORM_GRAD_KERNEL,
+  XENT_KERNEL,
+  XENT_GRAD_KERNEL,
+  ADAMW_KERNEL,
+  SUM_SQUARES_KERNEL,
+  DROPOUT_MASK_KERNEL,
+];
 
 const seen = new Map<string, Set<string>>();
 let scenario = "setup";
@@ -56,7 +74,8 @@ async function step(name: string, fn: () => Promise<unknown> | unknown): Promise
   const before = tf.memory().numTensors;
   await fn();
   const leaked = tf.memory().numTensors - before;
-  if (leaked > 0) process.stderr.write(`census: ${name} left ${leaked} tensors (not a census error)\n`);
+  if (leaked > 0)
+    process.stderr.write(`census: ${name} left ${leaked} tensors (not a census error)\n`);
 }
 
 /** A stand-in tokenizer over the model's ids (as bench/decode.ts): the kernels do not depend on the vocabulary. */
@@ -77,7 +96,8 @@ function idTokenizer(vocabSize: number) {
 export async function runCensus(opts: { quick?: boolean } = {}): Promise<Map<string, Set<string>>> {
   await initBackend({ backend: "cpu" });
   hookCpuKernels();
-  const { pretrain, finetuneModel, exampleLosses, pairBatch, trainStepAsync, AdamW, makeBatch } = await import("../lib/train/index.ts");
+  const { pretrain, finetuneModel, exampleLosses, pairBatch, trainStepAsync, AdamW, makeBatch } =
+    await import("../lib/train/index.ts");
   const { generate } = await import("../lib/decode/index.ts");
   const { SimVLM, resolveConfig } = await import("../lib/model/index.ts");
   const { mixedExamples, worldExamples } = await import("../test/train/helpers.ts");
@@ -95,23 +115,59 @@ export async function runCensus(opts: { quick?: boolean } = {}): Promise<Map<str
   let tokenizer = idTokenizer(model.config.vocabSize) as unknown as Tok;
   if (!opts.quick) {
     await step("pretrain prefixlm (conv stage, text-only documents)", async () => {
-      const r = await pretrain({ config: "tiny", data, steps: 2, batchSize: 4, seed: 1, progress: false });
+      const r = await pretrain({
+        config: "tiny",
+        data,
+        steps: 2,
+        batchSize: 4,
+        seed: 1,
+        progress: false,
+      });
       model.dispose();
-      model = r.model; tokenizer = r.tokenizer;
+      model = r.model;
+      tokenizer = r.tokenizer;
     });
   }
-  const pairs = worldExamples(4, 7).map((e, i) => ({ id: e.id, image: i % 2 ? e.image : undefined, prefix: i % 2 ? "what is it" : "the premise", target: e.text }));
+  const pairs = worldExamples(4, 7).map((e, i) => ({
+    id: e.id,
+    image: i % 2 ? e.image : undefined,
+    prefix: i % 2 ? "what is it" : "the premise",
+    target: e.text,
+  }));
   await step("finetune (image and text-only pairs)", async () => {
-    const r = await finetuneModel(model, tokenizer, pairs, { steps: opts.quick ? 1 : 2, batchSize: 4, seed: 2, progress: false });
+    const r = await finetuneModel(model, tokenizer, pairs, {
+      steps: opts.quick ? 1 : 2,
+      batchSize: 4,
+      seed: 2,
+      progress: false,
+    });
     r.optimizer.dispose();
   });
   const images = worldExamples(2, 9).map((e) => e.image!);
-  await step("greedy decoding with a prompt", () => generate(model, tokenizer, { images, prompt: "a picture of", maxLen: 3, progress: false }));
+  await step("greedy decoding with a prompt", () =>
+    generate(model, tokenizer, { images, prompt: "a picture of", maxLen: 3, progress: false }),
+  );
   await step("beam decoding with a prefix and attention capture", () =>
-    generate(model, tokenizer, { images, prefixTexts: ["what colour", "how many"], beam: 3, maxLen: 3, captureAttention: true, progress: false }));
+    generate(model, tokenizer, {
+      images,
+      prefixTexts: ["what colour", "how many"],
+      beam: 3,
+      maxLen: 3,
+      captureAttention: true,
+      progress: false,
+    }),
+  );
   if (!opts.quick) {
     await step("pretrain span corruption", async () => {
-      const r = await pretrain({ config: "tiny", data, steps: 1, batchSize: 4, seed: 3, objective: "span", progress: false });
+      const r = await pretrain({
+        config: "tiny",
+        data,
+        steps: 1,
+        batchSize: 4,
+        seed: 3,
+        objective: "span",
+        progress: false,
+      });
       r.model.dispose();
     });
     await step("per-example losses and pair scores", async () => {
@@ -119,24 +175,61 @@ export async function runCensus(opts: { quick?: boolean } = {}): Promise<Map<str
       exampleLosses(model, batch);
       const { batchRowStats } = await import("../lib/eval/tasks/pairs.ts");
       batchRowStats(model, batch);
-      tf.dispose([batch.inputs.images ?? [], batch.inputs.hasImage ?? [], batch.inputs.encIds, batch.inputs.decIn, batch.targets, batch.lossMask]);
+      tf.dispose([
+        batch.inputs.images ?? [],
+        batch.inputs.hasImage ?? [],
+        batch.inputs.encIds,
+        batch.inputs.decIn,
+        batch.targets,
+        batch.lossMask,
+      ]);
     });
     await step("attention capture and figures", async () => {
-      const g = await generate(model, tokenizer, { images: images.slice(0, 1), maxLen: 3, captureAttention: true, progress: false });
+      const g = await generate(model, tokenizer, {
+        images: images.slice(0, 1),
+        maxLen: 3,
+        captureAttention: true,
+        progress: false,
+      });
       const { attentionFigure, attentionGridFigure } = await import("../lib/viz/index.ts");
       await attentionFigure({ capture: g.attention![0]!, image: images[0]! });
       await attentionGridFigure({ capture: g.attention![0]!, image: images[0]! });
     });
     await step("training step, linear patches (the reference model's kind)", async () => {
-      const cfg = resolveConfig({ base: "reference", dModel: 32, heads: 2, encLayers: 1, decLayers: 1, ffn: 64, vocabSize: 60, imageSize: 32, patchSize: 8 });
+      const cfg = resolveConfig({
+        base: "reference",
+        dModel: 32,
+        heads: 2,
+        encLayers: 1,
+        decLayers: 1,
+        ffn: 64,
+        vocabSize: 60,
+        imageSize: 32,
+        patchSize: 8,
+      });
       const m = new SimVLM(cfg, 0);
       const opt = new AdamW(m.weights(), { weightDecay: 0.01, clipNorm: 1 });
-      const tok = await trainTokenizer(data.map((e) => e.text), { vocabSize: 60 });
+      const tok = await trainTokenizer(
+        data.map((e) => e.text),
+        { vocabSize: 60 },
+      );
       const { Rng } = await import("../lib/util/rng.ts");
-      const batch = makeBatch(data.slice(0, 4), tok, cfg, { objective: "prefixlm", prefix: { mode: "random" }, rng: new Rng(4) });
+      const batch = makeBatch(data.slice(0, 4), tok, cfg, {
+        objective: "prefixlm",
+        prefix: { mode: "random" },
+        rng: new Rng(4),
+      });
       await trainStepAsync(m, opt, batch, { lr: 1e-3, dropoutSeed: 5 });
-      tf.dispose([batch.inputs.images ?? [], batch.inputs.hasImage ?? [], batch.inputs.encIds, batch.inputs.decIn, batch.targets, batch.lossMask]);
-      opt.dispose(); m.dispose();
+      tf.dispose([
+        batch.inputs.images ?? [],
+        batch.inputs.hasImage ?? [],
+        batch.inputs.encIds,
+        batch.inputs.decIn,
+        batch.targets,
+        batch.lossMask,
+      ]);
+      opt.dispose();
+      m.dispose();
     });
   }
   model.dispose();
@@ -152,13 +245,24 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const t0 = performance.now();
   const found = await runCensus({ quick: process.argv.includes("--quick") });
   const list = censusList(found);
-  for (const name of list) console.log(`${name.padEnd(28)} ${[...(found.get(name) ?? ["fused kernel (not on cpu)"])].join("; ")}`);
+  for (const name of list)
+    console.log(
+      `${name.padEnd(28)} ${[...(found.get(name) ?? ["fused kernel (not on cpu)"])].join("; ")}`,
+    );
   console.log(`${list.length} kernels, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (process.argv.includes("--write")) {
-    writeFileSync(CENSUS_FILE, JSON.stringify({
-      about: "tfjs kernels dispatched by training, finetuning, decoding, attention capture and the figures (bench/kernel-census.ts); the cuda backend must register each",
-      kernels: list,
-    }, null, 2) + "\n");
+    writeFileSync(
+      CENSUS_FILE,
+      JSON.stringify(
+        {
+          about:
+            "tfjs kernels dispatched by training, finetuning, decoding, attention capture and the figures (bench/kernel-census.ts); the cuda backend must register each",
+          kernels: list,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
     console.log(`wrote ${CENSUS_FILE}`);
   }
 }

@@ -37,19 +37,25 @@ export function median(xs: number[]): number {
 }
 
 export interface TrainStepOptions {
-  steps?: number; warmup?: number; log?: (s: string) => void;
+  steps?: number;
+  warmup?: number;
+  log?: (s: string) => void;
   /** Model config (preset name or overrides; default "reference"), batch (16) and decoder tokens (32). */
-  config?: Parameters<typeof productRunner>[2]; batch?: number; textLen?: number;
+  config?: Parameters<typeof productRunner>[2];
+  batch?: number;
+  textLen?: number;
 }
 
 export async function benchTrainStep(opts: TrainStepOptions = {}): Promise<TrainStepResult> {
-  const steps = Math.max(1, opts.steps ?? 10), warmup = Math.max(0, opts.warmup ?? 3);
+  const steps = Math.max(1, opts.steps ?? 10),
+    warmup = Math.max(0, opts.warmup ?? 3);
   const info = await initBackend();
   const tensorsBefore = tf.memory().numTensors;
   const runner = productRunner(opts.batch ?? 16, opts.textLen ?? 32, opts.config ?? "reference");
   const c = runner.shape;
   let peakRss = process.memoryUsage().rss;
-  const times: number[] = [], losses: number[] = [];
+  const times: number[] = [],
+    losses: number[] = [];
   try {
     for (let i = 0; i < warmup + steps; i++) {
       const t0 = performance.now();
@@ -58,7 +64,9 @@ export async function benchTrainStep(opts: TrainStepOptions = {}): Promise<Train
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       losses.push(loss);
       if (i >= warmup) times.push(ms);
-      opts.log?.(`${i < warmup ? "warm-up" : "step"} ${i < warmup ? i + 1 : i - warmup + 1}: ${ms.toFixed(0)} ms, loss ${loss.toFixed(4)}`);
+      opts.log?.(
+        `${i < warmup ? "warm-up" : "step"} ${i < warmup ? i + 1 : i - warmup + 1}: ${ms.toFixed(0)} ms, loss ${loss.toFixed(4)}`,
+      );
     }
   } finally {
     runner.dispose();
@@ -66,14 +74,29 @@ export async function benchTrainStep(opts: TrainStepOptions = {}): Promise<Train
   const ms = median(times);
   const flops = stepFlops(c);
   return {
-    bench: "train-step", backend: info.name, threads: info.threads, notes: info.notes,
-    config: typeof opts.config === "string" || !opts.config ? opts.config ?? "reference" : JSON.stringify(opts.config), batch: c.batch, text_len: c.textLen,
-    model: runner.label, steps, warmup,
-    ms_per_step: round(ms), ms_min: round(Math.min(...times)), ms_all: times.map(round),
+    bench: "train-step",
+    backend: info.name,
+    threads: info.threads,
+    notes: info.notes,
+    config:
+      typeof opts.config === "string" || !opts.config
+        ? (opts.config ?? "reference")
+        : JSON.stringify(opts.config),
+    batch: c.batch,
+    text_len: c.textLen,
+    model: runner.label,
+    steps,
+    warmup,
+    ms_per_step: round(ms),
+    ms_min: round(Math.min(...times)),
+    ms_all: times.map(round),
     examples_per_s: round(c.batch / (ms / 1000)),
-    gflop_per_step: round(flops / 1e9), gflops: round(flops / 1e9 / (ms / 1000)),
+    gflop_per_step: round(flops / 1e9),
+    gflops: round(flops / 1e9 / (ms / 1000)),
     peak_rss_mb: Math.round(peakRss / 2 ** 20),
-    tensors_before: tensorsBefore, tensors_after: tf.memory().numTensors, losses: losses.map((l) => Number(l.toFixed(6))),
+    tensors_before: tensorsBefore,
+    tensors_after: tf.memory().numTensors,
+    losses: losses.map((l) => Number(l.toFixed(6))),
   };
 }
 

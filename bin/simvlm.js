@@ -5,7 +5,10 @@
 const [command, sub] = process.argv.slice(2);
 if (command === "kernel" && sub === "run") {
   const { startLanguageWorker } = await import("../kernel/worker-bundles.mjs");
-  void startLanguageWorker({ cwd: process.cwd(), typecheck: !process.argv.includes("--no-typecheck") });
+  void startLanguageWorker({
+    cwd: process.cwd(),
+    typecheck: !process.argv.includes("--no-typecheck"),
+  });
 }
 const { register } = await import("tsx/esm/api");
 register();

@@ -28,8 +28,14 @@ export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === "--") { positionals.push(...argv.slice(i + 1)); break; }
-    if (!a.startsWith("--")) { positionals.push(a); continue; }
+    if (a === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith("--")) {
+      positionals.push(a);
+      continue;
+    }
     const eq = a.indexOf("=");
     const name = a.slice(2, eq === -1 ? undefined : eq);
     if (booleans.has(name)) {
@@ -83,7 +89,10 @@ export function bool(p: ParsedArgs, name: string): boolean {
  * integer ≥ 1, got 0" into "--batch must be an integer ≥ 1, got 0". The library validates each
  * value once (UserError.option names it); the command only parses.
  */
-export async function flagNames<T>(flags: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+export async function flagNames<T>(
+  flags: Record<string, string>,
+  fn: () => Promise<T>,
+): Promise<T> {
   try {
     return await fn();
   } catch (e) {

@@ -14,7 +14,16 @@
  * (busy/idle status always.) A silent request's failure does not abort the queue (as in ipykernel).
  */
 import { bundleFor, CellApiError, completeBundle, plotlyLoaderBundle } from "./display.ts";
-import { abort, beginExecution, endExecution, InterruptError, newExecution, runCell, unlessInterrupted, type Execution } from "./executor.ts";
+import {
+  abort,
+  beginExecution,
+  endExecution,
+  InterruptError,
+  newExecution,
+  runCell,
+  unlessInterrupted,
+  type Execution,
+} from "./executor.ts";
 import type { ErrorContent, ExecuteReply, ExecuteRequest } from "./jupyter-messages.ts";
 import type { CellOutput } from "./output.ts";
 import type { Diagnostic, LanguageClient, MainToWire } from "./thread-messages.ts";
@@ -51,7 +60,12 @@ export class CellRunner {
       const ok = await this.execute(executionId, request);
       if (!ok && request.stop_on_error && !request.silent) {
         // Requests already waiting when a cell fails are aborted (as ipykernel does); later ones run.
-        for (const q of this.queue.splice(0)) this.toWire({ type: "abort", executionId: q.executionId, executionCount: this.executionCount });
+        for (const q of this.queue.splice(0))
+          this.toWire({
+            type: "abort",
+            executionId: q.executionId,
+            executionCount: this.executionCount,
+          });
       }
     }
     this.draining = false;
@@ -80,16 +94,31 @@ export class CellRunner {
       const page = PAGE_REQUEST.map((re) => re.exec(request.code)).find(Boolean);
       if (page) {
         const name = page[1]!;
-        const info = await this.language.ask("inspect", { code: name, cursor: name.length, detail: 1 });
+        const info = await this.language.ask("inspect", {
+          code: name,
+          cursor: name.length,
+          detail: 1,
+        });
         const data = info.found ? info.data : { "text/plain": `no information about ${name}` };
-        end({ status: "ok", execution_count: count, payload: [{ source: "page", data, start: 0 }], user_expressions: {} });
+        end({
+          status: "ok",
+          execution_count: count,
+          payload: [{ source: "page", data, start: 0 }],
+          user_expressions: {},
+        });
         return true;
       }
-      const converted = await unlessInterrupted(execution, this.language.ask("convert", { code: request.code, executionId }));
-      if (converted.diagnostics.length) return fail(typeErrors(request.code, count, converted.diagnostics));
+      const converted = await unlessInterrupted(
+        execution,
+        this.language.ask("convert", { code: request.code, executionId }),
+      );
+      if (converted.diagnostics.length)
+        return fail(typeErrors(request.code, count, converted.diagnostics));
       void this.language.ask("commit", { executionId }).catch(() => {});
       let result: { value: unknown } | undefined;
-      try { result = await runCell(execution, converted); } finally {
+      try {
+        result = await runCell(execution, converted);
+      } finally {
         if (!execution.controller.signal.aborted) await settle();
       }
       if (result && result.value !== undefined && !request.silent) {
@@ -97,11 +126,31 @@ export class CellRunner {
         const data = completeBundle(raw);
         resultText = String(data["text/plain"] ?? "");
         this.output.flush(executionId);
-        this.toWire({ type: "iopub", executionId, message: { msgType: "execute_result", content: { execution_count: count, data, metadata: {} } } });
+        this.toWire({
+          type: "iopub",
+          executionId,
+          message: {
+            msgType: "execute_result",
+            content: { execution_count: count, data, metadata: {} },
+          },
+        });
         const loader = plotlyLoaderBundle(raw);
-        if (loader) this.toWire({ type: "iopub", executionId, message: { msgType: "display_data", content: { data: loader, metadata: {}, transient: {} } } });
+        if (loader)
+          this.toWire({
+            type: "iopub",
+            executionId,
+            message: {
+              msgType: "display_data",
+              content: { data: loader, metadata: {}, transient: {} },
+            },
+          });
       }
-      end({ status: "ok", execution_count: count, payload: [], user_expressions: evaluateUserExpressions(request.user_expressions) });
+      end({
+        status: "ok",
+        execution_count: count,
+        payload: [],
+        user_expressions: evaluateUserExpressions(request.user_expressions),
+      });
       return true;
     } catch (e) {
       if (e instanceof InterruptError) abort(execution);
@@ -122,10 +171,15 @@ function typeErrors(code: string, count: number, diagnostics: Diagnostic[]): Err
   const lines = code.split("\n");
   const traceback = diagnostics.flatMap((d) => [
     `\x1b[31mcell[${count}]:${d.line + 1}:${d.column + 1} - error TS${d.code}\x1b[0m: ${d.message}`,
-    `  ${lines[d.line] ?? ""}`, `  ${" ".repeat(d.column)}\x1b[31m^\x1b[0m`,
+    `  ${lines[d.line] ?? ""}`,
+    `  ${" ".repeat(d.column)}\x1b[31m^\x1b[0m`,
   ]);
   const first = diagnostics[0]!;
-  return { ename: "TypeScriptError", evalue: `cell[${count}]:${first.line + 1}:${first.column + 1} ${first.message}`, traceback };
+  return {
+    ename: "TypeScriptError",
+    evalue: `cell[${count}]:${first.line + 1}:${first.column + 1} ${first.message}`,
+    traceback,
+  };
 }
 
 function evaluateUserExpressions(expressions: Record<string, string>): Record<string, unknown> {
@@ -135,7 +189,9 @@ function evaluateUserExpressions(expressions: Record<string, string>): Record<st
       // eslint-disable-next-line no-eval
       const value = (0, eval)(String(code));
       out[name] = { status: "ok", data: completeBundle(bundleFor(value)), metadata: {} };
-    } catch (e) { out[name] = { status: "error", ...formatError(e) }; }
+    } catch (e) {
+      out[name] = { status: "error", ...formatError(e) };
+    }
   }
   return out;
 }
@@ -149,14 +205,29 @@ function evaluateUserExpressions(expressions: Record<string, string>): Record<st
 export class StdinRequests {
   private nextInputId = 1;
   private turn: Promise<unknown> = Promise.resolve();
-  private readonly waiting = new Map<number, { execution: Execution; resolve: (value: string) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { execution: Execution; resolve: (value: string) => void; reject: (e: Error) => void }
+  >();
 
-  constructor(private readonly toWire: (m: MainToWire) => void, private readonly output: CellOutput) {}
+  constructor(
+    private readonly toWire: (m: MainToWire) => void,
+    private readonly output: CellOutput,
+  ) {}
 
   /** The `input()` cells call, for the current execution. */
-  input(execution: Execution | undefined, prompt = "", opts: { password?: boolean } = {}): Promise<string> {
+  input(
+    execution: Execution | undefined,
+    prompt = "",
+    opts: { password?: boolean } = {},
+  ): Promise<string> {
     if (!execution) return Promise.reject(new CellApiError("input(): no cell is running"));
-    if (!execution.allowStdin) return Promise.reject(new CellApiError("input(): this frontend does not accept input (the request has allow_stdin: false)"));
+    if (!execution.allowStdin)
+      return Promise.reject(
+        new CellApiError(
+          "input(): this frontend does not accept input (the request has allow_stdin: false)",
+        ),
+      );
     const asked = this.turn.then(() => this.ask(execution, String(prompt), !!opts.password));
     this.turn = asked.catch(() => {});
     return asked;
@@ -168,7 +239,14 @@ export class StdinRequests {
     this.output.flush(execution.id);
     return new Promise((resolve, reject) => {
       this.waiting.set(inputId, { execution, resolve, reject });
-      execution.controller.signal.addEventListener("abort", () => { this.waiting.delete(inputId); reject(new InterruptError()); }, { once: true });
+      execution.controller.signal.addEventListener(
+        "abort",
+        () => {
+          this.waiting.delete(inputId);
+          reject(new InterruptError());
+        },
+        { once: true },
+      );
       this.toWire({ type: "input_request", executionId: execution.id, inputId, prompt, password });
     });
   }
@@ -181,6 +259,10 @@ export class StdinRequests {
 
   /** The execution ended: requests it left unanswered are dropped. */
   cancel(execution: Execution): void {
-    for (const [id, w] of this.waiting) if (w.execution === execution) { this.waiting.delete(id); w.reject(new CellApiError("input(): the cell ended before the answer came")); }
+    for (const [id, w] of this.waiting)
+      if (w.execution === execution) {
+        this.waiting.delete(id);
+        w.reject(new CellApiError("input(): the cell ended before the answer came"));
+      }
   }
 }

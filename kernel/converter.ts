@@ -35,19 +35,35 @@ const GUARD = "__simvlm.tick();";
 
 export function convertCell(ts: typeof TS, code: string, fileName = "cell.ts"): ConvertedJs {
   const out = ts.transpileModule(code, {
-    fileName, reportDiagnostics: true,
+    fileName,
+    reportDiagnostics: true,
     compilerOptions: {
-      target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, sourceMap: true, inlineSources: false,
-      moduleDetection: ts.ModuleDetectionKind.Force, esModuleInterop: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      sourceMap: true,
+      inlineSources: false,
+      moduleDetection: ts.ModuleDetectionKind.Force,
+      esModuleInterop: true,
       // Keep every import a cell writes (only `import type` goes): a later cell may use the names.
       verbatimModuleSyntax: true,
-      useDefineForClassFields: true, experimentalDecorators: false,
+      useDefineForClassFields: true,
+      experimentalDecorators: false,
     },
   });
-  const syntaxErrors = (out.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error).map((d) => {
-    const pos = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: 0, character: 0 };
-    return { line: pos.line, column: pos.character, message: ts.flattenDiagnosticMessageText(d.messageText, "\n"), code: d.code };
-  });
+  const syntaxErrors = (out.diagnostics ?? [])
+    .filter((d) => d.category === ts.DiagnosticCategory.Error)
+    .map((d) => {
+      const pos =
+        d.file && d.start !== undefined
+          ? d.file.getLineAndCharacterOfPosition(d.start)
+          : { line: 0, character: 0 };
+      return {
+        line: pos.line,
+        column: pos.character,
+        message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+        code: d.code,
+      };
+    });
   const js = out.outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n");
   const sf = ts.createSourceFile("cell.js", js, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
   const edit = new MagicString(js);
@@ -56,13 +72,17 @@ export function convertCell(ts: typeof TS, code: string, fileName = "cell.ts"): 
   const start = (n: TS.Node) => n.getStart(sf);
   /** Replace [from, to) — never text an edit elsewhere keeps — padding with the line breaks it removes. */
   const replace = (from: number, to: number, text: string) => {
-    if (from === to) { edit.appendLeft(from, text); return; }
+    if (from === to) {
+      edit.appendLeft(from, text);
+      return;
+    }
     const lost = (js.slice(from, to).match(/\n/g) ?? []).length - (text.match(/\n/g) ?? []).length;
     edit.update(from, to, text + "\n".repeat(Math.max(0, lost)));
   };
   const stripExport = (n: TS.Node) => {
     for (const m of (ts.canHaveModifiers(n) ? ts.getModifiers(n) : undefined) ?? []) {
-      if (m.kind === ts.SyntaxKind.ExportKeyword || m.kind === ts.SyntaxKind.DefaultKeyword) edit.remove(start(m), m.end);
+      if (m.kind === ts.SyntaxKind.ExportKeyword || m.kind === ts.SyntaxKind.DefaultKeyword)
+        edit.remove(start(m), m.end);
     }
   };
   /** `prefix` + the expression `inner`, kept as written + `suffix`, in place of the statement `st`. */
@@ -78,7 +98,16 @@ export function convertCell(ts: typeof TS, code: string, fileName = "cell.ts"): 
 
   const statements = sf.statements;
   // transpileModule appends `export {};` to force module semantics; it is not the cell's last expression.
-  const meaningful = statements.filter((s) => !(ts.isExportDeclaration(s) && !s.moduleSpecifier && s.exportClause && ts.isNamedExports(s.exportClause) && !s.exportClause.elements.length));
+  const meaningful = statements.filter(
+    (s) =>
+      !(
+        ts.isExportDeclaration(s) &&
+        !s.moduleSpecifier &&
+        s.exportClause &&
+        ts.isNamedExports(s.exportClause) &&
+        !s.exportClause.elements.length
+      ),
+  );
   const last = meaningful[meaningful.length - 1];
   for (const st of statements) {
     if (ts.isVariableStatement(st)) {
@@ -91,9 +120,12 @@ export function convertCell(ts: typeof TS, code: string, fileName = "cell.ts"): 
       replace(start(st), start(decls[0]!), ";(");
       replace(decls[decls.length - 1]!.end, st.end, ");");
     } else if (ts.isFunctionDeclaration(st) && st.name) {
-      names.add(st.name.text); functions.push(st.name.text); stripExport(st);
+      names.add(st.name.text);
+      functions.push(st.name.text);
+      stripExport(st);
     } else if (ts.isClassDeclaration(st) && st.name) {
-      names.add(st.name.text); stripExport(st);
+      names.add(st.name.text);
+      stripExport(st);
       edit.appendLeft(start(st), `${st.name.text} = `);
       edit.appendLeft(st.end, ";");
     } else if (ts.isImportDeclaration(st)) {
@@ -124,9 +156,18 @@ export function convertCell(ts: typeof TS, code: string, fileName = "cell.ts"): 
   const header = `${names.size ? `var ${[...names].join(", ")};` : ""}(async () => {${functions.map((f) => `globalThis[${JSON.stringify(f)}] = ${f};`).join("")}`;
   const map = edit.generateMap({ hires: "boundary" });
   return {
-    js: `${header}\n${edit.toString()}\n})()`, lineOffset: 1,
+    js: `${header}\n${edit.toString()}\n})()`,
+    lineOffset: 1,
     sourceMap: out.sourceMapText ? JSON.parse(out.sourceMapText) : undefined,
-    editMap: { version: 3, file: "", sourceRoot: "", sources: map.sources, sourcesContent: [], names: map.names, mappings: map.mappings },
+    editMap: {
+      version: 3,
+      file: "",
+      sourceRoot: "",
+      sources: map.sources,
+      sourcesContent: [],
+      names: map.names,
+      mappings: map.mappings,
+    },
     syntaxErrors,
   };
 }
@@ -138,13 +179,19 @@ function importToAssignment(ts: typeof TS, st: TS.ImportDeclaration, names: Set<
   if (!clause) return `${load};`;
   const parts: string[] = [];
   let ns: string | undefined;
-  if (clause.name) { parts.push(`default: ${clause.name.text}`); names.add(clause.name.text); }
-  const b = clause.namedBindings;
-  if (b && ts.isNamespaceImport(b)) { ns = b.name.text; names.add(ns); }
-  else if (b) for (const el of b.elements) {
-    parts.push(`${JSON.stringify((el.propertyName ?? el.name).text)}: ${el.name.text}`);
-    names.add(el.name.text);
+  if (clause.name) {
+    parts.push(`default: ${clause.name.text}`);
+    names.add(clause.name.text);
   }
+  const b = clause.namedBindings;
+  if (b && ts.isNamespaceImport(b)) {
+    ns = b.name.text;
+    names.add(ns);
+  } else if (b)
+    for (const el of b.elements) {
+      parts.push(`${JSON.stringify((el.propertyName ?? el.name).text)}: ${el.name.text}`);
+      names.add(el.name.text);
+    }
   if (ns && parts.length) return `;({ ${parts.join(", ")} } = ${ns} = ${load});`;
   if (ns) return `;(${ns} = ${load});`;
   return `;({ ${parts.join(", ")} } = ${load});`;

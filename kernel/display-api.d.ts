@@ -6,7 +6,11 @@ export interface DisplayOptions {
   /** Replace the output with this displayId instead of adding a new one. */
   update?: boolean;
 }
-export interface PlotlyFigureLike { data: Record<string, unknown>[]; layout?: Record<string, unknown>; config?: Record<string, unknown> }
+export interface PlotlyFigureLike {
+  data: Record<string, unknown>[];
+  layout?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
 export interface Display {
   /** Show any value: rich when it has `[Symbol.for("Jupyter.display")]()`, else as text. */
   (value: unknown, opts?: DisplayOptions): void;
@@ -31,6 +35,17 @@ export declare function input(prompt?: string, opts?: { password?: boolean }): P
 /** tslab's name for a display with its own id, updated in place. */
 export declare function newDisplay(): Display;
 /** A progress display updated in place: `const p = progress("train", 100); p.update({ step: 1 }); p.done()`. */
-export declare function progress(label: string, total?: number): { update(p: { step: number; total?: number; message?: string; metrics?: Record<string, number> }): void; done(message?: string): void };
+export declare function progress(
+  label: string,
+  total?: number,
+): {
+  update(p: {
+    step: number;
+    total?: number;
+    message?: string;
+    metrics?: Record<string, number>;
+  }): void;
+  done(message?: string): void;
+};
 /** Versions of the kernel's parts. */
 export declare const versions: { tslab: string; typescript: string; node: string };

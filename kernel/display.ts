@@ -8,15 +8,29 @@
 import { inspect } from "node:util";
 import { escapeHtml } from "../lib/display/html.ts";
 import { UserError } from "../lib/errors.ts";
-import { DISPLAY, isDisplayable, PLOTLY_MIME, type MimeBundle, type PlotlyFigure } from "../lib/display/index.ts";
+import {
+  DISPLAY,
+  isDisplayable,
+  PLOTLY_MIME,
+  type MimeBundle,
+  type PlotlyFigure,
+} from "../lib/display/index.ts";
 import { DisplayValueError, toJsonValue } from "../lib/display/json.ts";
 import { plotlyFigureHtml, plotlyFigureText, plotlyLoaderHtml } from "../lib/display/plotly.ts";
-import { progressText, throttledProgress, type ProgressFactory, type ProgressLine } from "../lib/runtime.ts";
+import {
+  progressText,
+  throttledProgress,
+  type ProgressFactory,
+  type ProgressLine,
+} from "../lib/runtime.ts";
 import type { IopubMessage } from "./jupyter-messages.ts";
 import { alignTables } from "./markdown-tables.ts";
 import { mapStackText } from "./traceback.ts";
 
-export interface DisplayOptions { displayId?: string; update?: boolean }
+export interface DisplayOptions {
+  displayId?: string;
+  update?: boolean;
+}
 
 /** A cell used the display or input API wrongly (no bundle, an update without an id, no cell running…). */
 export class CellApiError extends UserError {}
@@ -29,12 +43,16 @@ let plotlyLoaded = false;
  * Bookkeeping Node attaches to promises (and other async resources) a cell creates — async ids and
  * the async context, which is the kernel's execution record — shown by util.inspect like own keys.
  */
-const ASYNC_HOOK_ENTRY = /,?\n?[ \t]*\[Symbol\((?:async_id_symbol|trigger_async_id_symbol|kResourceStore)\)\]: (?:\d+|\[cell execution \d+\])/g;
+const ASYNC_HOOK_ENTRY =
+  /,?\n?[ \t]*\[Symbol\((?:async_id_symbol|trigger_async_id_symbol|kResourceStore)\)\]: (?:\d+|\[cell execution \d+\])/g;
 
 /** Text for a value, as the REPL would show it: stacks inside it point into cells, Node's async bookkeeping left out. */
 export function plainText(value: unknown): string {
   if (typeof value === "string") return inspect(value);
-  const text = inspect(value, { depth: 4, maxArrayLength: 100, breakLength: 100 }).replace(ASYNC_HOOK_ENTRY, "");
+  const text = inspect(value, { depth: 4, maxArrayLength: 100, breakLength: 100 }).replace(
+    ASYNC_HOOK_ENTRY,
+    "",
+  );
   return mapStackText(text).replace(/^Promise \{\n {2}([^\n]*)\n\}$/, "Promise { $1 }");
 }
 
@@ -42,7 +60,10 @@ export function plainText(value: unknown): string {
 export function bundleFor(value: unknown): MimeBundle {
   if (isDisplayable(value)) {
     const b = value[DISPLAY]();
-    if (typeof b !== "object" || b === null) throw new CellApiError(`[Symbol.for("Jupyter.display")]() must return a mime bundle object, got ${typeof b}`);
+    if (typeof b !== "object" || b === null)
+      throw new CellApiError(
+        `[Symbol.for("Jupyter.display")]() must return a mime bundle object, got ${typeof b}`,
+      );
     return b;
   }
   return { "text/plain": plainText(value) };
@@ -60,15 +81,23 @@ export function completeBundle(bundle: MimeBundle): MimeBundle {
   const out: MimeBundle = {};
   for (const [mime, value] of Object.entries(bundle)) {
     if (value === undefined) continue;
-    if (isJsonMime(mime)) out[mime] = toJsonValue(value, mime === PLOTLY_MIME ? "figure" : `display: "${mime}"`);
+    if (isJsonMime(mime))
+      out[mime] = toJsonValue(value, mime === PLOTLY_MIME ? "figure" : `display: "${mime}"`);
     else if (typeof value === "string") out[mime] = value;
-    else if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") out[mime] = String(value);
-    else if (value instanceof Uint8Array && mime.startsWith("image/")) out[mime] = bytesToBase64(value);
-    else throw new DisplayValueError(`display: "${mime}" must be a string${mime.startsWith("image/") ? " (base64) or bytes" : ""}, got ${describe(value)}`);
+    else if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")
+      out[mime] = String(value);
+    else if (value instanceof Uint8Array && mime.startsWith("image/"))
+      out[mime] = bytesToBase64(value);
+    else
+      throw new DisplayValueError(
+        `display: "${mime}" must be a string${mime.startsWith("image/") ? " (base64) or bytes" : ""}, got ${describe(value)}`,
+      );
   }
   const fig = out[PLOTLY_MIME] as PlotlyFigure | undefined;
   if (PLOTLY_MIME in out && (typeof fig !== "object" || fig === null || !Array.isArray(fig.data))) {
-    throw new DisplayValueError(`display: "${PLOTLY_MIME}" must be a Plotly figure with a "data" array`);
+    throw new DisplayValueError(
+      `display: "${PLOTLY_MIME}" must be a Plotly figure with a "data" array`,
+    );
   }
   if (fig) {
     if (!("text/html" in out)) out["text/html"] = plotlyFigureHtml(fig);
@@ -78,7 +107,14 @@ export function completeBundle(bundle: MimeBundle): MimeBundle {
   return out;
 }
 
-const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? (v.constructor?.name ?? "an object") : typeof v);
+const describe = (v: unknown) =>
+  v === null
+    ? "null"
+    : Array.isArray(v)
+      ? "an array"
+      : typeof v === "object"
+        ? (v.constructor?.name ?? "an object")
+        : typeof v;
 
 /**
  * The output that defines plotly.js, due once per session, right after the first figure we render to
@@ -94,7 +130,9 @@ export function plotlyLoaderBundle(bundle: MimeBundle): MimeBundle | undefined {
 }
 
 function bytesToBase64(b: Uint8Array | string): string {
-  return typeof b === "string" ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+  return typeof b === "string"
+    ? b
+    : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
 }
 
 export interface DisplayFn {
@@ -113,28 +151,45 @@ export interface DisplayFn {
 /** Build `display` bound to a sender (the kernel passes one that targets the running cell). */
 export function makeDisplay(getSend: () => IopubSend, defaults: DisplayOptions = {}): DisplayFn {
   const mime = (bundle: MimeBundle, opts: DisplayOptions = {}) => {
-    if (typeof bundle !== "object" || bundle === null) throw new CellApiError("display.mime: expected a mime bundle object");
+    if (typeof bundle !== "object" || bundle === null)
+      throw new CellApiError("display.mime: expected a mime bundle object");
     const send = getSend();
     const { displayId, update } = { ...defaults, ...opts };
     if (update && !displayId) throw new CellApiError("display: { update: true } needs a displayId");
     const data = completeBundle(bundle);
     const content = { data, metadata: {}, transient: displayId ? { display_id: displayId } : {} };
-    send(update ? { msgType: "update_display_data", content } : { msgType: "display_data", content });
+    send(
+      update ? { msgType: "update_display_data", content } : { msgType: "display_data", content },
+    );
     const loader = update ? undefined : plotlyLoaderBundle(bundle);
-    if (loader) send({ msgType: "display_data", content: { data: loader, metadata: {}, transient: {} } });
+    if (loader)
+      send({ msgType: "display_data", content: { data: loader, metadata: {}, transient: {} } });
   };
   const d = ((value: unknown, opts?: DisplayOptions) => mime(bundleFor(value), opts)) as DisplayFn;
   d.mime = mime;
-  d.html = (s, o) => mime({ "text/html": String(s), "text/plain": String(s).replace(/<[^>]*>/g, "") }, o);
-  d.markdown = (s, o) => mime({ "text/markdown": alignTables(String(s)), "text/plain": String(s) }, o);
+  d.html = (s, o) =>
+    mime({ "text/html": String(s), "text/plain": String(s).replace(/<[^>]*>/g, "") }, o);
+  d.markdown = (s, o) =>
+    mime({ "text/markdown": alignTables(String(s)), "text/plain": String(s) }, o);
   d.text = (s, o) => mime({ "text/plain": String(s) }, o);
   d.json = (v, o) => mime({ "application/json": v, "text/plain": plainText(v) }, o);
   d.png = (b, o) => mime({ "image/png": bytesToBase64(b), "text/plain": "<PNG image>" }, o);
   d.jpeg = (b, o) => mime({ "image/jpeg": bytesToBase64(b), "text/plain": "<JPEG image>" }, o);
   d.svg = (s, o) => mime({ "image/svg+xml": String(s), "text/plain": "<SVG image>" }, o);
   d.plotly = (fig, o) => {
-    if (typeof fig !== "object" || fig === null || !Array.isArray(fig.data)) throw new CellApiError('display.plotly: a figure needs a "data" array');
-    mime({ [PLOTLY_MIME]: { data: fig.data, layout: fig.layout ?? {}, ...(fig.config ? { config: fig.config } : {}), ...(fig.frames ? { frames: fig.frames } : {}) } }, o);
+    if (typeof fig !== "object" || fig === null || !Array.isArray(fig.data))
+      throw new CellApiError('display.plotly: a figure needs a "data" array');
+    mime(
+      {
+        [PLOTLY_MIME]: {
+          data: fig.data,
+          layout: fig.layout ?? {},
+          ...(fig.config ? { config: fig.config } : {}),
+          ...(fig.frames ? { frames: fig.frames } : {}),
+        },
+      },
+      o,
+    );
   };
   return d;
 }
@@ -143,7 +198,10 @@ let progressCounter = 0;
 
 /** A progress line as HTML: the label, a <progress> bar when the total is known, then the details. */
 function progressHtml(line: ProgressLine): string {
-  const bar = line.fraction === undefined ? "" : `<progress value="${line.step}" max="${line.total}" style="width:240px;vertical-align:middle"></progress> `;
+  const bar =
+    line.fraction === undefined
+      ? ""
+      : `<progress value="${line.step}" max="${line.total}" style="width:240px;vertical-align:middle"></progress> `;
   return `<div style="font-family:monospace;font-size:12px"><span>${escapeHtml(line.label)}</span> ${bar}<span>${escapeHtml([line.count, ...line.details].join(" · "))}</span></div>`;
 }
 
@@ -157,7 +215,10 @@ export function makeProgress(display: DisplayFn): ProgressFactory {
     const displayId = `simvlm-progress-${process.pid}-${++progressCounter}`;
     return throttledProgress((line, { first, final }) => {
       const shown = final ? { ...line, fraction: undefined } : line;
-      display.mime({ "text/plain": progressText(shown), "text/html": progressHtml(shown) }, { displayId, update: !first });
+      display.mime(
+        { "text/plain": progressText(shown), "text/html": progressHtml(shown) },
+        { displayId, update: !first },
+      );
     })(label, total);
   };
 }

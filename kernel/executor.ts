@@ -27,7 +27,10 @@ import { cellFileName, registerCell } from "./traceback.ts";
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
 export class InterruptError extends Error {
-  constructor() { super("cell interrupted"); this.name = "InterruptError"; }
+  constructor() {
+    super("cell interrupted");
+    this.name = "InterruptError";
+  }
 }
 
 /** One execute_request being run on this thread (see thread-messages.ts for its id and count). */
@@ -51,9 +54,18 @@ export interface Execution {
 }
 
 export function newExecution(id: number, count: number, allowStdin: boolean): Execution {
-  const execution = { id, count, allowStdin, controller: new AbortController(), timeouts: new Map(), intervals: new Set<NodeJS.Timeout>() };
+  const execution = {
+    id,
+    count,
+    allowStdin,
+    controller: new AbortController(),
+    timeouts: new Map(),
+    intervals: new Set<NodeJS.Timeout>(),
+  };
   // Node keeps the async context on every promise a cell makes, and util.inspect shows it: one short token (display.ts drops it).
-  return Object.defineProperty(execution, inspect.custom, { value: () => `[cell execution ${id}]` });
+  return Object.defineProperty(execution, inspect.custom, {
+    value: () => `[cell execution ${id}]`,
+  });
 }
 
 /** The execution whose async context the code now running belongs to (timers, promises, handlers). */
@@ -66,9 +78,13 @@ let ticks = 0;
 let checkEveryTick = false;
 
 /** The execution output belongs to: the async context's, else the one running now. */
-export function currentExecution(): Execution | undefined { return executionContext.getStore() ?? running; }
+export function currentExecution(): Execution | undefined {
+  return executionContext.getStore() ?? running;
+}
 /** The execution whose async context the calling code runs in, if any (no fallback to the running one). */
-export function contextExecution(): Execution | undefined { return executionContext.getStore(); }
+export function contextExecution(): Execution | undefined {
+  return executionContext.getStore();
+}
 
 export function abort(execution: Execution | undefined): void {
   if (!execution || execution.controller.signal.aborted) return;
@@ -76,7 +92,10 @@ export function abort(execution: Execution | undefined): void {
   execution.controller.abort(new InterruptError());
   for (const timer of execution.intervals) clearInterval(timer);
   execution.intervals.clear();
-  for (const [timer, fire] of execution.timeouts) { clearTimeout(timer); setImmediate(() => executionContext.run(execution, fire)); }
+  for (const [timer, fire] of execution.timeouts) {
+    clearTimeout(timer);
+    setImmediate(() => executionContext.run(execution, fire));
+  }
   execution.timeouts.clear();
 }
 
@@ -98,7 +117,11 @@ function tick(): void {
   }
   // An abandoned async loop of an interrupted cell may wake up at any tick: once any cell was
   // interrupted check the async context every time (before that, sample it cheaply).
-  if ((checkEveryTick || (++ticks & 63) === 0) && executionContext.getStore()?.controller.signal.aborted) throw new InterruptError();
+  if (
+    (checkEveryTick || (++ticks & 63) === 0) &&
+    executionContext.getStore()?.controller.signal.aborted
+  )
+    throw new InterruptError();
 }
 
 /** Track timers per execution (see the module comment). Node's own timers are untouched. */
@@ -108,7 +131,10 @@ function instrumentTimers(): void {
   g.setTimeout = function (cb: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) {
     const execution = executionContext.getStore();
     if (!execution || typeof cb !== "function") return st(cb, ms, ...args);
-    const timer: NodeJS.Timeout = st(() => { execution.timeouts.delete(timer); cb(...args); }, ms);
+    const timer: NodeJS.Timeout = st(() => {
+      execution.timeouts.delete(timer);
+      cb(...args);
+    }, ms);
     execution.timeouts.set(timer, () => cb(...args));
     return timer;
   };
@@ -155,9 +181,12 @@ function importForCell(tslabModule: Record<string, unknown>) {
     if (spec === "simvlm") return import(libIndex);
     if (spec === "tslab") return tslabModule;
     if (spec.startsWith("node:")) return import(spec);
-    if (spec.startsWith(".") || isAbsolute(spec)) return import(pathToFileURL(resolve(process.cwd(), spec)).href);
+    if (spec.startsWith(".") || isAbsolute(spec))
+      return import(pathToFileURL(resolve(process.cwd(), spec)).href);
     try {
-      return await import(pathToFileURL(createRequire(join(process.cwd(), "__notebook__.js")).resolve(spec)).href);
+      return await import(
+        pathToFileURL(createRequire(join(process.cwd(), "__notebook__.js")).resolve(spec)).href
+      );
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== "MODULE_NOT_FOUND" && code !== "ERR_PACKAGE_PATH_NOT_EXPORTED") throw e;
@@ -167,20 +196,32 @@ function importForCell(tslabModule: Record<string, unknown>) {
 }
 
 /** Run a converted cell; resolves with { value } or undefined, rejects with the cell's error. */
-export async function runCell(execution: Execution, code: Converted): Promise<{ value: unknown } | undefined> {
+export async function runCell(
+  execution: Execution,
+  code: Converted,
+): Promise<{ value: unknown } | undefined> {
   registerCell(execution.id, execution.count, code);
   if (execution.controller.signal.aborted) throw new InterruptError();
-  setRunContext({ signal: execution.controller.signal, progress: ambientProgress, display: ambientDisplay, pollInterrupt });
+  setRunContext({
+    signal: execution.controller.signal,
+    progress: ambientProgress,
+    display: ambientDisplay,
+    pollInterrupt,
+  });
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(execution.controller.signal.reason ?? new InterruptError());
-    if (execution.controller.signal.aborted) onAbort(); else execution.controller.signal.addEventListener("abort", onAbort, { once: true });
+    if (execution.controller.signal.aborted) onAbort();
+    else execution.controller.signal.addEventListener("abort", onAbort, { once: true });
   });
   aborted.catch(() => {});
   try {
     const promise = executionContext.run(execution, () => {
       try {
         // Not while the wire watches SIGINT: see interrupt-flag.ts for why, and what stops sync code then.
-        return vm.runInThisContext(code.js, { filename: cellFileName(execution.id), breakOnSigint: !flag.wireWatchesSignals() }) as Promise<{ value: unknown } | undefined>;
+        return vm.runInThisContext(code.js, {
+          filename: cellFileName(execution.id),
+          breakOnSigint: !flag.wireWatchesSignals(),
+        }) as Promise<{ value: unknown } | undefined>;
       } catch (e) {
         if ((e as NodeJS.ErrnoException)?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
           flag.takeSignal(); // vm consumed the signal: if the wire sent it, it is accounted for now
@@ -198,15 +239,26 @@ export async function runCell(execution: Execution, code: Converted): Promise<{ 
 }
 
 /** From the moment an execute request is taken (type-checking included) an interrupt targets it. */
-export function beginExecution(execution: Execution): void { flag.begin(execution.id); running = execution; }
-export function endExecution(): void { running = undefined; flag.end(); }
+export function beginExecution(execution: Execution): void {
+  flag.begin(execution.id);
+  running = execution;
+}
+export function endExecution(): void {
+  running = undefined;
+  flag.end();
+}
 
 /** Resolves with `p`, or rejects as soon as the execution is interrupted. */
 export function unlessInterrupted<T>(execution: Execution, p: Promise<T>): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => {
-    if (execution.controller.signal.aborted) reject(new InterruptError());
-    execution.controller.signal.addEventListener("abort", () => reject(new InterruptError()), { once: true });
-  })]);
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      if (execution.controller.signal.aborted) reject(new InterruptError());
+      execution.controller.signal.addEventListener("abort", () => reject(new InterruptError()), {
+        once: true,
+      });
+    }),
+  ]);
 }
 
 /**
@@ -219,6 +271,9 @@ export function interruptCurrent(): void {
   const fromWire = flag.takeSignal();
   if (fromWire === undefined && flag.wireWatchesSignals()) return;
   const target = fromWire ?? running?.id;
-  if (process.env.SIMVLM_KERNEL_DEBUG) process.stderr.write(`[simvlm kernel] SIGINT for execution ${target}; running ${running?.id}\n`);
+  if (process.env.SIMVLM_KERNEL_DEBUG)
+    process.stderr.write(
+      `[simvlm kernel] SIGINT for execution ${target}; running ${running?.id}\n`,
+    );
   if (running && running.id === target) abort(running);
 }

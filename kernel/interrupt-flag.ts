@@ -37,7 +37,11 @@ export class InterruptFlag {
   private readonly slots: Int32Array;
 
   /** A new flag, or a view of one another thread created (pass its `buffer`). */
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT)) {
+  constructor(
+    readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(
+      SLOTS * Int32Array.BYTES_PER_ELEMENT,
+    ),
+  ) {
     this.slots = new Int32Array(buffer);
   }
 
@@ -55,7 +59,9 @@ export class InterruptFlag {
   }
 
   /** Drop an interrupt nobody took (the cell finished first). */
-  clearPending(): void { Atomics.store(this.slots, PENDING, 0); }
+  clearPending(): void {
+    Atomics.store(this.slots, PENDING, 0);
+  }
 
   /** For the loop guard: takes a pending interrupt; true when it was meant for `executionId`. */
   takePending(executionId: number | undefined): boolean {
@@ -75,7 +81,9 @@ export class InterruptFlag {
   }
 
   /** Whether SIGINTs are the wire worker's to handle (see the module comment). */
-  wireWatchesSignals(): boolean { return Atomics.load(this.slots, WATCHING) === 1; }
+  wireWatchesSignals(): boolean {
+    return Atomics.load(this.slots, WATCHING) === 1;
+  }
 
   // ---- wire worker ----
 
@@ -88,7 +96,8 @@ export class InterruptFlag {
     // Only if no guard took it: a wake-up regardless could land on the next cell after the guard
     // already stopped this one.
     setTimeout(() => {
-      if (Atomics.load(this.slots, PENDING) !== 1 || Atomics.load(this.slots, RUNNING) !== running) return;
+      if (Atomics.load(this.slots, PENDING) !== 1 || Atomics.load(this.slots, RUNNING) !== running)
+        return;
       Atomics.add(this.slots, SIGNALS, 1);
       wake();
     }, SIGNAL_AFTER_MS);
@@ -112,12 +121,26 @@ export class InterruptFlag {
 
 const SIGINT = 2;
 
-interface SignalHandle { onsignal: ((signum: number) => void) | null; start(signum: number): number; unref(): void }
+interface SignalHandle {
+  onsignal: ((signum: number) => void) | null;
+  start(signum: number): number;
+  unref(): void;
+}
 
 /** A libuv signal handle on the calling thread's loop, or undefined where Node does not offer one. */
 function signalWatcher(): SignalHandle | undefined {
-  const p = process as unknown as { binding?: (name: string) => { Signal?: new () => SignalHandle }; noDeprecation?: boolean };
+  const p = process as unknown as {
+    binding?: (name: string) => { Signal?: new () => SignalHandle };
+    noDeprecation?: boolean;
+  };
   const quiet = p.noDeprecation;
   p.noDeprecation = true; // process.binding is documented as deprecated (DEP0111); the kernel log needs no warning
-  try { const Signal = p.binding?.("signal_wrap").Signal; return Signal ? new Signal() : undefined; } catch { return undefined; } finally { p.noDeprecation = quiet; }
+  try {
+    const Signal = p.binding?.("signal_wrap").Signal;
+    return Signal ? new Signal() : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    p.noDeprecation = quiet;
+  }
 }

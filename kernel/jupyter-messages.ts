@@ -5,7 +5,11 @@
  */
 
 export type MimeData = Record<string, unknown>;
-export interface ErrorContent { ename: string; evalue: string; traceback: string[] }
+export interface ErrorContent {
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
 
 // ---- requests (shell, control, stdin) ----
 
@@ -20,17 +24,39 @@ export interface ExecuteRequest {
   /** Abort the requests already queued when this one fails. */
   stop_on_error: boolean;
 }
-export interface CompleteRequest { code: string; cursor_pos: number }
-export interface InspectRequest { code: string; cursor_pos: number; detail_level: number }
-export interface IsCompleteRequest { code: string }
+export interface CompleteRequest {
+  code: string;
+  cursor_pos: number;
+}
+export interface InspectRequest {
+  code: string;
+  cursor_pos: number;
+  detail_level: number;
+}
+export interface IsCompleteRequest {
+  code: string;
+}
 /** As sent; history.ts checks each field it uses (a client may send any JSON). */
 export interface HistoryRequest {
-  output?: unknown; raw?: unknown; hist_access_type?: unknown;
-  session?: unknown; start?: unknown; stop?: unknown; n?: unknown; pattern?: unknown; unique?: unknown;
+  output?: unknown;
+  raw?: unknown;
+  hist_access_type?: unknown;
+  session?: unknown;
+  start?: unknown;
+  stop?: unknown;
+  n?: unknown;
+  pattern?: unknown;
+  unique?: unknown;
 }
-export interface ShutdownRequest { restart: boolean }
-export interface InputReply { value: string }
-export interface CommOpen { comm_id: string }
+export interface ShutdownRequest {
+  restart: boolean;
+}
+export interface InputReply {
+  value: string;
+}
+export interface CommOpen {
+  comm_id: string;
+}
 
 /** Content of every request type the kernel handles, by msg_type, as handler.ts's readRequest returns it. */
 export interface RequestContent {
@@ -55,22 +81,53 @@ export type Request = { [K in RequestType]: { type: K; content: RequestContent[K
 // ---- replies ----
 
 export type ExecuteReply =
-  | { status: "ok"; execution_count: number; payload: { source: "page"; data: MimeData; start: number }[]; user_expressions: Record<string, unknown> }
+  | {
+      status: "ok";
+      execution_count: number;
+      payload: { source: "page"; data: MimeData; start: number }[];
+      user_expressions: Record<string, unknown>;
+    }
   | ({ status: "error"; execution_count: number } & ErrorContent)
   | { status: "aborted"; execution_count: number };
 
 export interface LanguageInfo {
-  name: string; version: string; mimetype: string; file_extension: string;
-  codemirror_mode: string | Record<string, unknown>; pygments_lexer: string;
+  name: string;
+  version: string;
+  mimetype: string;
+  file_extension: string;
+  codemirror_mode: string | Record<string, unknown>;
+  pygments_lexer: string;
 }
 export interface KernelInfoReply {
-  status: "ok"; protocol_version: string; implementation: string; implementation_version: string;
-  language_info: LanguageInfo; banner: string; help_links: { text: string; url: string }[]; debugger: boolean;
+  status: "ok";
+  protocol_version: string;
+  implementation: string;
+  implementation_version: string;
+  language_info: LanguageInfo;
+  banner: string;
+  help_links: { text: string; url: string }[];
+  debugger: boolean;
 }
-export interface CompleteResult { matches: string[]; cursor_start: number; cursor_end: number; metadata: Record<string, unknown> }
-export interface InspectResult { found: boolean; data: Record<string, string>; metadata: Record<string, unknown> }
-export interface IsCompleteResult { status: "complete" | "incomplete" | "invalid" | "unknown"; indent?: string }
-export type HistoryEntry = [session: number, line: number, input: string | [input: string, output: string | null]];
+export interface CompleteResult {
+  matches: string[];
+  cursor_start: number;
+  cursor_end: number;
+  metadata: Record<string, unknown>;
+}
+export interface InspectResult {
+  found: boolean;
+  data: Record<string, string>;
+  metadata: Record<string, unknown>;
+}
+export interface IsCompleteResult {
+  status: "complete" | "incomplete" | "invalid" | "unknown";
+  indent?: string;
+}
+export type HistoryEntry = [
+  session: number,
+  line: number,
+  input: string | [input: string, output: string | null],
+];
 
 /** What a request that fails reports alongside the reply's own fields (status "error"). */
 type Failed<T> = ({ status: "ok" } & T) | ({ status: "error" } & ErrorContent & T);
@@ -90,7 +147,11 @@ export interface ReplyContent {
 
 // ---- iopub broadcasts ----
 
-export interface DisplayContent { data: MimeData; metadata: Record<string, unknown>; transient: { display_id?: string } }
+export interface DisplayContent {
+  data: MimeData;
+  metadata: Record<string, unknown>;
+  transient: { display_id?: string };
+}
 
 export interface IopubContent {
   status: { execution_state: "starting" | "busy" | "idle" };
@@ -106,7 +167,9 @@ export interface IopubContent {
 export type IopubType = keyof IopubContent;
 
 /** One iopub broadcast: its type and content, as one value (so the pair stays consistent). */
-export type IopubMessage = { [K in IopubType]: { msgType: K; content: IopubContent[K] } }[IopubType];
+export type IopubMessage = {
+  [K in IopubType]: { msgType: K; content: IopubContent[K] };
+}[IopubType];
 
 /** Any message this kernel sends, by msg_type. */
 export interface OutgoingContent extends ReplyContent, IopubContent {}

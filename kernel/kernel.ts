@@ -10,20 +10,34 @@ import { fileURLToPath } from "node:url";
 import { MessageChannel } from "node:worker_threads";
 import { CellRunner, StdinRequests } from "./cells.ts";
 import { makeDisplay, makeProgress } from "./display.ts";
-import { currentExecution, installRuntime, interruptCurrent, InterruptError, type Execution } from "./executor.ts";
+import {
+  currentExecution,
+  installRuntime,
+  interruptCurrent,
+  InterruptError,
+  type Execution,
+} from "./executor.ts";
 import { InterruptFlag } from "./interrupt-flag.ts";
 import type { IopubMessage } from "./jupyter-messages.ts";
 import { CellOutput } from "./output.ts";
 import type { WireWorkerData } from "./server.ts";
-import { LanguageClient, type MainToWire, type WirePortMessage, type WireToMain } from "./thread-messages.ts";
+import {
+  LanguageClient,
+  type MainToWire,
+  type WirePortMessage,
+  type WireToMain,
+} from "./thread-messages.ts";
 import { formatError } from "./traceback.ts";
 import { readConnectionFile } from "./wire.ts";
 import { startLanguageWorker, startWorker } from "./worker-bundles.mjs";
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
-const pkgVersion = (p: string) => (JSON.parse(readFileSync(p, "utf8")) as { version: string }).version;
+const pkgVersion = (p: string) =>
+  (JSON.parse(readFileSync(p, "utf8")) as { version: string }).version;
 
-export interface KernelOptions { typecheck?: boolean }
+export interface KernelOptions {
+  typecheck?: boolean;
+}
 
 export async function runKernel(connectionFile: string, opts: KernelOptions = {}): Promise<void> {
   const version = pkgVersion(here("../package.json"));
@@ -31,15 +45,31 @@ export async function runKernel(connectionFile: string, opts: KernelOptions = {}
   const connection = readConnectionFile(connectionFile); // a bad file is a WireError (a UserError) here, before any thread starts
   const flag = new InterruptFlag();
   // Usually started already by bin/simvlm.js, before the rest of the kernel loaded (worker-bundles.mjs).
-  const language = await startLanguageWorker({ cwd: process.cwd(), typecheck: opts.typecheck !== false });
+  const language = await startLanguageWorker({
+    cwd: process.cwd(),
+    typecheck: opts.typecheck !== false,
+  });
   // Last before the listeners: from here to them no event-loop turn passes, so no message is missed.
-  const wire = await startWorker("server", { connection, interruptFlag: flag.buffer, version, tsVersion } satisfies WireWorkerData);
+  const wire = await startWorker("server", {
+    connection,
+    interruptFlag: flag.buffer,
+    version,
+    tsVersion,
+  } satisfies WireWorkerData);
   const channel = new MessageChannel();
-  wire.postMessage({ type: "language_port", port: channel.port1 } satisfies MainToWire, [channel.port1]);
-  language.postMessage({ type: "wire_port", port: channel.port2 } satisfies WirePortMessage, [channel.port2]);
+  wire.postMessage({ type: "language_port", port: channel.port1 } satisfies MainToWire, [
+    channel.port1,
+  ]);
+  language.postMessage({ type: "wire_port", port: channel.port2 } satisfies WirePortMessage, [
+    channel.port2,
+  ]);
   language.unref();
   const receive = startMainThread({
-    toWire: (m) => wire.postMessage(m), language: new LanguageClient(language), flag, version, tsVersion,
+    toWire: (m) => wire.postMessage(m),
+    language: new LanguageClient(language),
+    flag,
+    version,
+    tsVersion,
     onShutdown: () => process.exit(0),
   });
   wire.on("message", receive);
@@ -68,15 +98,25 @@ export function startMainThread(options: MainThreadOptions): (m: WireToMain) => 
   const sendToCurrent = (message: IopubMessage) => output.send(currentExecution(), message);
   const display = makeDisplay(() => sendToCurrent);
   const progress = makeProgress(display);
-  const clearOutput = (wait = false) => sendToCurrent({ msgType: "clear_output", content: { wait: !!wait } });
+  const clearOutput = (wait = false) =>
+    sendToCurrent({ msgType: "clear_output", content: { wait: !!wait } });
   const stdin = new StdinRequests(options.toWire, output);
-  const input = (prompt?: string, opts?: { password?: boolean }) => stdin.input(currentExecution(), prompt, opts);
+  const input = (prompt?: string, opts?: { password?: boolean }) =>
+    stdin.input(currentExecution(), prompt, opts);
   let displayCounter = 0;
   installRuntime(options.flag, {
-    display, clearOutput, input, progress, displaySink: (bundle, opts) => display.mime(bundle, opts),
+    display,
+    clearOutput,
+    input,
+    progress,
+    displaySink: (bundle, opts) => display.mime(bundle, opts),
     tslabModule: {
-      display, clearOutput, input, progress,
-      newDisplay: () => makeDisplay(() => sendToCurrent, { displayId: `simvlm-display-${++displayCounter}` }),
+      display,
+      clearOutput,
+      input,
+      progress,
+      newDisplay: () =>
+        makeDisplay(() => sendToCurrent, { displayId: `simvlm-display-${++displayCounter}` }),
       versions: { tslab: options.version, typescript: options.tsVersion, node: process.version },
     },
   });
@@ -84,10 +124,18 @@ export function startMainThread(options: MainThreadOptions): (m: WireToMain) => 
   const cells = new CellRunner(options.toWire, options.language, output, stdin);
   return (m) => {
     switch (m.type) {
-      case "execute": cells.enqueue(m.executionId, m.request); break;
-      case "input_reply": stdin.reply(m.inputId, m.value); break;
-      case "shutdown": options.onShutdown(m.restart); break;
-      case "interrupt": interruptCurrent(); break;
+      case "execute":
+        cells.enqueue(m.executionId, m.request);
+        break;
+      case "input_reply":
+        stdin.reply(m.inputId, m.value);
+        break;
+      case "shutdown":
+        options.onShutdown(m.restart);
+        break;
+      case "interrupt":
+        interruptCurrent();
+        break;
     }
   };
 }
@@ -103,11 +151,14 @@ function reportEscapedErrors(output: CellOutput): void {
   const report = (prefix: string, e: unknown) => {
     const execution = currentExecution();
     const text = `${prefix} ${formatError(e).traceback.join("\n")}\n`;
-    if (execution && !execution.silenced) output.send(execution, { msgType: "stream", content: { name: "stderr", text } });
+    if (execution && !execution.silenced)
+      output.send(execution, { msgType: "stream", content: { name: "stderr", text } });
     else kernelLog(`${prefix.toLowerCase()}: ${e instanceof Error ? e.stack : String(e)}`);
   };
   process.on("SIGINT", () => interruptCurrent());
   // Rejections from abandoned (interrupted) cells must not kill the kernel either.
-  process.on("unhandledRejection", (e) => { if (!(e instanceof InterruptError)) report("Uncaught (in promise)", e); });
+  process.on("unhandledRejection", (e) => {
+    if (!(e instanceof InterruptError)) report("Uncaught (in promise)", e);
+  });
   process.on("uncaughtException", (e) => report("Uncaught", e));
 }

@@ -23,7 +23,8 @@ export type Scope = { kind: "user" } | { kind: "sys-prefix" } | { kind: "prefix"
 export function userDataDir(): string {
   if (process.env.JUPYTER_DATA_DIR) return process.env.JUPYTER_DATA_DIR;
   if (process.platform === "darwin") return join(homedir(), "Library", "Jupyter");
-  if (process.platform === "win32") return join(process.env.APPDATA ?? join(homedir(), "AppData", "Roaming"), "jupyter");
+  if (process.platform === "win32")
+    return join(process.env.APPDATA ?? join(homedir(), "AppData", "Roaming"), "jupyter");
   return join(process.env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "jupyter");
 }
 
@@ -31,17 +32,26 @@ export function userDataDir(): string {
 export function sysPrefix(): string {
   const env = process.env.CONDA_PREFIX ?? process.env.VIRTUAL_ENV;
   if (env) return env;
-  const candidates = [process.env.SIMVLM_PYTHON, "/usr/bin/python3", "python3", "python"].filter(Boolean) as string[];
+  const candidates = [process.env.SIMVLM_PYTHON, "/usr/bin/python3", "python3", "python"].filter(
+    Boolean,
+  ) as string[];
   for (const py of candidates) {
-    const r = spawnSync(py, ["-c", "import sys, jupyter_core; print(sys.prefix)"], { encoding: "utf8" });
+    const r = spawnSync(py, ["-c", "import sys, jupyter_core; print(sys.prefix)"], {
+      encoding: "utf8",
+    });
     if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
   }
-  throw new KernelspecError("--sys-prefix: no Python with Jupyter found (tried $CONDA_PREFIX, $VIRTUAL_ENV, " +
-    `${candidates.join(", ")}); use --user (the default) or --prefix DIR instead`);
+  throw new KernelspecError(
+    "--sys-prefix: no Python with Jupyter found (tried $CONDA_PREFIX, $VIRTUAL_ENV, " +
+      `${candidates.join(", ")}); use --user (the default) or --prefix DIR instead`,
+  );
 }
 
 export function kernelsDir(scope: Scope): string {
-  const base = scope.kind === "user" ? userDataDir() : join(scope.kind === "prefix" ? scope.dir : sysPrefix(), "share", "jupyter");
+  const base =
+    scope.kind === "user"
+      ? userDataDir()
+      : join(scope.kind === "prefix" ? scope.dir : sysPrefix(), "share", "jupyter");
   return join(base, "kernels");
 }
 
@@ -67,13 +77,21 @@ function logoSvg(): string {
 /** Install (or overwrite) the kernelspec; returns its directory. */
 export async function installKernelspec(scope: Scope): Promise<string> {
   const dir = join(kernelsDir(scope), KERNEL_NAME);
-  try { mkdirSync(dir, { recursive: true }); } catch (e) {
-    throw new KernelspecError(`cannot create ${dir}: ${(e as Error).message}${scope.kind === "sys-prefix" ? " (try --user)" : ""}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new KernelspecError(
+      `cannot create ${dir}: ${(e as Error).message}${scope.kind === "sys-prefix" ? " (try --user)" : ""}`,
+    );
   }
   writeFileSync(join(dir, "kernel.json"), JSON.stringify(kernelJson(), null, 2) + "\n");
   const { default: sharp } = await import("sharp");
   const svg = Buffer.from(logoSvg());
-  for (const size of [32, 64]) await sharp(svg, { density: 72 * size / 64 * 4 }).resize(size, size).png().toFile(join(dir, `logo-${size}x${size}.png`));
+  for (const size of [32, 64])
+    await sharp(svg, { density: ((72 * size) / 64) * 4 })
+      .resize(size, size)
+      .png()
+      .toFile(join(dir, `logo-${size}x${size}.png`));
   writeFileSync(join(dir, "logo-svg.svg"), logoSvg());
   // Served by jupyter_server at {base_url}kernelspecs/simvlm/plotly.min.js: live figures load it once per page.
   copyFileSync(plotlyJsPath(), join(dir, "plotly.min.js"));

@@ -7,12 +7,18 @@
 
 const SEPARATOR = /^\s*\|?(\s*:?-+:?\s*\|)+\s*(:?-+:?\s*)?$/;
 const NUMBER = String.raw`[-+−]?(\d[\d,]*(\.\d+)?|\.\d+)(e[-+]?\d+)?`;
-const NUMERIC = new RegExp(String.raw`^(${NUMBER})(\s*(±|\+/-)\s*${NUMBER})?\s*(%|s|ms|min|h|×|x|KB|MB|GB)?$`, "i");
+const NUMERIC = new RegExp(
+  String.raw`^(${NUMBER})(\s*(±|\+/-)\s*${NUMBER})?\s*(%|s|ms|min|h|×|x|KB|MB|GB)?$`,
+  "i",
+);
 const EMPTY = /^(|—|–|-|n\/a|nan)$/i;
 
 /** The cells of a table row (`| a | b |`), split on pipes that are not escaped. */
 function cells(row: string): string[] {
-  const t = row.trim().replace(/^\|/, "").replace(/(?<!\\)\|$/, "");
+  const t = row
+    .trim()
+    .replace(/^\|/, "")
+    .replace(/(?<!\\)\|$/, "");
   return t.split(/(?<!\\)\|/).map((c) => c.trim());
 }
 
@@ -27,10 +33,13 @@ export function alignTables(markdown: string): string {
     if (!SEPARATOR.test(lines[i]!) || !lines[i - 1]!.includes("|")) continue;
     const seps = cells(lines[i]!);
     const body: string[][] = [];
-    for (let j = i + 1; j < lines.length && lines[j]!.includes("|") && lines[j]!.trim() !== ""; j++) body.push(cells(lines[j]!));
+    for (let j = i + 1; j < lines.length && lines[j]!.includes("|") && lines[j]!.trim() !== ""; j++)
+      body.push(cells(lines[j]!));
     const aligned = seps.map((sep, c) => {
       if (sep.includes(":")) return sep;
-      const values = body.map((r) => r[c] ?? "").filter((v) => !EMPTY.test(v.replace(/[*_`]/g, "").trim()));
+      const values = body
+        .map((r) => r[c] ?? "")
+        .filter((v) => !EMPTY.test(v.replace(/[*_`]/g, "").trim()));
       return values.length > 0 && values.every(isNumber) ? "---:" : ":---";
     });
     lines[i] = `|${aligned.join("|")}|`;

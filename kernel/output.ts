@@ -10,7 +10,11 @@ import { currentExecution, type Execution } from "./executor.ts";
 import type { MainToWire } from "./thread-messages.ts";
 
 type StreamName = "stdout" | "stderr";
-interface Buffered { stdout: string; stderr: string; since: number }
+interface Buffered {
+  stdout: string;
+  stderr: string;
+  since: number;
+}
 
 /** Flush a stream buffer once it holds this much, or is this old (ms), even while the cell is busy. */
 const FLUSH_BYTES = 65536;
@@ -25,7 +29,10 @@ export class CellOutput {
 
   /** Send one iopub message for `execution` (after its buffered streams). */
   send(execution: Execution | undefined, message: IopubMessage): void {
-    if (!execution) throw new CellApiError("display: no cell is running (output after a cell finished has nowhere to go)");
+    if (!execution)
+      throw new CellApiError(
+        "display: no cell is running (output after a cell finished has nowhere to go)",
+      );
     if (execution.silenced) return;
     this.flush(execution.id);
     this.toWire({ type: "iopub", executionId: execution.id, message });
@@ -37,7 +44,12 @@ export class CellOutput {
     if (!buffered) return;
     this.buffers.delete(executionId);
     for (const name of ["stdout", "stderr"] as const) {
-      if (buffered[name]) this.toWire({ type: "iopub", executionId, message: { msgType: "stream", content: { name, text: buffered[name] } } });
+      if (buffered[name])
+        this.toWire({
+          type: "iopub",
+          executionId,
+          message: { msgType: "stream", content: { name, text: buffered[name] } },
+        });
     }
   }
 
@@ -50,14 +62,20 @@ export class CellOutput {
   write(execution: Execution, name: StreamName, text: string): void {
     if (execution.silenced) return;
     // Keep stdout/stderr order: switching streams flushes what the other one holds.
-    if (this.buffers.get(execution.id)?.[name === "stdout" ? "stderr" : "stdout"]) this.flush(execution.id);
+    if (this.buffers.get(execution.id)?.[name === "stdout" ? "stderr" : "stdout"])
+      this.flush(execution.id);
     let buffered = this.buffers.get(execution.id);
-    if (!buffered) this.buffers.set(execution.id, buffered = { stdout: "", stderr: "", since: Date.now() });
+    if (!buffered)
+      this.buffers.set(execution.id, (buffered = { stdout: "", stderr: "", since: Date.now() }));
     buffered[name] += text;
     // A busy cell never yields to setImmediate: the first write after a quiet spell goes out at
     // once, later ones are coalesced and flushed by size and age as the cell writes.
     const now = Date.now();
-    if (buffered[name].length > FLUSH_BYTES || now - buffered.since > FLUSH_AFTER_MS || now - (this.lastFlush.get(execution.id) ?? 0) > FLUSH_AFTER_MS) {
+    if (
+      buffered[name].length > FLUSH_BYTES ||
+      now - buffered.since > FLUSH_AFTER_MS ||
+      now - (this.lastFlush.get(execution.id) ?? 0) > FLUSH_AFTER_MS
+    ) {
       this.lastFlush.set(execution.id, now);
       this.flush(execution.id);
     } else this.scheduleFlush();
@@ -84,7 +102,12 @@ export class CellOutput {
       stream.write = ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
         const execution = executionOf();
         if (!execution) return original(chunk as never, encoding as never, callback as never);
-        const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString(typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8");
+        const text =
+          typeof chunk === "string"
+            ? chunk
+            : Buffer.from(chunk).toString(
+                typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8",
+              );
         this.write(execution, name, text);
         const done = typeof encoding === "function" ? encoding : callback;
         if (typeof done === "function") queueMicrotask(() => (done as () => void)());

@@ -9,7 +9,14 @@
  */
 import type { SourceMapPayload } from "node:module";
 import type { MessagePort } from "node:worker_threads";
-import type { CompleteResult, ExecuteReply, ExecuteRequest, InspectResult, IopubMessage, IsCompleteResult } from "./jupyter-messages.ts";
+import type {
+  CompleteResult,
+  ExecuteReply,
+  ExecuteRequest,
+  InspectResult,
+  IopubMessage,
+  IsCompleteResult,
+} from "./jupyter-messages.ts";
 
 /** wire → main */
 export type WireToMain =
@@ -25,7 +32,13 @@ export type MainToWire =
   /** The execution starts: busy, and execute_input unless it is silent. */
   | { type: "begin"; executionId: number; executionCount: number }
   | { type: "iopub"; executionId: number; message: IopubMessage }
-  | { type: "input_request"; executionId: number; inputId: number; prompt: string; password: boolean }
+  | {
+      type: "input_request";
+      executionId: number;
+      inputId: number;
+      prompt: string;
+      password: boolean;
+    }
   /** The execution is over: its reply, and the text of its result for the history's output. */
   | { type: "end"; executionId: number; reply: ExecuteReply; output?: string }
   /** Never run (an earlier request failed with stop_on_error): an "aborted" reply between busy and idle. */
@@ -33,9 +46,17 @@ export type MainToWire =
   | { type: "language_port"; port: MessagePort };
 
 /** main → language worker, once: the port on which the wire worker asks its questions. */
-export interface WirePortMessage { type: "wire_port"; port: MessagePort }
+export interface WirePortMessage {
+  type: "wire_port";
+  port: MessagePort;
+}
 
-export interface Diagnostic { line: number; column: number; message: string; code: number }
+export interface Diagnostic {
+  line: number;
+  column: number;
+  message: string;
+  code: number;
+}
 
 /** A cell made ready to run: JavaScript for vm, and what is needed to map its positions back. */
 export interface Converted {
@@ -62,8 +83,11 @@ export interface LanguageCalls {
   is_complete: { request: { code: string }; result: IsCompleteResult };
 }
 export type LanguageCallType = keyof LanguageCalls;
-export type LanguageRequest = { [K in LanguageCallType]: { id: number; type: K } & LanguageCalls[K]["request"] }[LanguageCallType];
-export type LanguageReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+export type LanguageRequest = {
+  [K in LanguageCallType]: { id: number; type: K } & LanguageCalls[K]["request"];
+}[LanguageCallType];
+export type LanguageReply =
+  { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 
 interface Port {
   postMessage(message: unknown): void;
@@ -83,10 +107,15 @@ export class LanguageClient {
     });
   }
 
-  ask<K extends LanguageCallType>(type: K, request: LanguageCalls[K]["request"]): Promise<LanguageCalls[K]["result"]> {
+  ask<K extends LanguageCallType>(
+    type: K,
+    request: LanguageCalls[K]["request"],
+  ): Promise<LanguageCalls[K]["result"]> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, (r) => (r.ok ? resolve(r.value as LanguageCalls[K]["result"]) : reject(new Error(r.error))));
+      this.waiting.set(id, (r) =>
+        r.ok ? resolve(r.value as LanguageCalls[K]["result"]) : reject(new Error(r.error)),
+      );
       this.port.postMessage({ ...request, type, id });
     });
   }

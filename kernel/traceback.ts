@@ -31,18 +31,31 @@ interface CellEntry {
 const cells = new Map<number, CellEntry>();
 
 /** The vm filename of an execution's script (what V8 puts in its frames). */
-export function cellFileName(executionId: number): string { return `cell-${executionId}`; }
+export function cellFileName(executionId: number): string {
+  return `cell-${executionId}`;
+}
 const CELL_POSITION = /cell-(\d+):(\d+):(\d+)/g;
 
-export function registerCell(executionId: number, executionCount: number, code: Pick<Converted, "js" | "lineOffset" | "editMap" | "sourceMap">): void {
+export function registerCell(
+  executionId: number,
+  executionCount: number,
+  code: Pick<Converted, "js" | "lineOffset" | "editMap" | "sourceMap">,
+): void {
   let lastLine = 1;
   for (let i = code.js.indexOf("\n"); i >= 0; i = code.js.indexOf("\n", i + 1)) lastLine++;
-  cells.set(executionId, { executionCount, lineOffset: code.lineOffset, lastLine, payloads: { edits: code.editMap, transpiled: code.sourceMap } });
+  cells.set(executionId, {
+    executionCount,
+    lineOffset: code.lineOffset,
+    lastLine,
+    payloads: { edits: code.editMap, transpiled: code.sourceMap },
+  });
   if (cells.size > MAX_CELLS) cells.delete(cells.keys().next().value!);
 }
 
 /** How many cells can be mapped now (bounded by MAX_CELLS; for tests). */
-export function mappedCellCount(): number { return cells.size; }
+export function mappedCellCount(): number {
+  return cells.size;
+}
 
 type Entry = { generatedColumn?: number; originalLine?: number; originalColumn?: number };
 
@@ -56,31 +69,56 @@ function cellPosition(executionId: number, line: number, column: number): string
   if (!cell) return "cell[?]";
   const bodyLine = line - 1 - cell.lineOffset;
   if (bodyLine < 0 || line >= cell.lastLine) return undefined;
-  cell.maps ??= { edits: new SourceMap(cell.payloads.edits), transpiled: cell.payloads.transpiled && new SourceMap(cell.payloads.transpiled) };
+  cell.maps ??= {
+    edits: new SourceMap(cell.payloads.edits),
+    transpiled: cell.payloads.transpiled && new SourceMap(cell.payloads.transpiled),
+  };
   const col = Math.max(0, column - 1);
   const edited = cell.maps.edits.findEntry(bodyLine, col) as Entry;
   if (edited.originalLine === undefined) return `cell[${cell.executionCount}]:${bodyLine + 1}`;
-  const js = { line: edited.originalLine, column: edited.originalColumn! + (col - edited.generatedColumn!) };
+  const js = {
+    line: edited.originalLine,
+    column: edited.originalColumn! + (col - edited.generatedColumn!),
+  };
   const entry = cell.maps.transpiled?.findEntry(js.line, js.column) as Entry | undefined;
   if (entry?.originalLine === undefined) return `cell[${cell.executionCount}]:${js.line + 1}`;
   return `cell[${cell.executionCount}]:${entry.originalLine + 1}:${entry.originalColumn! + 1}`;
 }
 
 const isFrame = (line: string) => /^\s+at /.test(line);
-const isKernelFrame = (line: string) => line.includes(KERNEL_DIR) || /\(node:|at node:|node_modules\/tsx\//.test(line);
+const isKernelFrame = (line: string) =>
+  line.includes(KERNEL_DIR) || /\(node:|at node:|node_modules\/tsx\//.test(line);
 /** A frame in the cell wrapper (header or the closing call), which the user did not write. */
-const isWrapperFrame = (line: string) => [...line.matchAll(CELL_POSITION)].some(([, id, l, c]) => cellPosition(Number(id), Number(l), Number(c)) === undefined);
-const mapCellPositions = (text: string) => text.replace(CELL_POSITION, (whole, id, line, col) => cellPosition(Number(id), Number(line), Number(col)) ?? whole);
+const isWrapperFrame = (line: string) =>
+  [...line.matchAll(CELL_POSITION)].some(
+    ([, id, l, c]) => cellPosition(Number(id), Number(l), Number(c)) === undefined,
+  );
+const mapCellPositions = (text: string) =>
+  text.replace(
+    CELL_POSITION,
+    (whole, id, line, col) => cellPosition(Number(id), Number(line), Number(col)) ?? whole,
+  );
 
 /** An error as Jupyter's error content: the traceback's frames point into cells, without kernel internals. */
 export function formatError(e: unknown): ErrorContent {
-  if (!(e instanceof Error)) return { ename: "Error", evalue: String(e), traceback: [`\x1b[31mUncaught\x1b[0m ${String(e)}`] };
+  if (!(e instanceof Error))
+    return {
+      ename: "Error",
+      evalue: String(e),
+      traceback: [`\x1b[31mUncaught\x1b[0m ${String(e)}`],
+    };
   const ename = e.name || "Error";
-  let frames = String(e.stack ?? "").split("\n").filter((l) => isFrame(l) && !isKernelFrame(l) && !isWrapperFrame(l));
+  let frames = String(e.stack ?? "")
+    .split("\n")
+    .filter((l) => isFrame(l) && !isKernelFrame(l) && !isWrapperFrame(l));
   if (e instanceof UserError) frames = frames.filter((l) => /cell-\d+:/.test(l));
   frames = frames.map(mapCellPositions);
   const head = `\x1b[31m${ename}\x1b[0m: ${e.message}`;
-  return { ename, evalue: e.message, traceback: [head, ...frames.filter((f, i) => f !== frames[i - 1])] };
+  return {
+    ename,
+    evalue: e.message,
+    traceback: [head, ...frames.filter((f, i) => f !== frames[i - 1])],
+  };
 }
 
 /**
@@ -90,5 +128,9 @@ export function formatError(e: unknown): ErrorContent {
  */
 export function mapStackText(text: string): string {
   if (!text.includes("cell-")) return text;
-  return text.split("\n").filter((l) => !(isFrame(l) && (isKernelFrame(l) || isWrapperFrame(l)))).map(mapCellPositions).join("\n");
+  return text
+    .split("\n")
+    .filter((l) => !(isFrame(l) && (isKernelFrame(l) || isWrapperFrame(l))))
+    .map(mapCellPositions)
+    .join("\n");
 }

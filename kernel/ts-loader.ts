@@ -27,7 +27,11 @@ export interface LoadedTypeScript {
 }
 
 function cacheDir(): string {
-  return join(process.env.SIMVLM_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "simvlm"), "kernel");
+  return join(
+    process.env.SIMVLM_CACHE_DIR ??
+      join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "simvlm"),
+    "kernel",
+  );
 }
 
 export function loadTypeScript(): LoadedTypeScript {
@@ -35,16 +39,37 @@ export function loadTypeScript(): LoadedTypeScript {
   if (process.env.SIMVLM_TS_CACHE === "0") {
     return { ts: require(file) as typeof TS, saveCache() {}, cacheState: () => "off" };
   }
-  const version = (JSON.parse(readFileSync(join(dirname(file), "..", "package.json"), "utf8")) as { version: string }).version;
-  const cacheFile = join(cacheDir(), `typescript-${version}-node${process.versions.node}-v8-${process.versions.v8}-${process.arch}.cache`);
+  const version = (
+    JSON.parse(readFileSync(join(dirname(file), "..", "package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
+  const cacheFile = join(
+    cacheDir(),
+    `typescript-${version}-node${process.versions.node}-v8-${process.versions.v8}-${process.arch}.cache`,
+  );
   let cachedData: Buffer | undefined;
-  try { cachedData = readFileSync(cacheFile); } catch { /* first start */ }
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    /* first start */
+  }
   // The CommonJS wrapper Node itself puts around a module, so the code runs exactly as require() would.
   const source = readFileSync(file, "utf8");
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
+    { filename: file, cachedData },
+  );
   let state = !cachedData ? "none yet" : script.cachedDataRejected ? "rejected by V8" : "used";
   const mod = { exports: {} as unknown };
-  (script.runInThisContext() as (...a: unknown[]) => void).call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
+  (script.runInThisContext() as (...a: unknown[]) => void).call(
+    mod.exports,
+    mod.exports,
+    createRequire(file),
+    mod,
+    file,
+    dirname(file),
+  );
   return {
     ts: mod.exports as typeof TS,
     cacheState: () => state,

@@ -7,9 +7,20 @@ export class LabBuildError extends Error {
   command?: string;
 }
 export interface LabPlan {
-  mode: LabMode; root: string; installDir: string; appDir: string; buildDir: string;
-  installed: boolean; built: boolean; command: string;
+  mode: LabMode;
+  root: string;
+  installDir: string;
+  appDir: string;
+  buildDir: string;
+  installed: boolean;
+  built: boolean;
+  command: string;
 }
 export function labCacheRoot(env?: NodeJS.ProcessEnv): string;
 export function labPlan(mode?: LabMode, env?: NodeJS.ProcessEnv): LabPlan;
-export function ensureLab(opts?: { mode?: LabMode; log?: (line: string) => void; quiet?: boolean; env?: NodeJS.ProcessEnv }): Promise<LabPlan>;
+export function ensureLab(opts?: {
+  mode?: LabMode;
+  log?: (line: string) => void;
+  quiet?: boolean;
+  env?: NodeJS.ProcessEnv;
+}): Promise<LabPlan>;

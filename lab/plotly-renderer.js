@@ -4,19 +4,22 @@
 // notebook runs, so figures draw in untrusted notebooks too, sliders and menus included. Rank 0 puts
 // it before text/html, so the kernel's HTML copy of each figure (scripts, shown only when trusted)
 // is not used here. Why not the jupyterlab-plotly package: see docs/jupyterlab.md.
-import { Widget } from '@lumino/widgets';
+import { Widget } from "@lumino/widgets";
 
-export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 // plotly.js is 4.7 MB: its own chunk, loaded with the first figure rather than with the page.
 let plotly;
-const loadPlotly = () => (plotly ??= import(/* webpackChunkName: "plotly" */ 'plotly.js-dist-min').then((m) => m.default ?? m));
+const loadPlotly = () =>
+  (plotly ??= import(/* webpackChunkName: "plotly" */ "plotly.js-dist-min").then(
+    (m) => m.default ?? m,
+  ));
 
 class PlotlyRenderer extends Widget {
   constructor(options) {
     super();
     this.mimeType = options.mimeType;
-    this.addClass('simvlm-PlotlyRenderer');
+    this.addClass("simvlm-PlotlyRenderer");
     this.drawn = false;
   }
 
@@ -25,7 +28,8 @@ class PlotlyRenderer extends Widget {
   async renderModel(model) {
     const fig = model.data[this.mimeType];
     try {
-      if (!fig || typeof fig !== 'object' || !Array.isArray(fig.data)) throw new Error('the figure has no "data" array');
+      if (!fig || typeof fig !== "object" || !Array.isArray(fig.data))
+        throw new Error('the figure has no "data" array');
       const Plotly = await loadPlotly();
       await Plotly.react(this.node, {
         data: fig.data,
@@ -37,13 +41,20 @@ class PlotlyRenderer extends Widget {
     } catch (e) {
       this.drawn = false;
       this.node.textContent = `Plotly could not draw this figure: ${e?.message ?? e}`;
-      this.node.classList.add('jp-RenderedText');
+      this.node.classList.add("jp-RenderedText");
     }
   }
 
-  onAfterShow() { this.resize(); }
-  onResize() { this.resize(); }
-  resize() { if (this.drawn && this.isVisible) plotly?.then((P) => P.Plots.resize(this.node)).catch(() => {}); }
+  onAfterShow() {
+    this.resize();
+  }
+  onResize() {
+    this.resize();
+  }
+  resize() {
+    if (this.drawn && this.isVisible)
+      plotly?.then((P) => P.Plots.resize(this.node)).catch(() => {});
+  }
 
   dispose() {
     if (this.isDisposed) return;
@@ -52,7 +63,12 @@ class PlotlyRenderer extends Widget {
   }
 }
 
-export const rendererFactory = { safe: true, mimeTypes: [PLOTLY_MIME], defaultRank: 0, createRenderer: (options) => new PlotlyRenderer(options) };
+export const rendererFactory = {
+  safe: true,
+  mimeTypes: [PLOTLY_MIME],
+  defaultRank: 0,
+  createRenderer: (options) => new PlotlyRenderer(options),
+};
 
 /** The mime extension JupyterLab registers (IRenderMime.IExtension). */
-export default { id: 'simvlm-lab:plotly-renderer', rendererFactory, rank: 0, dataType: 'json' };
+export default { id: "simvlm-lab:plotly-renderer", rendererFactory, rank: 0, dataType: "json" };

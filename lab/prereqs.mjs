@@ -17,11 +17,20 @@ export const LAB_DEBIAN_PACKAGES = PREREQS.jupyterlab.apt;
  * packages live there), then the first python3 on PATH (often a pyenv or venv without Jupyter).
  */
 export function pythons() {
-  return [...new Set([process.env.SIMVLM_JUPYTER_PYTHON, "/usr/bin/python3", which("python3")].filter((p) => p && existsSync(p)))];
+  return [
+    ...new Set(
+      [process.env.SIMVLM_JUPYTER_PYTHON, "/usr/bin/python3", which("python3")].filter(
+        (p) => p && existsSync(p),
+      ),
+    ),
+  ];
 }
 
 export function hasModules(py, mods) {
-  return spawnSync(py, ["-c", mods.map((m) => `import ${m}`).join("; ")], { stdio: "ignore" }).status === 0;
+  return (
+    spawnSync(py, ["-c", mods.map((m) => `import ${m}`).join("; ")], { stdio: "ignore" }).status ===
+    0
+  );
 }
 
 /** The first interpreter that imports every module, or undefined. */

@@ -13,6 +13,15 @@ export interface ServerHandle {
   /** Child processes of the server still alive (its kernels). */
   kernels(): number[];
 }
-export function spawnServer(cmd: string, argv: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv; capture?: boolean; graceMs?: number }): ServerHandle;
-export function waitForHttp(url: string, proc: ChildProcess, ms?: number, log?: () => string): Promise<void>;
+export function spawnServer(
+  cmd: string,
+  argv: string[],
+  opts?: { cwd?: string; env?: NodeJS.ProcessEnv; capture?: boolean; graceMs?: number },
+): ServerHandle;
+export function waitForHttp(
+  url: string,
+  proc: ChildProcess,
+  ms?: number,
+  log?: () => string,
+): Promise<void>;
 export function labServerArgv(buildDir: string, options?: string[]): string[];

@@ -2,7 +2,14 @@
  * The public API that notebooks import as "simvlm" (`import { … } from "simvlm"`).
  * Each area keeps its own index; names must be unique across areas.
  */
-export { tf, initBackend, availableBackends, requestedBackend, BACKEND_NAMES, BackendError } from "./backend/index.ts";
+export {
+  tf,
+  initBackend,
+  availableBackends,
+  requestedBackend,
+  BACKEND_NAMES,
+  BackendError,
+} from "./backend/index.ts";
 export type { BackendInfo, BackendName } from "./backend/index.ts";
 export { UserError } from "./errors.ts";
 export * from "./display/index.ts";

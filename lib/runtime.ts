@@ -21,10 +21,16 @@ export interface Progress {
   metrics?: Record<string, number>;
 }
 
-export interface ProgressSink { update(p: Progress): void; done(message?: string): void }
+export interface ProgressSink {
+  update(p: Progress): void;
+  done(message?: string): void;
+}
 export type ProgressFactory = (label: string, total?: number) => ProgressSink;
 /** Show a bundle; with the same displayId and update=true, replace it in place. */
-export type DisplaySink = (bundle: MimeBundle, opts?: { displayId?: string; update?: boolean }) => void;
+export type DisplaySink = (
+  bundle: MimeBundle,
+  opts?: { displayId?: string; update?: boolean },
+) => void;
 
 export interface RunContext {
   signal?: AbortSignal;
@@ -48,13 +54,20 @@ export interface LongRunOptions {
 }
 
 export class AbortedError extends Error {
-  constructor(message = "interrupted") { super(message); this.name = "AbortedError"; }
+  constructor(message = "interrupted") {
+    super(message);
+    this.name = "AbortedError";
+  }
 }
 
 let ambient: RunContext = {};
 
-export function setRunContext(ctx: RunContext): void { ambient = ctx; }
-export function getRunContext(): RunContext { return ambient; }
+export function setRunContext(ctx: RunContext): void {
+  ambient = ctx;
+}
+export function getRunContext(): RunContext {
+  return ambient;
+}
 
 /** The signal to obey: the caller's, else the ambient one (the kernel's interrupt). */
 export function runSignal(opts?: LongRunOptions): AbortSignal | undefined {
@@ -74,13 +87,25 @@ export function throwIfAborted(signal: AbortSignal | undefined, what = "run"): v
 }
 
 /** A progress sink honouring the options: caller's callback, ambient display, or a terminal bar. */
-export function startProgress(label: string, total: number | undefined, opts?: LongRunOptions): ProgressSink {
+export function startProgress(
+  label: string,
+  total: number | undefined,
+  opts?: LongRunOptions,
+): ProgressSink {
   if (opts?.progress === false) return { update() {}, done() {} };
   const sinks: ProgressSink[] = [];
-  if (opts?.onProgress) { const f = opts.onProgress; sinks.push({ update: f, done() {} }); }
-  const factory = ambient.progress ?? (process.stderr.isTTY && process.env.SIMVLM_TESTING !== "1" ? terminalProgress : undefined);
+  if (opts?.onProgress) {
+    const f = opts.onProgress;
+    sinks.push({ update: f, done() {} });
+  }
+  const factory =
+    ambient.progress ??
+    (process.stderr.isTTY && process.env.SIMVLM_TESTING !== "1" ? terminalProgress : undefined);
   if (factory) sinks.push(factory(label, total));
-  return { update: (p) => sinks.forEach((s) => s.update(p)), done: (m) => sinks.forEach((s) => s.done(m)) };
+  return {
+    update: (p) => sinks.forEach((s) => s.update(p)),
+    done: (m) => sinks.forEach((s) => s.done(m)),
+  };
 }
 
 /**
@@ -99,21 +124,38 @@ export interface ProgressLine {
   details: string[];
 }
 
-export function describeProgress(label: string, p: Progress, opts: { total?: number; elapsedMs: number; final?: string }): ProgressLine {
+export function describeProgress(
+  label: string,
+  p: Progress,
+  opts: { total?: number; elapsedMs: number; final?: string },
+): ProgressLine {
   const total = p.total ?? opts.total;
   const secs = opts.elapsedMs / 1000;
-  const metrics = Object.entries(p.metrics ?? {}).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`).join(" · ");
-  const eta = total && p.step > 0 && !opts.final ? `eta ${Math.max(0, (secs / p.step) * (total - p.step)).toFixed(0)}s` : "";
+  const metrics = Object.entries(p.metrics ?? {})
+    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`)
+    .join(" · ");
+  const eta =
+    total && p.step > 0 && !opts.final
+      ? `eta ${Math.max(0, (secs / p.step) * (total - p.step)).toFixed(0)}s`
+      : "";
   return {
-    label, step: p.step, total, fraction: total ? Math.min(1, p.step / total) : undefined,
+    label,
+    step: p.step,
+    total,
+    fraction: total ? Math.min(1, p.step / total) : undefined,
     count: `${p.step}${total ? `/${total}` : ""}`,
-    details: [p.message, metrics, `${secs.toFixed(1)}s`, eta, opts.final].filter((d): d is string => !!d),
+    details: [p.message, metrics, `${secs.toFixed(1)}s`, eta, opts.final].filter(
+      (d): d is string => !!d,
+    ),
   };
 }
 
 /** The line as text: `train [#######.......] 3/10 · loss 2.31 · 1.2s · eta 3s`. */
 export function progressText(line: ProgressLine, barWidth = 30): string {
-  const bar = line.fraction === undefined ? "" : `[${"#".repeat(Math.round(line.fraction * barWidth)).padEnd(barWidth, ".")}] `;
+  const bar =
+    line.fraction === undefined
+      ? ""
+      : `[${"#".repeat(Math.round(line.fraction * barWidth)).padEnd(barWidth, ".")}] `;
   return `${line.label} ${bar}${[line.count, ...line.details].join(" · ")}`;
 }
 
@@ -122,14 +164,20 @@ export function progressText(line: ProgressLine, barWidth = 30): string {
  * (always the first and the final one); `done(message)` draws the last update with the message
  * (default "done") as the final note. `now` is the clock in ms (tests pass their own).
  */
-export function throttledProgress(draw: (line: ProgressLine, opts: { first: boolean; final: boolean }) => void, now = Date.now): ProgressFactory {
+export function throttledProgress(
+  draw: (line: ProgressLine, opts: { first: boolean; final: boolean }) => void,
+  now = Date.now,
+): ProgressFactory {
   return (label, total) => {
     const start = now();
     let lastDraw = 0;
     let first = true;
     let last: Progress = { step: 0, total };
     const render = (p: Progress, final?: string) => {
-      draw(describeProgress(label, p, { total, elapsedMs: now() - start, final }), { first, final: final !== undefined });
+      draw(describeProgress(label, p, { total, elapsedMs: now() - start, final }), {
+        first,
+        final: final !== undefined,
+      });
       first = false;
     };
     return {
@@ -140,7 +188,9 @@ export function throttledProgress(draw: (line: ProgressLine, opts: { first: bool
         lastDraw = t;
         render(p);
       },
-      done(message) { render(last, message ?? "done"); },
+      done(message) {
+        render(last, message ?? "done");
+      },
     };
   };
 }

@@ -12,7 +12,10 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 export const ADDON = join(here, "build", "simvlm_blas.node");
 /** The addon's sources (every .c and .h here): the addon is rebuilt when one is newer. */
-export const SOURCES = readdirSync(here).filter((f) => /\.(c|h)$/.test(f)).sort().map((f) => join(here, f));
+export const SOURCES = readdirSync(here)
+  .filter((f) => /\.(c|h)$/.test(f))
+  .sort()
+  .map((f) => join(here, f));
 
 /** Whether the built addon exists and is at least as new as every source. */
 export function addonIsCurrent() {
@@ -22,7 +25,11 @@ export function addonIsCurrent() {
 }
 
 function nodeIncludeDir() {
-  const candidates = [join(dirname(process.execPath), "..", "include", "node"), "/usr/include/node", "/usr/local/include/node"];
+  const candidates = [
+    join(dirname(process.execPath), "..", "include", "node"),
+    "/usr/include/node",
+    "/usr/local/include/node",
+  ];
   return candidates.find((d) => existsSync(join(d, "node_api.h")));
 }
 
@@ -30,16 +37,34 @@ function nodeIncludeDir() {
 export function buildNativeAddon(quiet = false) {
   const cc = process.env.CC ?? "cc";
   const include = nodeIncludeDir();
-  if (!include) return { ok: false, reason: "Node's headers (node_api.h) not found (Debian: apt-get install libnode-dev, or use an official Node build)" };
+  if (!include)
+    return {
+      ok: false,
+      reason:
+        "Node's headers (node_api.h) not found (Debian: apt-get install libnode-dev, or use an official Node build)",
+    };
   mkdirSync(join(here, "build"), { recursive: true });
   // Build to a private name, then rename: parallel processes may race to build.
   const tmp = `${ADDON}.${process.pid}.tmp`;
-  const args = ["-O3", "-shared", "-fPIC", "-DNODE_GYP_MODULE_NAME=simvlm_blas", `-I${include}`, "-I/usr/include/openblas",
-    ...SOURCES.filter((f) => f.endsWith(".c")), "-lopenblas", "-lm", "-o", tmp];
+  const args = [
+    "-O3",
+    "-shared",
+    "-fPIC",
+    "-DNODE_GYP_MODULE_NAME=simvlm_blas",
+    `-I${include}`,
+    "-I/usr/include/openblas",
+    ...SOURCES.filter((f) => f.endsWith(".c")),
+    "-lopenblas",
+    "-lm",
+    "-o",
+    tmp,
+  ];
   const r = spawnSync(cc, args, { encoding: "utf8" });
   if (r.error || r.status !== 0) {
     rmSync(tmp, { force: true });
-    const err = r.error ? `${cc}: ${r.error.message}` : (r.stderr.split("\n").find((l) => /error/.test(l)) ?? r.stderr.split("\n")[0] ?? "");
+    const err = r.error
+      ? `${cc}: ${r.error.message}`
+      : (r.stderr.split("\n").find((l) => /error/.test(l)) ?? r.stderr.split("\n")[0] ?? "");
     const hint = /cblas\.h|lopenblas/.test(err) ? " (needs libopenblas-dev)" : "";
     return { ok: false, reason: `${err.trim().slice(0, 200)}${hint}` };
   }
@@ -49,10 +74,12 @@ export function buildNativeAddon(quiet = false) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  if (process.env.SIMVLM_NATIVE === "0") console.log("simvlm: native BLAS kernels skipped (SIMVLM_NATIVE=0)");
+  if (process.env.SIMVLM_NATIVE === "0")
+    console.log("simvlm: native BLAS kernels skipped (SIMVLM_NATIVE=0)");
   else {
     const r = buildNativeAddon(false);
-    if (!r.ok) console.log(`simvlm: native BLAS kernels not built, using the wasm fast path: ${r.reason}`);
+    if (!r.ok)
+      console.log(`simvlm: native BLAS kernels not built, using the wasm fast path: ${r.reason}`);
   }
   // The CUDA kernels (native/cuda/build.mjs decides whether this machine builds them).
   const { buildCudaAddon } = await import("./cuda/build.mjs");

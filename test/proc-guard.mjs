@@ -31,18 +31,41 @@ export function envWithToken(token, env = process.env) {
 export function processesWithToken(token) {
   const out = [];
   let pids = [];
-  try { pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d)); } catch { return out; }
+  try {
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
   for (const p of pids) {
     const pid = Number(p);
     if (pid === process.pid) continue;
     let env;
-    try { env = readFileSync(`/proc/${p}/environ`, "latin1"); } catch { continue; } // gone, or not ours
+    try {
+      env = readFileSync(`/proc/${p}/environ`, "latin1");
+    } catch {
+      continue;
+    } // gone, or not ours
     const line = env.split("\0").find((l) => l.startsWith(`${TREE_VAR}=`));
-    if (!line || !line.slice(TREE_VAR.length + 1).split(" ").includes(token)) continue;
+    if (
+      !line ||
+      !line
+        .slice(TREE_VAR.length + 1)
+        .split(" ")
+        .includes(token)
+    )
+      continue;
     let cmd = "";
-    try { cmd = readFileSync(`/proc/${p}/cmdline`, "latin1").split("\0").join(" ").trim(); } catch { /* gone */ }
+    try {
+      cmd = readFileSync(`/proc/${p}/cmdline`, "latin1").split("\0").join(" ").trim();
+    } catch {
+      /* gone */
+    }
     // A zombie has an empty cmdline and is only waiting for its parent: nothing to kill.
-    try { if (/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${p}/stat`, "latin1"))) continue; } catch { continue; }
+    try {
+      if (/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${p}/stat`, "latin1"))) continue;
+    } catch {
+      continue;
+    }
     out.push({ pid, cmd });
   }
   return out;
@@ -51,7 +74,13 @@ export function processesWithToken(token) {
 /** Send `signal` to every process carrying `token`; returns them. Synchronous (usable on exit). */
 export function killTree(token, signal = "SIGKILL") {
   const found = processesWithToken(token);
-  for (const { pid } of found) { try { process.kill(pid, signal); } catch { /* already gone */ } }
+  for (const { pid } of found) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
   return found;
 }
 
@@ -66,8 +95,11 @@ function sweep(why) {
   const left = killTree(OWN_TOKEN).filter((p) => !NOT_A_LEAK.test(p.cmd));
   if (left.length) {
     // Synchronous: this runs on exit and in signal handlers, where a write to a pipe could be lost.
-    writeSync(2, `# test guard (${why}): killed ${left.length} process(es) a test left running:\n` +
-      left.map((p) => `#   ${p.pid} ${p.cmd.slice(0, 160)}\n`).join(""));
+    writeSync(
+      2,
+      `# test guard (${why}): killed ${left.length} process(es) a test left running:\n` +
+        left.map((p) => `#   ${p.pid} ${p.cmd.slice(0, 160)}\n`).join(""),
+    );
   }
 }
 
@@ -75,13 +107,20 @@ process.on("exit", () => sweep("exit"));
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   // Other listeners (node's test runner has some) would keep the process alive: drop them, then die
   // of the signal as if nobody had handled it.
-  process.once(sig, () => { sweep(sig); process.removeAllListeners(sig); process.kill(process.pid, sig); });
+  process.once(sig, () => {
+    sweep(sig);
+    process.removeAllListeners(sig);
+    process.kill(process.pid, sig);
+  });
 }
 
 // In a test file's process (node --test runs each file in its own): once its tests are done.
 if (process.env.NODE_TEST_CONTEXT) {
   const { after } = await import("node:test");
   after(() => {
-    setTimeout(() => { sweep(`tests done ${GRACE_MS / 1000} s ago, the file had not exited`); process.exit(); }, GRACE_MS).unref();
+    setTimeout(() => {
+      sweep(`tests done ${GRACE_MS / 1000} s ago, the file had not exited`);
+      process.exit();
+    }, GRACE_MS).unref();
   });
 }

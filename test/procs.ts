@@ -18,29 +18,56 @@ export interface Tracked {
   alive(): { pid: number; cmd: string }[];
 }
 
-export function spawnTracked(cmd: string, args: string[], opts: SpawnOptions & { deadlineMs?: number; name?: string } = {}): Tracked {
+export function spawnTracked(
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { deadlineMs?: number; name?: string } = {},
+): Tracked {
   const token = newToken("s");
   const { deadlineMs, name, ...spawnOpts } = opts;
-  const proc = spawn(cmd, args, { ...spawnOpts, detached: true, env: envWithToken(token, spawnOpts.env ?? process.env) });
+  const proc = spawn(cmd, args, {
+    ...spawnOpts,
+    detached: true,
+    env: envWithToken(token, spawnOpts.env ?? process.env),
+  });
   let stopping: Promise<void> | undefined;
-  const exited = new Promise<void>((r) => { if (proc.exitCode !== null || proc.signalCode !== null) r(); else proc.once("exit", () => r()); });
-  proc.once("error", () => { /* spawn failure: reported by the caller's readiness check; stop() still runs */ });
-  const signalGroup = (sig: NodeJS.Signals) => { if (proc.pid) { try { process.kill(-proc.pid, sig); } catch { /* group gone */ } } };
-  const stop = (graceMs = 5000): Promise<void> => stopping ??= (async () => {
-    clearTimeout(deadline);
-    signalGroup("SIGTERM");
-    // Graceful first: a Jupyter server shuts its kernels down on SIGTERM.
-    const end = Date.now() + graceMs;
-    await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
-    while (Date.now() < end && processesWithToken(token).length) await new Promise((r) => setTimeout(r, 100));
-    signalGroup("SIGKILL");
-    killTree(token, "SIGKILL");
-    for (const s of [proc.stdin, proc.stdout, proc.stderr]) s?.destroy();
-  })();
-  const deadline = deadlineMs ? setTimeout(() => {
-    process.stderr.write(`# ${name ?? cmd}: still running after ${deadlineMs / 1000} s, stopping it\n`);
-    void stop(2000);
-  }, deadlineMs) : undefined;
+  const exited = new Promise<void>((r) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) r();
+    else proc.once("exit", () => r());
+  });
+  proc.once("error", () => {
+    /* spawn failure: reported by the caller's readiness check; stop() still runs */
+  });
+  const signalGroup = (sig: NodeJS.Signals) => {
+    if (proc.pid) {
+      try {
+        process.kill(-proc.pid, sig);
+      } catch {
+        /* group gone */
+      }
+    }
+  };
+  const stop = (graceMs = 5000): Promise<void> =>
+    (stopping ??= (async () => {
+      clearTimeout(deadline);
+      signalGroup("SIGTERM");
+      // Graceful first: a Jupyter server shuts its kernels down on SIGTERM.
+      const end = Date.now() + graceMs;
+      await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
+      while (Date.now() < end && processesWithToken(token).length)
+        await new Promise((r) => setTimeout(r, 100));
+      signalGroup("SIGKILL");
+      killTree(token, "SIGKILL");
+      for (const s of [proc.stdin, proc.stdout, proc.stderr]) s?.destroy();
+    })());
+  const deadline = deadlineMs
+    ? setTimeout(() => {
+        process.stderr.write(
+          `# ${name ?? cmd}: still running after ${deadlineMs / 1000} s, stopping it\n`,
+        );
+        void stop(2000);
+      }, deadlineMs)
+    : undefined;
   deadline?.unref();
   return { proc, token, stop, alive: () => processesWithToken(token) };
 }

@@ -11,7 +11,7 @@
 // Every process a test starts is tracked (test/proc-guard.mjs) and killed when its file ends;
 // what is still alive when the run ends is reported and killed.
 //
-// Environment: SIMVLM_TEST_SKIP_TYPECHECK=1 skips tsc; SIMVLM_TEST_CONCURRENCY (default 2) files
+// Environment: SIMVLM_TEST_SKIP_TYPECHECK=1 skips tsc and the format check; SIMVLM_TEST_CONCURRENCY (default 2) files
 // at once; SIMVLM_NO_INSTALL=1 installs nothing; SIMVLM_PRETEND_MISSING=all|name,… treats those
 // prerequisites as missing (to see the skips); SIMVLM_NATIVE=0 runs without the native addon.
 import { spawn, spawnSync } from "node:child_process";
@@ -38,15 +38,25 @@ function walk(dir) {
 
 let files = walk(join(root, "test")).map((p) => relative(root, p));
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
-if (!files.length) { console.error("no test files matched"); process.exit(1); }
+if (!files.length) {
+  console.error("no test files matched");
+  process.exit(1);
+}
 
 // 1. npm dependencies (npm ci also builds the native addon in its prepare step).
-const lock = join(root, "package-lock.json"), installed = join(root, "node_modules", ".package-lock.json");
+const lock = join(root, "package-lock.json"),
+  installed = join(root, "node_modules", ".package-lock.json");
 if (!existsSync(installed) || statSync(lock).mtimeMs > statSync(installed).mtimeMs) {
-  if (process.env.SIMVLM_NO_INSTALL === "1") { console.error("# node_modules is missing or older than package-lock.json: run npm ci"); process.exit(1); }
+  if (process.env.SIMVLM_NO_INSTALL === "1") {
+    console.error("# node_modules is missing or older than package-lock.json: run npm ci");
+    process.exit(1);
+  }
   say("npm ci (node_modules is missing or older than package-lock.json)");
   const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { stdio: "inherit", cwd: root });
-  if (r.status !== 0) { console.error("# npm ci failed (see above); the tests need the npm packages"); process.exit(1); }
+  if (r.status !== 0) {
+    console.error("# npm ci failed (see above); the tests need the npm packages");
+    process.exit(1);
+  }
 }
 
 // 2. Debian packages: install what is missing when possible; otherwise the dependent tests skip.
@@ -72,17 +82,47 @@ else if (process.env.SIMVLM_NATIVE !== "0") {
 // 4. Type check (whole runs only), then the tests, each file in its own process with the guard.
 if (!filters.length && process.env.SIMVLM_TEST_SKIP_TYPECHECK !== "1") {
   say("type-checking (tsc --noEmit)…");
-  const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", root], { stdio: "inherit", cwd: root });
-  if (tsc.status !== 0) { console.error("# type errors: fix them before the tests run"); process.exit(tsc.status ?? 1); }
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", root],
+    { stdio: "inherit", cwd: root },
+  );
+  if (tsc.status !== 0) {
+    console.error("# type errors: fix them before the tests run");
+    process.exit(tsc.status ?? 1);
+  }
+  // The formatter's check (Prettier, configured in .prettierrc.json): `npm run format` fixes it.
+  say("checking the formatting (prettier --check)…");
+  const fmt = spawnSync(
+    process.execPath,
+    [join(root, "node_modules/prettier/bin/prettier.cjs"), "--check", ".", "--log-level", "warn"],
+    { stdio: "inherit", cwd: root },
+  );
+  if (fmt.status !== 0) {
+    console.error("# the files above are not formatted: run npm run format");
+    process.exit(fmt.status ?? 1);
+  }
 }
 
 const guard = pathToFileURL(join(root, "test", "proc-guard.mjs")).href;
-const args = ["--import", "tsx", "--import", guard, "--test", "--test-reporter=spec", `--test-concurrency=${process.env.SIMVLM_TEST_CONCURRENCY ?? 2}`, ...files];
+const args = [
+  "--import",
+  "tsx",
+  "--import",
+  guard,
+  "--test",
+  "--test-reporter=spec",
+  `--test-concurrency=${process.env.SIMVLM_TEST_CONCURRENCY ?? 2}`,
+  ...files,
+];
 // Asynchronously, so a SIGTERM or Ctrl-C to this process is handled at once (the guard kills the tree).
 const status = await new Promise((resolve) => {
   const child = spawn(process.execPath, args, { stdio: "inherit", cwd: root, env });
   child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
-  child.on("error", (e) => { console.error(`# could not run the tests: ${e.message}`); resolve(1); });
+  child.on("error", (e) => {
+    console.error(`# could not run the tests: ${e.message}`);
+    resolve(1);
+  });
 });
 
 // 5. Nothing a test started may outlive the run (the per-file guard should have stopped it already).

@@ -20,40 +20,88 @@ or $SIMVLM_CACHE_DIR). A rerun with nothing changed trains nothing; an interrupt
   --json         print the runs as JSON (ran, cached, runs[], failed[])`;
 
 export default async function ablate(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: { workers: "number", cache: "string", queue: "string", retries: "number" }, booleans: ["force", "json", "help", "list"] });
-  if (bool(args, "help")) { console.log(HELP); return 0; }
+  const args = parseArgs(argv, {
+    values: { workers: "number", cache: "string", queue: "string", retries: "number" },
+    booleans: ["force", "json", "help", "list"],
+  });
+  if (bool(args, "help")) {
+    console.log(HELP);
+    return 0;
+  }
   const cacheDir = args.flags.cache === undefined ? undefined : str(args, "cache");
   if (bool(args, "list")) {
     const rows = new RunCache(cacheDir).all();
-    console.log(JSON.stringify(rows.map((r) => ({ key: r.key, grid: r.grid, label: r.label, seed: r.seed, metrics: r.metrics, seconds: r.seconds })), null, 2));
+    console.log(
+      JSON.stringify(
+        rows.map((r) => ({
+          key: r.key,
+          grid: r.grid,
+          label: r.label,
+          seed: r.seed,
+          metrics: r.metrics,
+          seconds: r.seconds,
+        })),
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   const [path] = args.positionals;
   if (!path) throw new UsageError(`a grid file is required\n${HELP}`);
   const queue = optStr(args, "queue");
-  if (queue !== undefined && args.flags.workers !== undefined) throw new UsageError("--workers and --queue do not go together: with --queue, runs go to `simvlm worker` processes");
-  if (queue === undefined && args.flags.retries !== undefined) throw new UsageError("--retries needs --queue");
+  if (queue !== undefined && args.flags.workers !== undefined)
+    throw new UsageError(
+      "--workers and --queue do not go together: with --queue, runs go to `simvlm worker` processes",
+    );
+  if (queue === undefined && args.flags.retries !== undefined)
+    throw new UsageError("--retries needs --queue");
   const grid = readGridFile(path);
   const ac = new AbortController();
   const onSigint = () => {
     if (ac.signal.aborted) process.exit(130);
-    console.error(queue ? "\nsimvlm: stopped waiting — queued runs keep running on the workers; rerun the same command to collect them"
-      : "\nsimvlm: interrupting — finished runs stay cached; rerun to resume");
+    console.error(
+      queue
+        ? "\nsimvlm: stopped waiting — queued runs keep running on the workers; rerun the same command to collect them"
+        : "\nsimvlm: interrupting — finished runs stay cached; rerun to resume",
+    );
     ac.abort();
   };
   process.on("SIGINT", onSigint);
   setRunContext({ signal: ac.signal });
   // Lines about the queue go to stderr, clear of the progress bar; stdout keeps the table (or JSON).
-  const say = (line: string) => process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}${line}\n`);
-  let ran = 0, cached = 0;
+  const say = (line: string) =>
+    process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}${line}\n`);
+  let ran = 0,
+    cached = 0;
   try {
-    const table = await flagNames({ retries: "retries" }, () => runGrid(grid, { cacheDir, workers: num(args, "workers", 0), force: bool(args, "force"), signal: ac.signal,
-      queue, retries: optNum(args, "retries"), onQueueEvent: (e) => say(e.message),
-      onRun: (_r, wasCached) => { if (wasCached) cached++; else ran++; } }));
+    const table = await flagNames({ retries: "retries" }, () =>
+      runGrid(grid, {
+        cacheDir,
+        workers: num(args, "workers", 0),
+        force: bool(args, "force"),
+        signal: ac.signal,
+        queue,
+        retries: optNum(args, "retries"),
+        onQueueEvent: (e) => say(e.message),
+        onRun: (_r, wasCached) => {
+          if (wasCached) cached++;
+          else ran++;
+        },
+      }),
+    );
     if (bool(args, "json")) {
-      console.log(JSON.stringify({ grid: grid.name, ran, cached, runs: table.rows, failed: table.failed }, null, 2));
+      console.log(
+        JSON.stringify(
+          { grid: grid.name, ran, cached, runs: table.rows, failed: table.failed },
+          null,
+          2,
+        ),
+      );
     } else {
-      console.log(`${grid.name}: ${ran} run, ${cached} from cache${table.failed.length ? `, ${table.failed.length} failed` : ""}\n`);
+      console.log(
+        `${grid.name}: ${ran} run, ${cached} from cache${table.failed.length ? `, ${table.failed.length} failed` : ""}\n`,
+      );
       console.log(table.toMarkdown());
     }
     return table.failed.length ? 1 : 0;

@@ -20,13 +20,43 @@ const HELP = `usage: simvlm bench <train-step|torch|all|decode> [--steps N] [--w
 const PYTHON = process.env.SIMVLM_PYTHON ?? "/usr/bin/python3";
 const torchScript = fileURLToPath(new URL("../../bench/torch-ref.py", import.meta.url));
 
-interface TorchResult { ms_per_step: number; gflops: number; examples_per_s: number; backend: string }
+interface TorchResult {
+  ms_per_step: number;
+  gflops: number;
+  examples_per_s: number;
+  backend: string;
+}
 
-function runTorch(steps: number, warmup: number, json: boolean, dropout: number, extra: string[] = []): TorchResult | undefined {
-  const r = spawnSync(PYTHON, [torchScript, "--steps", String(steps), "--warmup", String(warmup), "--dropout", String(dropout), "--json", ...extra], { encoding: "utf8" });
+function runTorch(
+  steps: number,
+  warmup: number,
+  json: boolean,
+  dropout: number,
+  extra: string[] = [],
+): TorchResult | undefined {
+  const r = spawnSync(
+    PYTHON,
+    [
+      torchScript,
+      "--steps",
+      String(steps),
+      "--warmup",
+      String(warmup),
+      "--dropout",
+      String(dropout),
+      "--json",
+      ...extra,
+    ],
+    { encoding: "utf8" },
+  );
   if (r.error || r.status !== 0) {
-    const why = r.error ? r.error.message : (r.stderr.trim().split("\n").pop() ?? `exit ${r.status}`);
-    if (!json) console.error(`torch reference skipped: ${why} (needs ${PYTHON} with torch; SIMVLM_PYTHON overrides)`);
+    const why = r.error
+      ? r.error.message
+      : (r.stderr.trim().split("\n").pop() ?? `exit ${r.status}`);
+    if (!json)
+      console.error(
+        `torch reference skipped: ${why} (needs ${PYTHON} with torch; SIMVLM_PYTHON overrides)`,
+      );
     return undefined;
   }
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as TorchResult;
@@ -34,18 +64,40 @@ function runTorch(steps: number, warmup: number, json: boolean, dropout: number,
 
 export default async function bench(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: { steps: "number", warmup: "number", config: "string", batch: "number", text: "number", device: "string", dtype: "string", only: "string" },
+    values: {
+      steps: "number",
+      warmup: "number",
+      config: "string",
+      batch: "number",
+      text: "number",
+      device: "string",
+      dtype: "string",
+      only: "string",
+    },
     booleans: ["json", "help", "compile"],
   });
   const [which] = args.positionals;
-  if (bool(args, "help") || !which) { console.log(HELP); return which || bool(args, "help") ? 0 : 1; }
-  const steps = num(args, "steps", 10), warmup = num(args, "warmup", 3), json = bool(args, "json");
+  if (bool(args, "help") || !which) {
+    console.log(HELP);
+    return which || bool(args, "help") ? 0 : 1;
+  }
+  const steps = num(args, "steps", 10),
+    warmup = num(args, "warmup", 3),
+    json = bool(args, "json");
   if (steps < 1 || warmup < 0) throw new UsageError("--steps must be >= 1 and --warmup >= 0");
   // PyTorch trains with the same dropout as the reference config.
   const dropout = MODEL_CONFIGS.reference.dropout;
   const log = json ? undefined : (s: string) => process.stderr.write(`  ${s}\n`);
-  const shape = { config: args.flags.config === undefined ? undefined : str(args, "config"), batch: args.flags.batch === undefined ? undefined : num(args, "batch"), textLen: args.flags.text === undefined ? undefined : num(args, "text") };
-  const torchShape = [...(shape.config ? ["--config", shape.config] : []), ...(shape.batch ? ["--batch", String(shape.batch)] : []), ...(shape.textLen ? ["--text", String(shape.textLen)] : [])];
+  const shape = {
+    config: args.flags.config === undefined ? undefined : str(args, "config"),
+    batch: args.flags.batch === undefined ? undefined : num(args, "batch"),
+    textLen: args.flags.text === undefined ? undefined : num(args, "text"),
+  };
+  const torchShape = [
+    ...(shape.config ? ["--config", shape.config] : []),
+    ...(shape.batch ? ["--batch", String(shape.batch)] : []),
+    ...(shape.textLen ? ["--text", String(shape.textLen)] : []),
+  ];
   switch (which) {
     case "train-step": {
       const { benchTrainStep, formatTrainStep } = await import("../../bench/train-step.ts");
@@ -54,10 +106,18 @@ export default async function bench(argv: string[]): Promise<number> {
       return 0;
     }
     case "torch": {
-      const gpu = [...(args.flags.device ? ["--device", str(args, "device")] : []), ...(args.flags.dtype ? ["--dtype", str(args, "dtype")] : []), ...(bool(args, "compile") ? ["--compile"] : [])];
+      const gpu = [
+        ...(args.flags.device ? ["--device", str(args, "device")] : []),
+        ...(args.flags.dtype ? ["--dtype", str(args, "dtype")] : []),
+        ...(bool(args, "compile") ? ["--compile"] : []),
+      ];
       const r = runTorch(steps, warmup, json, dropout, [...torchShape, ...gpu]);
       if (!r) return 1;
-      console.log(json ? JSON.stringify(r) : `pytorch: ${r.ms_per_step} ms/step, ${r.examples_per_s} examples/s, ${r.gflops} GFLOP/s`);
+      console.log(
+        json
+          ? JSON.stringify(r)
+          : `pytorch: ${r.ms_per_step} ms/step, ${r.examples_per_s} examples/s, ${r.gflops} GFLOP/s`,
+      );
       return 0;
     }
     case "all": {
@@ -66,7 +126,13 @@ export default async function bench(argv: string[]): Promise<number> {
         const { benchGpuAll, formatRow } = await import("../../bench/gpu-bench.ts");
         const only = args.flags.only === undefined ? undefined : str(args, "only").split(",");
         // Progress (each finished row included) goes to stderr even with --json, so a run cut short keeps what it measured.
-        const rows = await benchGpuAll({ steps, warmup, compile: bool(args, "compile"), log: (m) => process.stderr.write(`  ${m}\n`), only });
+        const rows = await benchGpuAll({
+          steps,
+          warmup,
+          compile: bool(args, "compile"),
+          log: (m) => process.stderr.write(`  ${m}\n`),
+          only,
+        });
         if (json) console.log(JSON.stringify({ bench: "gpu", rows }));
         else for (const r of rows) console.log(formatRow(r));
         return 0;
@@ -78,7 +144,9 @@ export default async function bench(argv: string[]): Promise<number> {
       const ratio = torch ? Math.round((ours.ms_per_step / torch.ms_per_step) * 100) / 100 : null;
       if (json) console.log(JSON.stringify({ simvlm: ours, torch: torch ?? null, ratio }));
       else if (torch) {
-        console.log(`pytorch (${torch.backend}): ${torch.ms_per_step} ms/step, ${torch.gflops} GFLOP/s`);
+        console.log(
+          `pytorch (${torch.backend}): ${torch.ms_per_step} ms/step, ${torch.gflops} GFLOP/s`,
+        );
         console.log(`ratio simvlm/pytorch: ${ratio}x  (goal <= 1.25x, first milestone <= 2x)`);
       }
       return 0;

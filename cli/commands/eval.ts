@@ -37,32 +37,78 @@ grounded, baselines, samples, …} as JSON. Blind baselines are scored on the sa
 
 /** evalCheckpoint's options → the flags that set them (evalCheckpoint validates the values and names the option). */
 const FLAGS: Record<string, string> = {
-  task: "task", split: "split", n: "n", prompt: "prompt", beam: "beam", maxLen: "max-len", premise: "premise",
-  dataSeed: "data-seed", worldSeed: "world-seed", samples: "samples", baselineTrain: "baseline-train",
+  task: "task",
+  split: "split",
+  n: "n",
+  prompt: "prompt",
+  beam: "beam",
+  maxLen: "max-len",
+  premise: "premise",
+  dataSeed: "data-seed",
+  worldSeed: "world-seed",
+  samples: "samples",
+  baselineTrain: "baseline-train",
 };
 
 export default async function evalCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: { ckpt: "string", task: "string", split: "string", prompt: "string", n: "number", beam: "number", "max-len": "number", premise: "string",
-      "data-seed": "number", "world-seed": "number", samples: "number", "baseline-train": "number" },
+    values: {
+      ckpt: "string",
+      task: "string",
+      split: "string",
+      prompt: "string",
+      n: "number",
+      beam: "number",
+      "max-len": "number",
+      premise: "string",
+      "data-seed": "number",
+      "world-seed": "number",
+      samples: "number",
+      "baseline-train": "number",
+    },
     booleans: ["help", "held-out", "seen", "no-baselines"],
   });
-  if (bool(args, "help")) { console.log(USAGE); return 0; }
-  if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n${USAGE}`);
+  if (bool(args, "help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.positionals.length)
+    throw new UsageError(`unexpected argument "${args.positionals[0]}"\n${USAGE}`);
   const ckpt = str(args, "ckpt");
   const task = str(args, "task") as EvalTask;
-  if (bool(args, "held-out") && bool(args, "seen")) throw new UsageError("--held-out and --seen exclude each other");
-  const dataSeed = optNum(args, "data-seed"), worldSeed = optNum(args, "world-seed");
-  if (dataSeed !== undefined && worldSeed !== undefined && dataSeed !== worldSeed) throw new UsageError(`--data-seed ${dataSeed} and --world-seed ${worldSeed} (its old name) differ; give one`);
-  const r = await flagNames(FLAGS, () => evalCheckpoint({
-    ckpt, task, split: optStr(args, "split") as WorldSplit | undefined, n: optNum(args, "n"), beam: optNum(args, "beam"),
-    maxLen: optNum(args, "max-len"), premise: optStr(args, "premise") as "image" | "text" | undefined, prompt: optStr(args, "prompt"),
-    heldOut: bool(args, "held-out") ? true : bool(args, "seen") ? false : undefined,
-    ...(dataSeed !== undefined ? { dataSeed } : worldSeed !== undefined ? { worldSeed } : {}), samples: optNum(args, "samples"),
-    baselines: !bool(args, "no-baselines"), baselineTrain: optNum(args, "baseline-train"),
-  }));
+  if (bool(args, "held-out") && bool(args, "seen"))
+    throw new UsageError("--held-out and --seen exclude each other");
+  const dataSeed = optNum(args, "data-seed"),
+    worldSeed = optNum(args, "world-seed");
+  if (dataSeed !== undefined && worldSeed !== undefined && dataSeed !== worldSeed)
+    throw new UsageError(
+      `--data-seed ${dataSeed} and --world-seed ${worldSeed} (its old name) differ; give one`,
+    );
+  const r = await flagNames(FLAGS, () =>
+    evalCheckpoint({
+      ckpt,
+      task,
+      split: optStr(args, "split") as WorldSplit | undefined,
+      n: optNum(args, "n"),
+      beam: optNum(args, "beam"),
+      maxLen: optNum(args, "max-len"),
+      premise: optStr(args, "premise") as "image" | "text" | undefined,
+      prompt: optStr(args, "prompt"),
+      heldOut: bool(args, "held-out") ? true : bool(args, "seen") ? false : undefined,
+      ...(dataSeed !== undefined ? { dataSeed } : worldSeed !== undefined ? { worldSeed } : {}),
+      samples: optNum(args, "samples"),
+      baselines: !bool(args, "no-baselines"),
+      baselineTrain: optNum(args, "baseline-train"),
+    }),
+  );
   // The per-item maps are long; the CLI prints the summary and the samples.
-  const { captions: _c, answers: _a, ciderPerImage: _p, groundedPerItem: _g, ...summary } = r as typeof r & { captions?: unknown; answers?: unknown; ciderPerImage?: unknown };
+  const {
+    captions: _c,
+    answers: _a,
+    ciderPerImage: _p,
+    groundedPerItem: _g,
+    ...summary
+  } = r as typeof r & { captions?: unknown; answers?: unknown; ciderPerImage?: unknown };
   console.log(JSON.stringify(summary, null, 2));
   return 0;
 }

@@ -30,32 +30,73 @@ Defaults and the reason for each: docs/train.md ("Defaults").`;
 
 /** finetuneCheckpoint's options → the flags that set them (finetuneCheckpoint validates the values and names the option). */
 const FLAGS: Record<string, string> = {
-  task: "task", textOnly: "text-only", fraction: "fraction", steps: "steps", images: "images", batchSize: "batch", lr: "lr",
-  seed: "seed", dataSeed: "data-seed", worldSeed: "world-seed", out: "out",
+  task: "task",
+  textOnly: "text-only",
+  fraction: "fraction",
+  steps: "steps",
+  images: "images",
+  batchSize: "batch",
+  lr: "lr",
+  seed: "seed",
+  dataSeed: "data-seed",
+  worldSeed: "world-seed",
+  out: "out",
 };
 
 export default async function finetuneCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: { ckpt: "string", task: "string", out: "string", fraction: "number", steps: "number", images: "number", batch: "number", lr: "number", seed: "number", "data-seed": "number", "world-seed": "number" },
+    values: {
+      ckpt: "string",
+      task: "string",
+      out: "string",
+      fraction: "number",
+      steps: "number",
+      images: "number",
+      batch: "number",
+      lr: "number",
+      seed: "number",
+      "data-seed": "number",
+      "world-seed": "number",
+    },
     booleans: ["help", "text-only"],
   });
-  if (bool(args, "help")) { console.log(USAGE); return 0; }
-  if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n${USAGE}`);
-  const ckpt = str(args, "ckpt"), out = str(args, "out"), task = str(args, "task") as EvalTask;
+  if (bool(args, "help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.positionals.length)
+    throw new UsageError(`unexpected argument "${args.positionals[0]}"\n${USAGE}`);
+  const ckpt = str(args, "ckpt"),
+    out = str(args, "out"),
+    task = str(args, "task") as EvalTask;
   // Ctrl-C: stop at the next step boundary and save; a second Ctrl-C quits now.
   const ac = new AbortController();
   const onSigint = () => {
     if (ac.signal.aborted) process.exit(130);
-    process.stderr.write("\nsimvlm finetune: stopping after this step and saving (Ctrl-C again to quit now)\n");
+    process.stderr.write(
+      "\nsimvlm finetune: stopping after this step and saving (Ctrl-C again to quit now)\n",
+    );
     ac.abort();
   };
   process.on("SIGINT", onSigint);
   try {
-    const summary = await flagNames(FLAGS, () => finetuneCheckpoint({
-      ckpt, out, task, textOnly: bool(args, "text-only"), fraction: optNum(args, "fraction"), lr: optNum(args, "lr"),
-      steps: optNum(args, "steps"), images: optNum(args, "images"), batchSize: optNum(args, "batch"),
-      seed: optNum(args, "seed"), dataSeed: optNum(args, "data-seed"), worldSeed: optNum(args, "world-seed"), signal: ac.signal,
-    }));
+    const summary = await flagNames(FLAGS, () =>
+      finetuneCheckpoint({
+        ckpt,
+        out,
+        task,
+        textOnly: bool(args, "text-only"),
+        fraction: optNum(args, "fraction"),
+        lr: optNum(args, "lr"),
+        steps: optNum(args, "steps"),
+        images: optNum(args, "images"),
+        batchSize: optNum(args, "batch"),
+        seed: optNum(args, "seed"),
+        dataSeed: optNum(args, "data-seed"),
+        worldSeed: optNum(args, "world-seed"),
+        signal: ac.signal,
+      }),
+    );
     console.log(JSON.stringify(summary, null, 2));
     return summary.stopped === "aborted" ? 130 : 0;
   } finally {

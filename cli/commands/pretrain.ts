@@ -4,14 +4,27 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs, str, bool, optNum, optStr, flagNames, UsageError, type ParsedArgs } from "../args.ts";
+import {
+  parseArgs,
+  str,
+  bool,
+  optNum,
+  optStr,
+  flagNames,
+  UsageError,
+  type ParsedArgs,
+} from "../args.ts";
 import { pretrain, type PretrainOptions } from "../../lib/train/pretrain.ts";
 import type { TrainObjective, PrefixOptions } from "../../lib/train/objectives.ts";
 import type { DecayKind } from "../../lib/train/optimizer.ts";
 import { readCheckpointMeta } from "../../lib/train/checkpoint.ts";
 import { resolveConfig } from "../../lib/model/configs.ts";
 import { SimTokenizer } from "../../lib/tokenizer/tokenizer.ts";
-import { PRETRAIN_DEFAULTS as D, OPTIMIZER_DEFAULTS as O, percent } from "../../lib/train/defaults.ts";
+import {
+  PRETRAIN_DEFAULTS as D,
+  OPTIMIZER_DEFAULTS as O,
+  percent,
+} from "../../lib/train/defaults.ts";
 
 // The defaults come from lib/train/defaults.ts (where each one's reason is), so help and library agree.
 const USAGE = `usage: simvlm pretrain --config tiny|small|base|FILE.json --data shapes|NAME|PATH --steps N --out DIR
@@ -47,26 +60,63 @@ Defaults and the reason for each: docs/train.md ("Defaults").`;
 
 /** pretrain's options → the flags that set them (pretrain validates the values and names the option). */
 const FLAGS: Record<string, string> = {
-  steps: "steps", until: "until", seed: "seed", batchSize: "batch", lr: "lr", warmupSteps: "warmup", decay: "decay",
-  weightDecay: "weight-decay", clipNorm: "clip", objective: "objective", "prefix.mode": "prefix", "prefix.k": "k",
-  "prefix.kMax": "kmax", textOnlyEvery: "text-only-every", textOnly: "text-only", saveEvery: "save-every", resume: "resume",
+  steps: "steps",
+  until: "until",
+  seed: "seed",
+  batchSize: "batch",
+  lr: "lr",
+  warmupSteps: "warmup",
+  decay: "decay",
+  weightDecay: "weight-decay",
+  clipNorm: "clip",
+  objective: "objective",
+  "prefix.mode": "prefix",
+  "prefix.k": "k",
+  "prefix.kMax": "kmax",
+  textOnlyEvery: "text-only-every",
+  textOnly: "text-only",
+  saveEvery: "save-every",
+  resume: "resume",
 };
 
 function loadTokenizer(file: string): SimTokenizer {
-  try { return SimTokenizer.load(file); } catch (e) { throw new UsageError(`--tokenizer: ${(e as Error).message}`); }
+  try {
+    return SimTokenizer.load(file);
+  } catch (e) {
+    throw new UsageError(`--tokenizer: ${(e as Error).message}`);
+  }
 }
 
 export default async function pretrainCommand(argv: string[]): Promise<number> {
   const a = parseArgs(argv, {
     values: {
-      config: "string", data: "string", steps: "number", out: "string", seed: "number", until: "number",
-      batch: "number", lr: "number", warmup: "number", decay: "string", "weight-decay": "number", clip: "number",
-      objective: "string", prefix: "string", k: "number", kmax: "number", "text-only-every": "number",
-      tokenizer: "string", "save-every": "number", "text-only": "string",
+      config: "string",
+      data: "string",
+      steps: "number",
+      out: "string",
+      seed: "number",
+      until: "number",
+      batch: "number",
+      lr: "number",
+      warmup: "number",
+      decay: "string",
+      "weight-decay": "number",
+      clip: "number",
+      objective: "string",
+      prefix: "string",
+      k: "number",
+      kmax: "number",
+      "text-only-every": "number",
+      tokenizer: "string",
+      "save-every": "number",
+      "text-only": "string",
     },
     booleans: ["resume", "help", "quiet"],
   });
-  if (bool(a, "help")) { console.log(USAGE); return 0; }
+  if (bool(a, "help")) {
+    console.log(USAGE);
+    return 0;
+  }
   const steps = optNum(a, "steps");
   if (steps === undefined) throw new UsageError("--steps is required");
   const outDir = str(a, "out");
@@ -84,7 +134,9 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
   const opts: PretrainOptions = {
     config: resume ? undefined : optStr(a, "config"),
     data: resume ? undefined : optStr(a, "data"),
-    steps, outDir, resume,
+    steps,
+    outDir,
+    resume,
     until: optNum(a, "until"),
     seed: optNum(a, "seed"),
     batchSize: optNum(a, "batch"),
@@ -103,14 +155,32 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
   if (resume) {
     checkResumeFlags(a, outDir, steps, prefix, opts.tokenizer);
     // Every setting comes from the checkpoint; the flags only had to agree with it.
-    for (const k of ["config", "data", "textOnly", "tokenizer", "seed", "batchSize", "lr", "warmupSteps", "decay", "weightDecay", "clipNorm", "objective", "prefix", "textOnlyEvery"] as const) delete opts[k];
+    for (const k of [
+      "config",
+      "data",
+      "textOnly",
+      "tokenizer",
+      "seed",
+      "batchSize",
+      "lr",
+      "warmupSteps",
+      "decay",
+      "weightDecay",
+      "clipNorm",
+      "objective",
+      "prefix",
+      "textOnlyEvery",
+    ] as const)
+      delete opts[k];
   }
 
   // Ctrl-C: stop at the next step boundary and save; a second Ctrl-C quits now.
   const ac = new AbortController();
   const onSigint = () => {
     if (ac.signal.aborted) process.exit(130);
-    process.stderr.write("\nsimvlm pretrain: stopping after this step and saving (Ctrl-C again to quit now)\n");
+    process.stderr.write(
+      "\nsimvlm pretrain: stopping after this step and saving (Ctrl-C again to quit now)\n",
+    );
     ac.abort();
   };
   process.on("SIGINT", onSigint);
@@ -118,10 +188,15 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
     const r = await flagNames(FLAGS, () => pretrain({ ...opts, signal: ac.signal }));
     r.model.dispose();
     if (!bool(a, "quiet")) {
-      const first = r.rows[0], last = r.rows[r.rows.length - 1];
-      const losses = first && last ? `, loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)}` : "";
-      const what = r.stopped === "done" ? "done" : r.stopped === "until" ? "stopped (--until)" : "interrupted";
-      console.log(`pretrain ${what} at step ${r.step}/${steps}${losses}; checkpoint in ${outDir}${r.stopped !== "done" ? " (continue with --resume)" : ""}`);
+      const first = r.rows[0],
+        last = r.rows[r.rows.length - 1];
+      const losses =
+        first && last ? `, loss ${first.loss.toFixed(4)} → ${last.loss.toFixed(4)}` : "";
+      const what =
+        r.stopped === "done" ? "done" : r.stopped === "until" ? "stopped (--until)" : "interrupted";
+      console.log(
+        `pretrain ${what} at step ${r.step}/${steps}${losses}; checkpoint in ${outDir}${r.stopped !== "done" ? " (continue with --resume)" : ""}`,
+      );
     }
     return r.stopped === "aborted" ? 130 : 0;
   } finally {
@@ -133,11 +208,14 @@ export default async function pretrainCommand(argv: string[]): Promise<number> {
 interface SavedTrain {
   schedule: { peakLr: number; totalSteps: number; warmupSteps: number; decay: string };
   optimizer: { weightDecay: number; clipNorm: number };
-  batchSize: number; objective: string; prefix: PrefixOptions;
+  batchSize: number;
+  objective: string;
+  prefix: PrefixOptions;
   data: { source: string; textOnlyEvery?: number; textOnly?: string };
 }
 
-const show = (v: unknown) => (v === undefined ? "not set" : typeof v === "string" ? v : JSON.stringify(v));
+const show = (v: unknown) =>
+  v === undefined ? "not set" : typeof v === "string" ? v : JSON.stringify(v);
 
 /**
  * `--resume` with the flags of the original command: every flag given must agree with the
@@ -147,13 +225,23 @@ const show = (v: unknown) => (v === undefined ? "not set" : typeof v === "string
  * --warmup, --decay, --weight-decay, --clip, --objective, --prefix/--k/--kmax, --text-only-every.
  * --steps may change (not below the checkpoint's step); --until must lie after it.
  */
-function checkResumeFlags(a: ParsedArgs, outDir: string, steps: number, prefix: PrefixOptions | undefined, tokenizer: SimTokenizer | undefined): void {
+function checkResumeFlags(
+  a: ParsedArgs,
+  outDir: string,
+  steps: number,
+  prefix: PrefixOptions | undefined,
+  tokenizer: SimTokenizer | undefined,
+): void {
   const meta = readCheckpointMeta(outDir);
   const saved = meta.train as unknown as SavedTrain | undefined;
-  if (!saved?.schedule) throw new UsageError(`--resume: ${path.join(outDir, "state.json")} holds no training state (a model export?); it cannot be resumed`);
+  if (!saved?.schedule)
+    throw new UsageError(
+      `--resume: ${path.join(outDir, "state.json")} holds no training state (a model export?); it cannot be resumed`,
+    );
   const conflicts: string[] = [];
   const same = (flag: string, given: unknown, have: unknown) => {
-    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(have)) conflicts.push(`--${flag} ${show(given)} (checkpoint: ${show(have)})`);
+    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(have))
+      conflicts.push(`--${flag} ${show(given)} (checkpoint: ${show(have)})`);
   };
   const abs = (p: string) => (fs.existsSync(p) ? path.resolve(p) : p);
   const flag = (name: string) => a.flags[name];
@@ -161,19 +249,45 @@ function checkResumeFlags(a: ParsedArgs, outDir: string, steps: number, prefix: 
   if (flag("config") !== undefined) {
     const given = resolveConfig(str(a, "config")) as unknown as Record<string, unknown>;
     let have: Record<string, unknown> = {};
-    try { have = JSON.parse(fs.readFileSync(path.join(outDir, "config.json"), "utf8")) as Record<string, unknown>; } catch { /* every field differs */ }
-    const diff = [...new Set([...Object.keys(given), ...Object.keys(have)])].filter((k) => k !== "name" && JSON.stringify(given[k]) !== JSON.stringify(have[k]));
-    if (diff.length) conflicts.push(`--config ${str(a, "config")} (checkpoint: config "${have.name ?? "?"}", differing in ${diff.map((k) => `${k} ${show(given[k])} vs ${show(have[k])}`).join(", ")})`);
+    try {
+      have = JSON.parse(fs.readFileSync(path.join(outDir, "config.json"), "utf8")) as Record<
+        string,
+        unknown
+      >;
+    } catch {
+      /* every field differs */
+    }
+    const diff = [...new Set([...Object.keys(given), ...Object.keys(have)])].filter(
+      (k) => k !== "name" && JSON.stringify(given[k]) !== JSON.stringify(have[k]),
+    );
+    if (diff.length)
+      conflicts.push(
+        `--config ${str(a, "config")} (checkpoint: config "${have.name ?? "?"}", differing in ${diff.map((k) => `${k} ${show(given[k])} vs ${show(have[k])}`).join(", ")})`,
+      );
   }
-  if (flag("data") !== undefined) { const d = str(a, "data"); same("data", d === "shapes" ? "shapes" : abs(d), saved.data.source); }
-  if (flag("text-only") !== undefined) same("text-only", abs(str(a, "text-only")), saved.data.textOnly);
+  if (flag("data") !== undefined) {
+    const d = str(a, "data");
+    same("data", d === "shapes" ? "shapes" : abs(d), saved.data.source);
+  }
+  if (flag("text-only") !== undefined)
+    same("text-only", abs(str(a, "text-only")), saved.data.textOnly);
   // Without a stored value the flag had no effect on this data (file data without --text-only).
-  if (saved.data.textOnlyEvery !== undefined) same("text-only-every", flag("text-only-every"), saved.data.textOnlyEvery);
+  if (saved.data.textOnlyEvery !== undefined)
+    same("text-only-every", flag("text-only-every"), saved.data.textOnlyEvery);
   if (tokenizer) {
     let have: SimTokenizer | undefined;
-    try { have = SimTokenizer.fromJSON(fs.readFileSync(path.join(outDir, "tokenizer.json"), "utf8"), path.join(outDir, "tokenizer.json")); } catch { /* differs */ }
+    try {
+      have = SimTokenizer.fromJSON(
+        fs.readFileSync(path.join(outDir, "tokenizer.json"), "utf8"),
+        path.join(outDir, "tokenizer.json"),
+      );
+    } catch {
+      /* differs */
+    }
     if (!have || have.toJSON() !== tokenizer.toJSON()) {
-      conflicts.push(`--tokenizer ${str(a, "tokenizer")} (${tokenizer.vocabSize} tokens, checkpoint: its own tokenizer.json${have ? ` with ${have.vocabSize} tokens` : ""}, a different vocabulary)`);
+      conflicts.push(
+        `--tokenizer ${str(a, "tokenizer")} (${tokenizer.vocabSize} tokens, checkpoint: its own tokenizer.json${have ? ` with ${have.vocabSize} tokens` : ""}, a different vocabulary)`,
+      );
     }
   }
   same("seed", flag("seed"), meta.seed);
@@ -185,18 +299,27 @@ function checkResumeFlags(a: ParsedArgs, outDir: string, steps: number, prefix: 
   same("clip", flag("clip"), saved.optimizer.clipNorm);
   same("objective", flag("objective"), saved.objective);
   if (prefix) {
-    if (flag("prefix") !== undefined || flag("k") !== undefined) same("prefix", prefix.mode, saved.prefix.mode);
+    if (flag("prefix") !== undefined || flag("k") !== undefined)
+      same("prefix", prefix.mode, saved.prefix.mode);
     if (flag("k") !== undefined) same("k", prefix.k, saved.prefix.k);
     if (flag("kmax") !== undefined) same("kmax", prefix.kMax, saved.prefix.kMax);
   }
-  if (steps < meta.step) conflicts.push(`--steps ${steps} (checkpoint: already at step ${meta.step})`);
+  if (steps < meta.step)
+    conflicts.push(`--steps ${steps} (checkpoint: already at step ${meta.step})`);
   const until = flag("until");
-  if (until !== undefined && Number(until) <= meta.step) conflicts.push(`--until ${until} (checkpoint: already at step ${meta.step}; --until must lie after it)`);
+  if (until !== undefined && Number(until) <= meta.step)
+    conflicts.push(
+      `--until ${until} (checkpoint: already at step ${meta.step}; --until must lie after it)`,
+    );
   if (conflicts.length) {
-    throw new UsageError(`--resume: ${conflicts.length === 1 ? "this flag conflicts" : "these flags conflict"} with the checkpoint in ${outDir} (given value first): ${conflicts.join("; ")}. ` +
-      "Leave them out (the checkpoint's values are used) or give the checkpoint's values; only --steps, --until, --save-every and --quiet may change on resume.");
+    throw new UsageError(
+      `--resume: ${conflicts.length === 1 ? "this flag conflicts" : "these flags conflict"} with the checkpoint in ${outDir} (given value first): ${conflicts.join("; ")}. ` +
+        "Leave them out (the checkpoint's values are used) or give the checkpoint's values; only --steps, --until, --save-every and --quiet may change on resume.",
+    );
   }
   if (steps !== saved.schedule.totalSteps) {
-    process.stderr.write(`simvlm pretrain: --steps ${steps} ${steps > saved.schedule.totalSteps ? "extends" : "shortens"} the schedule from ${saved.schedule.totalSteps} updates: the learning rate follows the new length from step ${meta.step + 1}\n`);
+    process.stderr.write(
+      `simvlm pretrain: --steps ${steps} ${steps > saved.schedule.totalSteps ? "extends" : "shortens"} the schedule from ${saved.schedule.totalSteps} updates: the learning rate follows the new length from step ${meta.step + 1}\n`,
+    );
   }
 }

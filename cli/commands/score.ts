@@ -18,16 +18,22 @@ CANDS: {"<id>": "candidate caption", ...}  or a COCO results list [{"image_id":.
 
 function readJson(path: string, what: string): unknown {
   let text: string;
-  try { text = readFileSync(path, "utf8"); } catch (e) {
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
     throw new UsageError(`cannot read ${what} file ${path}: ${(e as Error).message}`);
   }
-  try { return JSON.parse(text); } catch (e) {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
     throw new UsageError(`${what} file ${path} is not valid JSON: ${(e as Error).message}`);
   }
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
-const idOf = (v: unknown) => (typeof v === "string" || typeof v === "number" ? String(v) : undefined);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+const idOf = (v: unknown) =>
+  typeof v === "string" || typeof v === "number" ? String(v) : undefined;
 
 /** refs: plain map id -> string[] (a single string is taken as one reference), or COCO annotations. */
 export function parseRefs(data: unknown, path: string): Record<string, string[]> {
@@ -35,13 +41,22 @@ export function parseRefs(data: unknown, path: string): Record<string, string[]>
   if (isObj(data) && Array.isArray(data.annotations)) {
     data.annotations.forEach((a: unknown, i: number) => {
       const id = isObj(a) ? idOf(a.image_id) : undefined;
-      if (!isObj(a) || id === undefined) throw new UsageError(`${path}: annotations[${i}].image_id is missing or not a string/number`);
-      if (typeof a.caption !== "string") throw new UsageError(`${path}: annotations[${i}].caption is missing or not a string (image_id ${id})`);
+      if (!isObj(a) || id === undefined)
+        throw new UsageError(
+          `${path}: annotations[${i}].image_id is missing or not a string/number`,
+        );
+      if (typeof a.caption !== "string")
+        throw new UsageError(
+          `${path}: annotations[${i}].caption is missing or not a string (image_id ${id})`,
+        );
       (refs[id] ??= []).push(a.caption);
     });
     return refs;
   }
-  if (!isObj(data)) throw new UsageError(`${path}: refs must be an object {id: [captions]} or a COCO annotations file {"annotations": [...]}`);
+  if (!isObj(data))
+    throw new UsageError(
+      `${path}: refs must be an object {id: [captions]} or a COCO annotations file {"annotations": [...]}`,
+    );
   for (const [id, v] of Object.entries(data)) {
     if (typeof v === "string") refs[id] = [v];
     else if (Array.isArray(v) && v.every((c) => typeof c === "string")) refs[id] = v as string[];
@@ -56,14 +71,22 @@ export function parseCands(data: unknown, path: string): Record<string, string> 
   if (Array.isArray(data)) {
     data.forEach((r: unknown, i: number) => {
       const id = isObj(r) ? idOf(r.image_id) : undefined;
-      if (!isObj(r) || id === undefined) throw new UsageError(`${path}: [${i}].image_id is missing or not a string/number`);
-      if (typeof r.caption !== "string") throw new UsageError(`${path}: [${i}].caption is missing or not a string (image_id ${id})`);
-      if (id in cands) throw new UsageError(`${path}: image_id ${id} has more than one caption (entries must be unique per image)`);
+      if (!isObj(r) || id === undefined)
+        throw new UsageError(`${path}: [${i}].image_id is missing or not a string/number`);
+      if (typeof r.caption !== "string")
+        throw new UsageError(`${path}: [${i}].caption is missing or not a string (image_id ${id})`);
+      if (id in cands)
+        throw new UsageError(
+          `${path}: image_id ${id} has more than one caption (entries must be unique per image)`,
+        );
       cands[id] = r.caption;
     });
     return cands;
   }
-  if (!isObj(data)) throw new UsageError(`${path}: cands must be an object {id: caption} or a COCO results list [{"image_id", "caption"}]`);
+  if (!isObj(data))
+    throw new UsageError(
+      `${path}: cands must be an object {id: caption} or a COCO results list [{"image_id", "caption"}]`,
+    );
   for (const [id, v] of Object.entries(data)) {
     if (typeof v === "string") cands[id] = v;
     else if (Array.isArray(v) && v.length === 1 && typeof v[0] === "string") cands[id] = v[0];
@@ -73,18 +96,34 @@ export function parseCands(data: unknown, path: string): Record<string, string> 
 }
 
 export default async function score(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: { refs: "string", cands: "string" }, booleans: ["help", "pretokenized", "only-cands"] });
-  if (bool(args, "help")) { console.log(USAGE); return 0; }
-  if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n${USAGE}`);
-  const refsPath = str(args, "refs"), candsPath = str(args, "cands");
+  const args = parseArgs(argv, {
+    values: { refs: "string", cands: "string" },
+    booleans: ["help", "pretokenized", "only-cands"],
+  });
+  if (bool(args, "help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.positionals.length)
+    throw new UsageError(`unexpected argument "${args.positionals[0]}"\n${USAGE}`);
+  const refsPath = str(args, "refs"),
+    candsPath = str(args, "cands");
   const refs = parseRefs(readJson(refsPath, "refs"), refsPath);
   const cands = parseCands(readJson(candsPath, "cands"), candsPath);
-  if (bool(args, "only-cands")) for (const id of Object.keys(refs)) if (!(id in cands)) delete refs[id];
+  if (bool(args, "only-cands"))
+    for (const id of Object.keys(refs)) if (!(id in cands)) delete refs[id];
   let result;
-  try { result = captionScores(refs, cands, { pretokenized: bool(args, "pretokenized") }); } catch (e) {
+  try {
+    result = captionScores(refs, cands, { pretokenized: bool(args, "pretokenized") });
+  } catch (e) {
     if (e instanceof EvalInputError) {
-      const hint = /without a candidate/.test((e as Error).message) && !bool(args, "only-cands") ? "; --only-cands scores just the images that have a candidate" : "";
-      throw new UsageError(`${(e as Error).message} (refs: ${refsPath}, cands: ${candsPath})${hint}`);
+      const hint =
+        /without a candidate/.test((e as Error).message) && !bool(args, "only-cands")
+          ? "; --only-cands scores just the images that have a candidate"
+          : "";
+      throw new UsageError(
+        `${(e as Error).message} (refs: ${refsPath}, cands: ${candsPath})${hint}`,
+      );
     }
     throw e;
   }

@@ -22,16 +22,40 @@ now (at a step boundary) and put them back on the queue for another worker.`;
 const FLAGS = { concurrency: "concurrency", store: "store" };
 
 export default async function worker(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, { values: { queue: "string", concurrency: "number", store: "string", module: "string", name: "string", "lock-timeout": "number" },
-    booleans: ["help"], repeatable: ["module"] });
-  if (bool(a, "help")) { console.log(HELP); return 0; }
-  if (a.positionals.length) throw new UsageError(`unexpected argument "${a.positionals[0]}"\n${HELP}`);
+  const a = parseArgs(argv, {
+    values: {
+      queue: "string",
+      concurrency: "number",
+      store: "string",
+      module: "string",
+      name: "string",
+      "lock-timeout": "number",
+    },
+    booleans: ["help"],
+    repeatable: ["module"],
+  });
+  if (bool(a, "help")) {
+    console.log(HELP);
+    return 0;
+  }
+  if (a.positionals.length)
+    throw new UsageError(`unexpected argument "${a.positionals[0]}"\n${HELP}`);
   const queue = str(a, "queue");
   const lockS = optNum(a, "lock-timeout");
-  if (lockS !== undefined && !(lockS >= 1)) throw new UsageError(`--lock-timeout must be at least 1 (seconds), got ${lockS}`);
+  if (lockS !== undefined && !(lockS >= 1))
+    throw new UsageError(`--lock-timeout must be at least 1 (seconds), got ${lockS}`);
   const say = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
-  const w = await flagNames(FLAGS, () => startQueueWorker({ queue, concurrency: optNum(a, "concurrency"), store: optStr(a, "store"),
-    modules: (a.flags.module as string[] | undefined) ?? [], name: optStr(a, "name"), lockMs: lockS === undefined ? undefined : lockS * 1000, log: say }));
+  const w = await flagNames(FLAGS, () =>
+    startQueueWorker({
+      queue,
+      concurrency: optNum(a, "concurrency"),
+      store: optStr(a, "store"),
+      modules: (a.flags.module as string[] | undefined) ?? [],
+      name: optStr(a, "name"),
+      lockMs: lockS === undefined ? undefined : lockS * 1000,
+      log: say,
+    }),
+  );
 
   let signals = 0;
   const stopped = new Promise<number>((resolve) => {
@@ -39,10 +63,14 @@ export default async function worker(argv: string[]): Promise<number> {
       signals++;
       if (signals === 1) {
         const running = w.running();
-        say(`${sig}: taking no new runs${running.length ? `; finishing ${running.map((r) => `${r.label} seed ${r.seed}`).join(", ")} (Ctrl-C again to stop now and put them back on the queue)` : ""}`);
+        say(
+          `${sig}: taking no new runs${running.length ? `; finishing ${running.map((r) => `${r.label} seed ${r.seed}`).join(", ")} (Ctrl-C again to stop now and put them back on the queue)` : ""}`,
+        );
         void w.close().then(() => resolve(signals > 1 ? 130 : 0));
       } else if (signals === 2) {
-        say(`${sig} again: stopping the running runs at a step boundary; they go back on the queue`);
+        say(
+          `${sig} again: stopping the running runs at a step boundary; they go back on the queue`,
+        );
         void w.close(true).then(() => resolve(130));
         setTimeout(() => resolve(130), 30_000).unref();
       } else process.exit(130);

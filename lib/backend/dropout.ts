@@ -13,19 +13,31 @@ export const DROPOUT_MASK_KERNEL = "SimvlmDropoutMask";
 
 /** Chris Wellons' "lowbias32" integer hash (native/rows.c has the same). */
 export function hash32(x: number): number {
-  x ^= x >>> 16; x = Math.imul(x, 0x7feb352d); x ^= x >>> 15; x = Math.imul(x, 0x846ca68b); x ^= x >>> 16;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
   return x >>> 0;
 }
 
 /** The 32-bit key of dropout call number `counter` under `seed` (any finite number). */
 export function dropoutKey(seed: number, counter: number): number {
   const s = Math.floor(Math.abs(seed));
-  const hi = Math.floor(s / 2 ** 32) >>> 0, lo = s >>> 0;
-  return hash32((hash32(lo ^ hash32(hi + (seed < 0 ? 1 : 0))) ^ Math.imul(counter + 1, 0x9e3779b9)) >>> 0);
+  const hi = Math.floor(s / 2 ** 32) >>> 0,
+    lo = s >>> 0;
+  return hash32(
+    (hash32(lo ^ hash32(hi + (seed < 0 ? 1 : 0))) ^ Math.imul(counter + 1, 0x9e3779b9)) >>> 0,
+  );
 }
 
 /** The mask kernel's attributes: drop an element when its 24-bit hash is below `threshold`; keep it scaled by `scale`. */
-export interface MaskAttrs { shape: number[]; key: number; threshold: number; scale: number }
+export interface MaskAttrs {
+  shape: number[];
+  key: number;
+  threshold: number;
+  scale: number;
+}
 
 function maskAttrs(shape: number[], rate: number, key: number): MaskAttrs {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: rate must be in [0, 1), got ${rate}`);
@@ -34,8 +46,10 @@ function maskAttrs(shape: number[], rate: number, key: number): MaskAttrs {
 
 /** The mask in JS: element i is 0 when hash32(key + i·0x9e3779b9) >> 8 < threshold, else 1/(1 − rate). */
 function maskValues(n: number, a: MaskAttrs): Float32Array {
-  const out = new Float32Array(n), scale = Math.fround(a.scale);
-  for (let i = 0; i < n; i++) out[i] = hash32((a.key + Math.imul(i, 0x9e3779b9)) >>> 0) >>> 8 < a.threshold ? 0 : scale;
+  const out = new Float32Array(n),
+    scale = Math.fround(a.scale);
+  for (let i = 0; i < n; i++)
+    out[i] = hash32((a.key + Math.imul(i, 0x9e3779b9)) >>> 0) >>> 8 < a.threshold ? 0 : scale;
   return out;
 }
 
@@ -46,6 +60,9 @@ function maskValues(n: number, a: MaskAttrs): Float32Array {
 export function dropoutMask(shape: number[], rate: number, key: number): tf.Tensor {
   const a = maskAttrs(shape, rate, key);
   const backend = tf.getBackend();
-  if (backend && tf.getKernel(DROPOUT_MASK_KERNEL, backend)) return tf.engine().runKernel(DROPOUT_MASK_KERNEL, {}, a as unknown as tf.NamedAttrMap) as tf.Tensor;
+  if (backend && tf.getKernel(DROPOUT_MASK_KERNEL, backend))
+    return tf
+      .engine()
+      .runKernel(DROPOUT_MASK_KERNEL, {}, a as unknown as tf.NamedAttrMap) as tf.Tensor;
   return tf.tensor(maskValues(tf.util.sizeFromShape(shape), a), shape, "float32");
 }

@@ -25,23 +25,28 @@ function hasKernel(kernel: string): boolean {
 type GradFn = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 type Save = (ts: tf.Tensor[]) => void;
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
-const run = (kernel: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}) =>
-  tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap, attrs);
+const run = (
+  kernel: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Record<string, number> = {},
+) => tf.engine().runKernel(kernel, inputs as unknown as tf.NamedTensorMap, attrs);
 
 // Built on first use, once a backend is active.
 let geluOp: ((x: tf.Tensor) => tf.Tensor) | undefined;
-const makeGeluOp = () => tf.customGrad(((x: tf.Tensor, save: Save) => {
-  save([x]);
-  const gradFunc: GradFn = (dy, [xs]) => run(GELU_GRAD_KERNEL, { x: xs!, dy }) as tf.Tensor;
-  return { value: run(GELU_KERNEL, { x }) as tf.Tensor, gradFunc };
-}) as unknown as CustomGradFn);
+const makeGeluOp = () =>
+  tf.customGrad(((x: tf.Tensor, save: Save) => {
+    save([x]);
+    const gradFunc: GradFn = (dy, [xs]) => run(GELU_GRAD_KERNEL, { x: xs!, dy }) as tf.Tensor;
+    return { value: run(GELU_KERNEL, { x }) as tf.Tensor, gradFunc };
+  }) as unknown as CustomGradFn);
 
 /**
  * GELU (tanh approximation) in one kernel with a one-kernel gradient, or undefined where the
  * current backend lacks the fused kernels or x is not float32 (the caller then uses the composite).
  */
 export function fusedGelu<T extends tf.Tensor>(x: T): T | undefined {
-  if (x.dtype !== "float32" || !hasKernel(GELU_KERNEL) || !hasKernel(GELU_GRAD_KERNEL)) return undefined;
+  if (x.dtype !== "float32" || !hasKernel(GELU_KERNEL) || !hasKernel(GELU_GRAD_KERNEL))
+    return undefined;
   geluOp ??= makeGeluOp();
   return geluOp(x) as T;
 }
@@ -51,14 +56,24 @@ export function fusedGelu<T extends tf.Tensor>(x: T): T | undefined {
  * biased variance (tf.moments), in one kernel; its gradient (for x, gamma and beta) is one more.
  * Undefined where the kernels are missing, a dtype is not float32, or gamma/beta are not [d].
  */
-export function fusedLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor2D | undefined {
+export function fusedLayerNorm(
+  x: tf.Tensor2D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+): tf.Tensor2D | undefined {
   const d = x.shape[1];
   if (x.rank !== 2 || d < 1 || !(eps >= 0)) return undefined;
   if ([x, gamma, beta].some((t) => t.dtype !== "float32")) return undefined;
-  if (gamma.rank !== 1 || gamma.shape[0] !== d || beta.rank !== 1 || beta.shape[0] !== d) return undefined;
+  if (gamma.rank !== 1 || gamma.shape[0] !== d || beta.rank !== 1 || beta.shape[0] !== d)
+    return undefined;
   if (!hasKernel(LAYER_NORM_KERNEL) || !hasKernel(LAYER_NORM_GRAD_KERNEL)) return undefined;
   const op = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: Save) => {
-    const [y, mean, rstd] = run(LAYER_NORM_KERNEL, { x: xi, gamma: g, beta: b }, { eps }) as tf.Tensor[];
+    const [y, mean, rstd] = run(
+      LAYER_NORM_KERNEL,
+      { x: xi, gamma: g, beta: b },
+      { eps },
+    ) as tf.Tensor[];
     save([xi, g, mean!, rstd!]);
     // Grads for x, gamma, beta in input order.
     const gradFunc: GradFn = (dy, [xs, gs, ms, rs]) =>
@@ -73,21 +88,35 @@ export function fusedLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor
  * outside [0, V) gives loss 0 and no gradient, as tf.oneHot's all-zero row does). Returns undefined
  * where the fused kernel is not available for the current backend; the caller then composes it.
  */
-export function fusedSoftmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D | undefined {
-  if (logits.dtype !== "float32" || !hasKernel(XENT_KERNEL) || !hasKernel(XENT_GRAD_KERNEL)) return undefined;
+export function fusedSoftmaxCrossEntropy(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+): tf.Tensor1D | undefined {
+  if (logits.dtype !== "float32" || !hasKernel(XENT_KERNEL) || !hasKernel(XENT_GRAD_KERNEL))
+    return undefined;
   if (targets.shape[0] !== logits.shape[0]) {
-    throw new Error(`softmax cross-entropy: targets have shape [${targets.shape}], logits [${logits.shape}] need [${logits.shape[0]}]`);
+    throw new Error(
+      `softmax cross-entropy: targets have shape [${targets.shape}], logits [${logits.shape}] need [${logits.shape[0]}]`,
+    );
   }
   return tf.tidy(() => {
     const t = targets.dtype === "int32" ? targets : tf.cast(targets, "int32");
     const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-      const [loss, lse] = tf.engine().runKernel(XENT_KERNEL, { logits: x, targets: t }, {}) as tf.Tensor[];
+      const [loss, lse] = tf
+        .engine()
+        .runKernel(XENT_KERNEL, { logits: x, targets: t }, {}) as tf.Tensor[];
       save([x, t, lse!]);
       return {
         value: loss!,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-          tf.engine().runKernel(XENT_GRAD_KERNEL, { logits: saved[0]!, targets: saved[1]!, lse: saved[2]!, dy }, {}) as tf.Tensor,
+          tf
+            .engine()
+            .runKernel(
+              XENT_GRAD_KERNEL,
+              { logits: saved[0]!, targets: saved[1]!, lse: saved[2]!, dy },
+              {},
+            ) as tf.Tensor,
       };
     });
     return f(logits) as tf.Tensor1D;
@@ -96,9 +125,12 @@ export function fusedSoftmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor
 
 /** One AdamW update's scalars, as optimizer.ts computes them (JS numbers; the kernel rounds each to float32). */
 export interface AdamWScalars {
-  beta1: number; beta2: number; eps: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
   /** Bias corrections 1 − β^t. */
-  c1: number; c2: number;
+  c1: number;
+  c2: number;
   /** 1 − lr·wd for a decayed parameter, exactly 1 otherwise (then p is not multiplied at all). */
   decayFactor: number;
   lr: number;
@@ -115,13 +147,23 @@ export function fusedAdamWAvailable(): boolean {
  * One fused AdamW update: returns [p', m', v'] (new tensors; the caller assigns them). Needs
  * fusedAdamWAvailable() and float32 operands of one size.
  */
-export function fusedAdamWUpdate(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, s: AdamWScalars): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  const out = tf.engine().runKernel(ADAMW_KERNEL, { p, m, v, g }, { ...s } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+export function fusedAdamWUpdate(
+  p: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  g: tf.Tensor,
+  s: AdamWScalars,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const out = tf
+    .engine()
+    .runKernel(ADAMW_KERNEL, { p, m, v, g }, { ...s } as unknown as tf.NamedAttrMap) as tf.Tensor[];
   return [out[0]!, out[1]!, out[2]!];
 }
 
 /** Σ over `xs` of Σ x² as a float32 scalar (accumulated in double). Needs fusedAdamWAvailable(). */
 export function fusedSumSquares(xs: tf.Tensor[]): tf.Scalar {
   if (xs.length === 0) return tf.scalar(0);
-  return tf.engine().runKernel(SUM_SQUARES_KERNEL, xs as unknown as tf.NamedTensorMap, {}) as tf.Scalar;
+  return tf
+    .engine()
+    .runKernel(SUM_SQUARES_KERNEL, xs as unknown as tf.NamedTensorMap, {}) as tf.Scalar;
 }

@@ -48,13 +48,25 @@ const batchMatMulGrad: tf.GradConfig = {
   gradFunc: (dy, saved, attrs) => {
     const [a, b] = saved as [tf.Tensor, tf.Tensor];
     const g = dy as tf.Tensor;
-    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const { transposeA, transposeB } = attrs as unknown as {
+      transposeA: boolean;
+      transposeB: boolean;
+    };
     // d(a·b): the four transpose cases, as in tfjs, then reduced over broadcast batch dims.
     let da: () => tf.Tensor, db: () => tf.Tensor;
-    if (!transposeA && !transposeB) { da = () => tf.matMul(g, b, false, true); db = () => tf.matMul(a, g, true, false); }
-    else if (!transposeA && transposeB) { da = () => tf.matMul(g, b, false, false); db = () => tf.matMul(g, a, true, false); }
-    else if (transposeA && !transposeB) { da = () => tf.matMul(b, g, false, true); db = () => tf.matMul(a, g, false, false); }
-    else { da = () => tf.matMul(b, g, true, true); db = () => tf.matMul(g, a, true, true); }
+    if (!transposeA && !transposeB) {
+      da = () => tf.matMul(g, b, false, true);
+      db = () => tf.matMul(a, g, true, false);
+    } else if (!transposeA && transposeB) {
+      da = () => tf.matMul(g, b, false, false);
+      db = () => tf.matMul(g, a, true, false);
+    } else if (transposeA && !transposeB) {
+      da = () => tf.matMul(b, g, false, true);
+      db = () => tf.matMul(a, g, false, false);
+    } else {
+      da = () => tf.matMul(b, g, true, true);
+      db = () => tf.matMul(g, a, true, true);
+    }
     return { a: () => unbroadcast(da(), a.shape), b: () => unbroadcast(db(), b.shape) };
   },
 };

@@ -44,7 +44,11 @@ const require = createRequire(import.meta.url);
 const importOptional = (name: string): Promise<{ [k: string]: unknown }> => import(name);
 
 function pkgVersion(name: string): string | undefined {
-  try { return (require(`${name}/package.json`) as { version: string }).version; } catch { return undefined; }
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
 }
 
 function short(e: unknown): string {
@@ -53,7 +57,9 @@ function short(e: unknown): string {
   return line.length > 200 ? line.slice(0, 197) + "..." : line;
 }
 
-type Attempt = (notes: string[]) => Promise<{ tfBackend: string; threads: number; versions?: Record<string, string> }>;
+type Attempt = (
+  notes: string[],
+) => Promise<{ tfBackend: string; threads: number; versions?: Record<string, string> }>;
 
 async function activate(tfName: string): Promise<void> {
   const ok = await tf.setBackend(tfName);
@@ -71,8 +77,15 @@ const attempts: Record<BackendName, Attempt> = {
     return initCuda(activate, notes, device);
   },
   async gpu() {
-    if (!pkgVersion("@tensorflow/tfjs-node-gpu")) throw new Error("@tensorflow/tfjs-node-gpu is not installed (npm install @tensorflow/tfjs-node-gpu)");
-    try { await importOptional("@tensorflow/tfjs-node-gpu"); } catch (e) { throw new Error(`@tensorflow/tfjs-node-gpu did not load: ${short(e)}`); }
+    if (!pkgVersion("@tensorflow/tfjs-node-gpu"))
+      throw new Error(
+        "@tensorflow/tfjs-node-gpu is not installed (npm install @tensorflow/tfjs-node-gpu)",
+      );
+    try {
+      await importOptional("@tensorflow/tfjs-node-gpu");
+    } catch (e) {
+      throw new Error(`@tensorflow/tfjs-node-gpu did not load: ${short(e)}`);
+    }
     await activate("tensorflow");
     // libtensorflow falls back to the CPU silently when CUDA is missing, so loading proves nothing:
     // require a visible NVIDIA driver (see gpuVisible).
@@ -80,8 +93,15 @@ const attempts: Record<BackendName, Attempt> = {
     return { tfBackend: "tensorflow", threads: os.cpus().length };
   },
   async node() {
-    if (!pkgVersion("@tensorflow/tfjs-node")) throw new Error("@tensorflow/tfjs-node is not installed (its install step downloads libtensorflow; optional)");
-    try { await importOptional("@tensorflow/tfjs-node"); } catch (e) { throw new Error(`@tensorflow/tfjs-node did not load: ${short(e)}`); }
+    if (!pkgVersion("@tensorflow/tfjs-node"))
+      throw new Error(
+        "@tensorflow/tfjs-node is not installed (its install step downloads libtensorflow; optional)",
+      );
+    try {
+      await importOptional("@tensorflow/tfjs-node");
+    } catch (e) {
+      throw new Error(`@tensorflow/tfjs-node did not load: ${short(e)}`);
+    }
     await activate("tensorflow");
     return { tfBackend: "tensorflow", threads: os.cpus().length };
   },
@@ -104,7 +124,8 @@ const attempts: Record<BackendName, Attempt> = {
 
 function gpuVisible(): boolean {
   // tfjs-node-gpu exposes no device query; CUDA_VISIBLE_DEVICES="" or no driver means no GPU.
-  if (process.env.CUDA_VISIBLE_DEVICES === "" || process.env.CUDA_VISIBLE_DEVICES === "-1") return false;
+  if (process.env.CUDA_VISIBLE_DEVICES === "" || process.env.CUDA_VISIBLE_DEVICES === "-1")
+    return false;
   return existsSync("/proc/driver/nvidia/version") || existsSync("/dev/nvidia0");
 }
 
@@ -115,7 +136,9 @@ export function requestedBackend(env: NodeJS.ProcessEnv = process.env): BackendN
   const raw = env.SIMVLM_BACKEND?.trim();
   if (!raw || raw === "auto") return undefined;
   if ((BACKEND_NAMES as readonly string[]).includes(raw)) return raw as BackendName;
-  throw new BackendError(`SIMVLM_BACKEND="${raw}" is not a backend. Valid choices: ${BACKEND_NAMES.join(", ")} (or unset/auto for automatic choice).`);
+  throw new BackendError(
+    `SIMVLM_BACKEND="${raw}" is not a backend. Valid choices: ${BACKEND_NAMES.join(", ")} (or unset/auto for automatic choice).`,
+  );
 }
 
 /** Choose and activate the tensor backend once per process; later calls return the same info. */
@@ -133,32 +156,58 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
       const { tfBackend, threads, versions: extra } = await attempts[name](notes);
       // tfjs-core alone registers no gradients (the umbrella package normally does); every backend needs them.
       registerTfGradients();
-      if (!forced) for (const other of BACKEND_NAMES) {
-        if (!AUTO_ORDER.includes(other)) skipped.push({ name: other, reason: `only used when SIMVLM_BACKEND=${other}` });
-      }
-      return { name, tfBackend, threads, forced: Boolean(forced), versions: { ...versions(), ...extra }, skipped, notes };
+      if (!forced)
+        for (const other of BACKEND_NAMES) {
+          if (!AUTO_ORDER.includes(other))
+            skipped.push({ name: other, reason: `only used when SIMVLM_BACKEND=${other}` });
+        }
+      return {
+        name,
+        tfBackend,
+        threads,
+        forced: Boolean(forced),
+        versions: { ...versions(), ...extra },
+        skipped,
+        notes,
+      };
     } catch (e) {
       if (forced) {
-        throw new BackendError(`SIMVLM_BACKEND=${forced} is not available here: ${short(e)}. ` +
-          `Available here: ${(await availableBackends()).join(", ") || "none"}. Valid choices: ${BACKEND_NAMES.join(", ")}.`);
+        throw new BackendError(
+          `SIMVLM_BACKEND=${forced} is not available here: ${short(e)}. ` +
+            `Available here: ${(await availableBackends()).join(", ") || "none"}. Valid choices: ${BACKEND_NAMES.join(", ")}.`,
+        );
       }
       skipped.push({ name, reason: short(e) });
     }
   }
-  throw new BackendError(`no tensor backend could be initialised: ${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")}`);
+  throw new BackendError(
+    `no tensor backend could be initialised: ${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")}`,
+  );
 }
 
 /** Which backends could load here (cheap checks only: package present). */
 export async function availableBackends(): Promise<BackendName[]> {
   const out: BackendName[] = [];
   // cuda needs the driver, and its kernels built or buildable (the full check is initCuda's).
-  if (gpuVisible() && (existsSync(new URL("../../native/build/simvlm_cuda.node", import.meta.url)) || process.env.CUDA_HOME || existsSync("/usr/local/cuda/bin/nvcc"))) out.push("cuda");
+  if (
+    gpuVisible() &&
+    (existsSync(new URL("../../native/build/simvlm_cuda.node", import.meta.url)) ||
+      process.env.CUDA_HOME ||
+      existsSync("/usr/local/cuda/bin/nvcc"))
+  )
+    out.push("cuda");
   if (pkgVersion("@tensorflow/tfjs-node-gpu") && gpuVisible()) out.push("gpu");
   if (pkgVersion("@tensorflow/tfjs-node")) {
-    try { require.resolve("@tensorflow/tfjs-node"); out.push("node"); } catch { /* not loadable */ }
+    try {
+      require.resolve("@tensorflow/tfjs-node");
+      out.push("node");
+    } catch {
+      /* not loadable */
+    }
   }
   // webgpu needs a Vulkan driver besides the packages: an installed ICD manifest is the cheap sign.
-  if (pkgVersion("@tensorflow/tfjs-backend-webgpu") && pkgVersion("webgpu") && vulkanIcdPresent()) out.push("webgpu");
+  if (pkgVersion("@tensorflow/tfjs-backend-webgpu") && pkgVersion("webgpu") && vulkanIcdPresent())
+    out.push("webgpu");
   if (pkgVersion("@tensorflow/tfjs-backend-wasm")) out.push("wasm");
   out.push("cpu");
   return out;
@@ -167,14 +216,30 @@ export async function availableBackends(): Promise<BackendName[]> {
 function vulkanIcdPresent(): boolean {
   // An explicit driver list means the user points Vulkan at a driver: trust it.
   if (process.env.VK_DRIVER_FILES || process.env.VK_ICD_FILENAMES) return true;
-  return ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"]
-    .some((d) => { try { return readdirSync(d).some((f) => f.endsWith(".json")); } catch { return false; } });
+  return ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"].some(
+    (d) => {
+      try {
+        return readdirSync(d).some((f) => f.endsWith(".json"));
+      } catch {
+        return false;
+      }
+    },
+  );
 }
 
 function versions(): Record<string, string> {
-  const v: Record<string, string> = { node: process.versions.node, simvlm: pkgVersion("simvlm") ?? "dev" };
-  for (const p of ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-cpu", "@tensorflow/tfjs-backend-wasm",
-    "@tensorflow/tfjs-backend-webgpu", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu"]) {
+  const v: Record<string, string> = {
+    node: process.versions.node,
+    simvlm: pkgVersion("simvlm") ?? "dev",
+  };
+  for (const p of [
+    "@tensorflow/tfjs-core",
+    "@tensorflow/tfjs-backend-cpu",
+    "@tensorflow/tfjs-backend-wasm",
+    "@tensorflow/tfjs-backend-webgpu",
+    "@tensorflow/tfjs-node",
+    "@tensorflow/tfjs-node-gpu",
+  ]) {
     const ver = pkgVersion(p);
     if (ver) v[p] = ver;
   }

@@ -19,18 +19,32 @@ export interface DataCheckReport {
   bad: BadRecord[];
 }
 
-export async function checkData(spec: DataSpec, opts: LongRunOptions & { imageSize?: number } = {}): Promise<DataCheckReport> {
+export async function checkData(
+  spec: DataSpec,
+  opts: LongRunOptions & { imageSize?: number } = {},
+): Promise<DataCheckReport> {
   const src = await recordSourceFor(spec);
-  const stream = await openRecordStream(src, { seed: 0, imageSize: opts.imageSize ?? 32, onError: "skip", shuffleBuffer: 0, repeat: false, keepBad: Infinity });
+  const stream = await openRecordStream(src, {
+    seed: 0,
+    imageSize: opts.imageSize ?? 32,
+    onError: "skip",
+    shuffleBuffer: 0,
+    repeat: false,
+    keepBad: Infinity,
+  });
   const signal = runSignal(opts);
   const progress = startProgress(`check ${spec.source}`, undefined, opts);
-  let imageText = 0, textOnly = 0;
+  let imageText = 0,
+    textOnly = 0;
   try {
     for (;;) {
       throwIfAborted(signal, "data check");
       const xs = await stream.next(64);
-      for (const x of xs) (x.image ? imageText++ : textOnly++);
-      progress.update({ step: imageText + textOnly + stream.skipped(), message: `${stream.skipped()} bad` });
+      for (const x of xs) x.image ? imageText++ : textOnly++;
+      progress.update({
+        step: imageText + textOnly + stream.skipped(),
+        message: `${stream.skipped()} bad`,
+      });
       if (xs.length < 64) break;
     }
   } finally {
@@ -38,5 +52,13 @@ export async function checkData(spec: DataSpec, opts: LongRunOptions & { imageSi
   }
   progress.done();
   const bad = stream.badRecords();
-  return { source: spec.source, format: spec.format, records: imageText + textOnly + bad.length, good: imageText + textOnly, imageText, textOnly, bad };
+  return {
+    source: spec.source,
+    format: spec.format,
+    records: imageText + textOnly + bad.length,
+    good: imageText + textOnly,
+    imageText,
+    textOnly,
+    bad,
+  };
 }

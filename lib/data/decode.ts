@@ -33,9 +33,15 @@ async function getSharp(): Promise<SharpFn> {
 export type ImageFit = "cover" | "contain";
 
 /** Decode image bytes to size × size: "cover" centre-crops (default), "contain" pads with white. */
-export async function decodeImageBytes(bytes: Buffer, size: number, nameHint = "", fit: ImageFit = "cover"): Promise<RgbImage> {
+export async function decodeImageBytes(
+  bytes: Buffer,
+  size: number,
+  nameHint = "",
+  fit: ImageFit = "cover",
+): Promise<RgbImage> {
   const sharp = await getSharp();
-  const isSvg = /\.svg$/i.test(nameHint) || bytes.subarray(0, 256).toString("utf8").includes("<svg");
+  const isSvg =
+    /\.svg$/i.test(nameHint) || bytes.subarray(0, 256).toString("utf8").includes("<svg");
   const { data, info } = await sharp(bytes, isSvg ? { density: Math.max(72, size * 1.5) } : {})
     .flatten({ background: "#ffffff" })
     .resize(size, size, { fit, position: "centre", background: "#ffffff" })
@@ -44,12 +50,22 @@ export async function decodeImageBytes(bytes: Buffer, size: number, nameHint = "
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3 || info.width !== size || info.height !== size) {
-    throw new Error(`decoded to ${info.width}×${info.height}×${info.channels}, expected ${size}×${size}×3`);
+    throw new Error(
+      `decoded to ${info.width}×${info.height}×${info.channels}, expected ${size}×${size}×3`,
+    );
   }
-  return { width: size, height: size, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return {
+    width: size,
+    height: size,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }
 
-export async function decodeRecord(r: RawRecord, size: number, fit: ImageFit = "cover"): Promise<Decoded> {
+export async function decodeRecord(
+  r: RawRecord,
+  size: number,
+  fit: ImageFit = "cover",
+): Promise<Decoded> {
   if (r.problem) return { ok: false, reason: r.problem };
   let text: string;
   if (r.text === undefined) return { ok: false, reason: "no text" };
@@ -61,18 +77,30 @@ export async function decodeRecord(r: RawRecord, size: number, fit: ImageFit = "
   }
   text = text.trim();
   if (!text) return { ok: false, reason: "empty text" };
-  if (!r.imagePath && !r.imageBytes) return { ok: true, example: { id: r.id, text, ...(r.meta ? { meta: r.meta } : {}) } };
+  if (!r.imagePath && !r.imageBytes)
+    return { ok: true, example: { id: r.id, text, ...(r.meta ? { meta: r.meta } : {}) } };
   let bytes = r.imageBytes;
   if (!bytes) {
-    try { bytes = await readFile(r.imagePath!); } catch (e) {
+    try {
+      bytes = await readFile(r.imagePath!);
+    } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return { ok: false, reason: code === "ENOENT" ? `image file not found: ${r.imagePath}` : `cannot read image ${r.imagePath}: ${(e as Error).message}` };
+      return {
+        ok: false,
+        reason:
+          code === "ENOENT"
+            ? `image file not found: ${r.imagePath}`
+            : `cannot read image ${r.imagePath}: ${(e as Error).message}`,
+      };
     }
   }
   try {
     const image = await decodeImageBytes(bytes, size, r.imageName ?? r.imagePath ?? "", fit);
     return { ok: true, example: { id: r.id, image, text, ...(r.meta ? { meta: r.meta } : {}) } };
   } catch (e) {
-    return { ok: false, reason: `cannot decode image${r.imagePath ? ` ${r.imagePath}` : ""}: ${(e as Error).message}` };
+    return {
+      ok: false,
+      reason: `cannot decode image${r.imagePath ? ` ${r.imagePath}` : ""}: ${(e as Error).message}`,
+    };
   }
 }

@@ -25,14 +25,27 @@ export interface ExportOptions extends LongRunOptions {
   spec?: Record<string, unknown>;
 }
 
-export interface ExportResult { out: string; records: number; skipped: number; files: string[] }
+export interface ExportResult {
+  out: string;
+  records: number;
+  skipped: number;
+  files: string[];
+}
 
-function safeName(id: string): string { return id.replace(/[^A-Za-z0-9._-]+/g, "_"); }
+function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]+/g, "_");
+}
 
 export async function exportDataset(o: ExportOptions): Promise<ExportResult> {
-  if (!Number.isInteger(o.n) || o.n < 1) throw new DataError(`n must be a positive integer, got ${o.n}`, { option: "n" });
-  if (!["shapes", "openmoji", "tuxpaint"].includes(o.source)) throw new DataError(`source must be shapes, openmoji or tuxpaint (the sets export writes), got "${o.source}"`, { option: "source" });
-  if (!["train", "val", "test"].includes(o.split)) throw new DataError(`split must be train, val or test, got "${o.split}"`, { option: "split" });
+  if (!Number.isInteger(o.n) || o.n < 1)
+    throw new DataError(`n must be a positive integer, got ${o.n}`, { option: "n" });
+  if (!["shapes", "openmoji", "tuxpaint"].includes(o.source))
+    throw new DataError(
+      `source must be shapes, openmoji or tuxpaint (the sets export writes), got "${o.source}"`,
+      { option: "source" },
+    );
+  if (!["train", "val", "test"].includes(o.split))
+    throw new DataError(`split must be train, val or test, got "${o.split}"`, { option: "split" });
   const signal = runSignal(o);
   await mkdir(join(o.out, "images"), { recursive: true });
   // Records go straight to disk one by one, so exports larger than memory work.
@@ -54,16 +67,42 @@ export async function exportDataset(o: ExportOptions): Promise<ExportResult> {
         if (worldSplitOf(o.seed, j) !== o.split) continue;
         throwIfAborted(signal, "data export");
         const r = worldRecord(o.seed, j, o.imageSize ?? 64);
-        await write(r.id, encodePng(r.image), { text: r.altText, captions: r.captions, vqa: r.vqa, entailment: r.entailment, objects: r.objects, split: r.split, heldOut: r.heldOut ?? false });
+        await write(r.id, encodePng(r.image), {
+          text: r.altText,
+          captions: r.captions,
+          vqa: r.vqa,
+          entailment: r.entailment,
+          objects: r.objects,
+          split: r.split,
+          heldOut: r.heldOut ?? false,
+        });
       }
-      await writeFile(join(o.out, "world.json"), JSON.stringify({
-        source: "shapes", seed: o.seed, split: o.split, n: o.n, imageSize: o.imageSize ?? 64,
-        vocabulary: { shapes: WORLD_SHAPES, colors: WORLD_COLORS, sizes: WORLD_SIZES }, heldOutPairs: HELD_OUT_PAIRS,
-      }, null, 2) + "\n");
+      await writeFile(
+        join(o.out, "world.json"),
+        JSON.stringify(
+          {
+            source: "shapes",
+            seed: o.seed,
+            split: o.split,
+            n: o.n,
+            imageSize: o.imageSize ?? 64,
+            vocabulary: { shapes: WORLD_SHAPES, colors: WORLD_COLORS, sizes: WORLD_SIZES },
+            heldOutPairs: HELD_OUT_PAIRS,
+          },
+          null,
+          2,
+        ) + "\n",
+      );
       files.push("world.json");
     } else if (o.source === "openmoji" || o.source === "tuxpaint") {
       const src = await recordSourceFor({ source: o.source, split: o.split, ...o.spec });
-      const stream = await openRecordStream(src, { seed: o.seed, imageSize: o.imageSize ?? 64, onError: "skip", shuffleBuffer: 100000, repeat: false });
+      const stream = await openRecordStream(src, {
+        seed: o.seed,
+        imageSize: o.imageSize ?? 64,
+        onError: "skip",
+        shuffleBuffer: 100000,
+        repeat: false,
+      });
       while (records < o.n) {
         throwIfAborted(signal, "data export");
         const xs = await stream.next(Math.min(64, o.n - records));

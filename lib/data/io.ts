@@ -8,30 +8,46 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Strict UTF-8 decode: null when the bytes are not valid UTF-8 (never silent replacement chars). */
 export function decodeUtf8(bytes: Uint8Array): string | null {
-  try { return UTF8.decode(bytes).replace(/^\uFEFF/, ""); } catch { return null; }
+  try {
+    return UTF8.decode(bytes).replace(/^\uFEFF/, "");
+  } catch {
+    return null;
+  }
 }
 
 /** Lines of a file as raw bytes (without \n or \r\n), with 1-based line numbers. */
-export async function* readLines(path: string, opts: { maxLineBytes?: number } = {}): AsyncGenerator<{ line: number; bytes: Buffer }> {
+export async function* readLines(
+  path: string,
+  opts: { maxLineBytes?: number } = {},
+): AsyncGenerator<{ line: number; bytes: Buffer }> {
   const max = opts.maxLineBytes ?? 64 * 1024 * 1024;
-  let pending: Buffer[] = [], pendingLen = 0, line = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>) {
+  let pending: Buffer[] = [],
+    pendingLen = 0,
+    line = 0;
+  for await (const chunk of createReadStream(path, {
+    highWaterMark: 1 << 16,
+  }) as AsyncIterable<Buffer>) {
     let start = 0;
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, start)) {
       pending.push(chunk.subarray(start, i));
       yield { line: ++line, bytes: stripCr(Buffer.concat(pending)) };
-      pending = []; pendingLen = 0; start = i + 1;
+      pending = [];
+      pendingLen = 0;
+      start = i + 1;
     }
     if (start < chunk.length) {
       pending.push(chunk.subarray(start));
       pendingLen += chunk.length - start;
-      if (pendingLen > max) throw new Error(`${path}: line ${line + 1} is longer than ${max} bytes`);
+      if (pendingLen > max)
+        throw new Error(`${path}: line ${line + 1} is longer than ${max} bytes`);
     }
   }
   if (pendingLen > 0) yield { line: ++line, bytes: stripCr(Buffer.concat(pending)) };
 }
 
-function stripCr(b: Buffer): Buffer { return b.length && b[b.length - 1] === 13 ? b.subarray(0, b.length - 1) : b; }
+function stripCr(b: Buffer): Buffer {
+  return b.length && b[b.length - 1] === 13 ? b.subarray(0, b.length - 1) : b;
+}
 
 /** Reads exact byte counts from a chunk stream (used by the tar reader). */
 export class ByteReader {
@@ -41,13 +57,20 @@ export class ByteReader {
   offset = 0;
   constructor(private it: AsyncIterator<Buffer>) {}
   static ofFile(path: string): ByteReader {
-    return new ByteReader((createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)[Symbol.asyncIterator]());
+    return new ByteReader(
+      (createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)[
+        Symbol.asyncIterator
+      ](),
+    );
   }
   private async fill(n: number): Promise<void> {
     while (this.have < n && !this.done) {
       const r = await this.it.next();
       if (r.done) this.done = true;
-      else { this.chunks.push(r.value); this.have += r.value.length; }
+      else {
+        this.chunks.push(r.value);
+        this.have += r.value.length;
+      }
     }
   }
   /** Exactly n bytes, or fewer only at end of stream. */
@@ -71,5 +94,7 @@ export class ByteReader {
     }
     return n - left;
   }
-  async close(): Promise<void> { await this.it.return?.(); }
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
 }

@@ -37,13 +37,24 @@ export interface RecordStream extends ExampleStream {
   badRecords(): BadRecord[];
 }
 
-interface RecordCursor { source: string; epoch: number; taken: number; skipped: number }
+interface RecordCursor {
+  source: string;
+  epoch: number;
+  taken: number;
+  skipped: number;
+}
 
 async function* shuffled<T>(it: AsyncIterable<T>, size: number, rng: Rng): AsyncGenerator<T> {
-  if (size <= 1) { yield* it; return; }
+  if (size <= 1) {
+    yield* it;
+    return;
+  }
   const buf: T[] = [];
   for await (const r of it) {
-    if (buf.length < size) { buf.push(r); continue; }
+    if (buf.length < size) {
+      buf.push(r);
+      continue;
+    }
     const i = rng.int(0, size - 1);
     const out = buf[i]!;
     buf[i] = r;
@@ -58,22 +69,36 @@ async function* shuffled<T>(it: AsyncIterable<T>, size: number, rng: Rng): Async
   }
 }
 
-export async function openRecordStream(src: RecordSource, o: RecordStreamOptions): Promise<RecordStream> {
+export async function openRecordStream(
+  src: RecordSource,
+  o: RecordStreamOptions,
+): Promise<RecordStream> {
   const c = o.cursor as Partial<RecordCursor> | undefined;
-  if (c && (c.source !== src.name || ![c.epoch, c.taken, c.skipped].every((v) => Number.isInteger(v) && (v as number) >= 0))) {
-    throw new DataError(`cursor ${JSON.stringify(c)} does not belong to this source`, { file: src.name });
+  if (
+    c &&
+    (c.source !== src.name ||
+      ![c.epoch, c.taken, c.skipped].every((v) => Number.isInteger(v) && (v as number) >= 0))
+  ) {
+    throw new DataError(`cursor ${JSON.stringify(c)} does not belong to this source`, {
+      file: src.name,
+    });
   }
-  let epoch = c?.epoch ?? 0, taken = 0, skipped = c?.skipped ?? 0;
+  let epoch = c?.epoch ?? 0,
+    taken = 0,
+    skipped = c?.skipped ?? 0;
   let finished = false;
   // A repeating source whose every record is bad would loop forever: a run of bad records as
   // long as a whole epoch stops it with one error (a single pass just ends, its bad records counted).
-  let epochSize = 0, badRun = 0;
+  let epochSize = 0,
+    badRun = 0;
   const bad: BadRecord[] = [];
   const keepBad = o.keepBad ?? 1000;
   let it: AsyncIterator<RawRecord> | undefined;
 
   const startEpoch = () => {
-    it = shuffled(src.records(), o.shuffleBuffer, new Rng(hashInts(o.seed, epoch, 0x5eed)))[Symbol.asyncIterator]();
+    it = shuffled(src.records(), o.shuffleBuffer, new Rng(hashInts(o.seed, epoch, 0x5eed)))[
+      Symbol.asyncIterator
+    ]();
     taken = 0;
   };
 
@@ -83,11 +108,18 @@ export async function openRecordStream(src: RecordSource, o: RecordStreamOptions
     while (out.length < n && !finished) {
       if (!it) startEpoch();
       const r = await it!.next();
-      if (!r.done) { out.push(r.value); taken++; continue; }
+      if (!r.done) {
+        out.push(r.value);
+        taken++;
+        continue;
+      }
       it = undefined;
       if (taken === 0) throw new DataError("no records", { file: src.name });
       epochSize = taken;
-      if (!o.repeat) { finished = true; break; }
+      if (!o.repeat) {
+        finished = true;
+        break;
+      }
       epoch++;
     }
     return out;
@@ -98,7 +130,10 @@ export async function openRecordStream(src: RecordSource, o: RecordStreamOptions
       startEpoch();
       for (let i = 0; i < c.taken!; i++) {
         const r = await it!.next();
-        if (r.done) throw new DataError(`cursor is past the end of epoch ${epoch} (${i} records)`, { file: src.name });
+        if (r.done)
+          throw new DataError(`cursor is past the end of epoch ${epoch} (${i} records)`, {
+            file: src.name,
+          });
         taken++;
       }
     }
@@ -114,14 +149,26 @@ export async function openRecordStream(src: RecordSource, o: RecordStreamOptions
         if (o.signal?.aborted) throw new DataError("interrupted", { file: src.name });
         const raws = await pull(n - out.length);
         if (raws.length === 0) break;
-        const decoded = await Promise.all(raws.map((r) => decodeRecord(r, o.imageSize, o.fit ?? src.fit ?? "cover")));
+        const decoded = await Promise.all(
+          raws.map((r) => decodeRecord(r, o.imageSize, o.fit ?? src.fit ?? "cover")),
+        );
         for (let i = 0; i < raws.length; i++) {
-          const d = decoded[i]!, r = raws[i]!;
-          if (d.ok) { out.push(d.example); badRun = 0; continue; }
-          if (o.onError === "fail") throw new DataError(d.reason, { file: r.file, record: r.record });
+          const d = decoded[i]!,
+            r = raws[i]!;
+          if (d.ok) {
+            out.push(d.example);
+            badRun = 0;
+            continue;
+          }
+          if (o.onError === "fail")
+            throw new DataError(d.reason, { file: r.file, record: r.record });
           skipped++;
           if (bad.length < keepBad) bad.push({ file: r.file, record: r.record, reason: d.reason });
-          if (++badRun >= epochSize && epochSize > 0 && o.repeat) throw new DataError(`no usable records: every record is bad (${skipped} skipped; first: ${bad[0]?.reason})`, { file: src.name });
+          if (++badRun >= epochSize && epochSize > 0 && o.repeat)
+            throw new DataError(
+              `no usable records: every record is bad (${skipped} skipped; first: ${bad[0]?.reason})`,
+              { file: src.name },
+            );
         }
       }
       return out;
@@ -129,6 +176,9 @@ export async function openRecordStream(src: RecordSource, o: RecordStreamOptions
     cursor: () => ({ source: src.name, epoch, taken, skipped }),
     skipped: () => skipped,
     badRecords: () => bad.slice(),
-    async close() { await it?.return?.(); it = undefined; },
+    async close() {
+      await it?.return?.();
+      it = undefined;
+    },
   };
 }

@@ -27,16 +27,29 @@ export interface TarSource {
 }
 
 export class TarFormatError extends UserError {
-  constructor(message: string, readonly offset: number) { super(message); }
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
 }
 
 /** A file read by position: skipping a member's body costs nothing. */
 export class FileBlocks implements TarSource {
   offset = 0;
-  private constructor(private fh: FileHandle, private size: number) {}
+  private constructor(
+    private fh: FileHandle,
+    private size: number,
+  ) {}
   static async open(path: string): Promise<FileBlocks> {
     const fh = await open(path, "r");
-    try { return new FileBlocks(fh, (await fh.stat()).size); } catch (e) { await fh.close(); throw e; }
+    try {
+      return new FileBlocks(fh, (await fh.stat()).size);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
   }
   async read(n: number): Promise<Buffer> {
     const buf = Buffer.alloc(Math.max(0, Math.min(n, this.size - this.offset)));
@@ -54,7 +67,9 @@ export class FileBlocks implements TarSource {
     this.offset += k;
     return k;
   }
-  async close(): Promise<void> { await this.fh.close(); }
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
 }
 
 function field(h: Buffer, start: number, len: number): string {
@@ -81,7 +96,10 @@ function checksumOk(h: Buffer): boolean {
 }
 
 /** Regular files of a tar, in order. maxEntryBytes guards memory against a bogus size field. */
-export async function* readTar(reader: TarSource, opts: { maxEntryBytes?: number; headersOnly?: boolean } = {}): AsyncGenerator<TarEntry> {
+export async function* readTar(
+  reader: TarSource,
+  opts: { maxEntryBytes?: number; headersOnly?: boolean } = {},
+): AsyncGenerator<TarEntry> {
   const maxEntry = opts.maxEntryBytes ?? 256 * 1024 * 1024;
   let longName: string | undefined;
   try {
@@ -91,14 +109,16 @@ export async function* readTar(reader: TarSource, opts: { maxEntryBytes?: number
       if (h.length === 0) return;
       if (h.length < 512) throw new TarFormatError("truncated header", offset);
       if (h.every((b) => b === 0)) return; // end-of-archive marker
-      if (!checksumOk(h)) throw new TarFormatError("bad header checksum (not a tar file, or corrupt)", offset);
+      if (!checksumOk(h))
+        throw new TarFormatError("bad header checksum (not a tar file, or corrupt)", offset);
       const size = octal(h, 124, 12);
       const type = String.fromCharCode(h[156]! || 48);
       const padded = Math.ceil(size / 512) * 512;
       if (type === "L" || type === "x") {
         if (size > 1 << 20) throw new TarFormatError(`${type} header too large`, offset);
         const body = await reader.read(padded);
-        if (body.length < padded) throw new TarFormatError("truncated long-name/pax header", offset);
+        if (body.length < padded)
+          throw new TarFormatError("truncated long-name/pax header", offset);
         const text = body.subarray(0, size).toString("utf8");
         if (type === "L") longName = text.replace(/\0+$/, "");
         else {
@@ -110,13 +130,19 @@ export async function* readTar(reader: TarSource, opts: { maxEntryBytes?: number
       const prefix = field(h, 345, 155);
       const name = longName ?? (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100));
       longName = undefined;
-      if (type !== "0" && type !== "7") { if ((await reader.skip(padded)) < padded) throw new TarFormatError("truncated entry", offset); continue; }
+      if (type !== "0" && type !== "7") {
+        if ((await reader.skip(padded)) < padded)
+          throw new TarFormatError("truncated entry", offset);
+        continue;
+      }
       if (opts.headersOnly) {
-        if ((await reader.skip(padded)) < padded) throw new TarFormatError(`truncated entry ${name}`, offset);
+        if ((await reader.skip(padded)) < padded)
+          throw new TarFormatError(`truncated entry ${name}`, offset);
         yield { name, data: Buffer.alloc(0), offset, size };
         continue;
       }
-      if (size > maxEntry) throw new TarFormatError(`entry ${name} is ${size} bytes (limit ${maxEntry})`, offset);
+      if (size > maxEntry)
+        throw new TarFormatError(`entry ${name} is ${size} bytes (limit ${maxEntry})`, offset);
       const body = await reader.read(padded);
       if (body.length < padded) throw new TarFormatError(`truncated entry ${name}`, offset);
       yield { name, data: Buffer.from(body.subarray(0, size)), offset, size };

@@ -4,7 +4,11 @@
  */
 
 /** An RGB image, 8 bits per channel, row-major height × width × 3 (no alpha). */
-export interface RgbImage { width: number; height: number; data: Uint8Array }
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
 
 /** One training example: an image-text pair, or a text-only document when `image` is absent. */
 export interface Example {
@@ -25,9 +29,17 @@ export interface SceneObject {
   y: number;
 }
 
-export interface VqaItem { question: string; answers: string[]; kind: "color" | "shape" | "count" | "position" }
+export interface VqaItem {
+  question: string;
+  answers: string[];
+  kind: "color" | "shape" | "count" | "position";
+}
 export type EntailmentLabel = "entailment" | "neutral" | "contradiction";
-export interface EntailmentItem { premise: string; hypothesis: string; label: EntailmentLabel }
+export interface EntailmentItem {
+  premise: string;
+  hypothesis: string;
+  label: EntailmentLabel;
+}
 
 /** A fully annotated image from the built-in world (or a real set with what it has). */
 export interface AnnotatedImage {

@@ -14,7 +14,14 @@
  */
 import { tf } from "../backend/index.ts";
 import type { RgbImage } from "../data/types.ts";
-import { SimVLM, disposeEncoderState, disposeDecoderCache, reorderDecoderCache, selectEncoderRows, imagesToTensor } from "../model/index.ts";
+import {
+  SimVLM,
+  disposeEncoderState,
+  disposeDecoderCache,
+  reorderDecoderCache,
+  selectEncoderRows,
+  imagesToTensor,
+} from "../model/index.ts";
 import type { AttentionCapture, EncoderState, DecoderCache } from "../model/index.ts";
 import { SimTokenizer, SPECIAL_IDS } from "../tokenizer/index.ts";
 import { runSignal, throwIfAborted } from "../runtime.ts";
@@ -64,9 +71,17 @@ function logSoftmaxRow(row: Float32Array, allowed: Uint8Array): Float64Array {
   return out;
 }
 
-interface Hyp { tokens: number[]; logp: number; row?: number }
+interface Hyp {
+  tokens: number[];
+  logp: number;
+  row?: number;
+}
 
-export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: GenerateOptions): Promise<GenerateResult> {
+export async function generate(
+  model: SimVLM,
+  tokenizer: SimTokenizer,
+  opts: GenerateOptions,
+): Promise<GenerateResult> {
   const s = settings(model.config, tokenizer, opts);
   const signal = runSignal(opts);
   // Encoder inputs: image patches and/or the tokenised prefix, right-padded.
@@ -80,13 +95,27 @@ export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: Gen
     try {
       // Feed bos and all but the last prompt token; the search feeds the last one.
       const all = Array.from({ length: s.B }, (_, b) => b);
-      for (const t of s.start.slice(0, -1)) decoder.step(all.map(() => t), all, null);
-      best = s.K === 1 ? greedy(decoder.step, s.B, s.start, s.maxLen, s.allowed, signal)
-        : beamSearch(decoder.step, s.B, s.K, s.start, s.maxLen, s.alpha, s.allowed, signal);
-    } finally { decoder.dispose(); }
+      for (const t of s.start.slice(0, -1))
+        decoder.step(
+          all.map(() => t),
+          all,
+          null,
+        );
+      best =
+        s.K === 1
+          ? greedy(decoder.step, s.B, s.start, s.maxLen, s.allowed, signal)
+          : beamSearch(decoder.step, s.B, s.K, s.start, s.maxLen, s.alpha, s.allowed, signal);
+    } finally {
+      decoder.dispose();
+    }
     const ids = best.map((h) => h.tokens.filter((t) => t !== SPECIAL_IDS.EOS));
-    const result: GenerateResult = { ids, texts: ids.map((x) => tokenizer.decode(x)), logProbs: best.map((h) => h.logp) };
-    if (opts.captureAttention) result.attention = teacherForcedAttention(model, tokenizer, imgT, encIds, s.start, ids);
+    const result: GenerateResult = {
+      ids,
+      texts: ids.map((x) => tokenizer.decode(x)),
+      logProbs: best.map((h) => h.logp),
+    };
+    if (opts.captureAttention)
+      result.attention = teacherForcedAttention(model, tokenizer, imgT, encIds, s.start, ids);
     return result;
   } finally {
     if (state) disposeEncoderState(state);
@@ -97,32 +126,49 @@ export async function generate(model: SimVLM, tokenizer: SimTokenizer, opts: Gen
 /** The options checked and resolved against the model and tokenizer (each error names its option). */
 function settings(cfg: SimVLM["config"], tokenizer: SimTokenizer, opts: GenerateOptions) {
   const { images, prefixTexts } = opts;
-  if (!images?.length && !prefixTexts?.length) throw new DecodeError("generate needs images or prefixTexts (at least one example)");
+  if (!images?.length && !prefixTexts?.length)
+    throw new DecodeError("generate needs images or prefixTexts (at least one example)");
   if (images && prefixTexts && images.length !== prefixTexts.length) {
-    throw new DecodeError(`generate: ${images.length} images but ${prefixTexts.length} prefixTexts; give one of each per example`);
+    throw new DecodeError(
+      `generate: ${images.length} images but ${prefixTexts.length} prefixTexts; give one of each per example`,
+    );
   }
   if (tokenizer.vocabSize > cfg.vocabSize) {
-    throw new DecodeError(`tokenizer has ${tokenizer.vocabSize} ids but the model's vocabSize is ${cfg.vocabSize}: they do not belong together`);
+    throw new DecodeError(
+      `tokenizer has ${tokenizer.vocabSize} ids but the model's vocabSize is ${cfg.vocabSize}: they do not belong together`,
+    );
   }
   const B = images?.length ?? prefixTexts!.length;
   const K = opts.beam ?? 1;
-  if (!Number.isInteger(K) || K < 1) throw new DecodeError(`beam must be a positive integer, got ${opts.beam}`, { option: "beam" });
-  if (opts.maxLen !== undefined && !(Number.isInteger(opts.maxLen) && opts.maxLen >= 1)) throw new DecodeError(`maxLen must be a positive integer, got ${opts.maxLen}`, { option: "maxLen" });
+  if (!Number.isInteger(K) || K < 1)
+    throw new DecodeError(`beam must be a positive integer, got ${opts.beam}`, { option: "beam" });
+  if (opts.maxLen !== undefined && !(Number.isInteger(opts.maxLen) && opts.maxLen >= 1))
+    throw new DecodeError(`maxLen must be a positive integer, got ${opts.maxLen}`, {
+      option: "maxLen",
+    });
   const promptIds = opts.prompt ? tokenizer.encode(opts.prompt) : [];
   const start = [SPECIAL_IDS.BOS, ...promptIds];
-  if (start.length >= cfg.maxTextLen) throw new DecodeError(`prompt is ${promptIds.length} tokens; the model reads at most ${cfg.maxTextLen - 1} after bos`);
+  if (start.length >= cfg.maxTextLen)
+    throw new DecodeError(
+      `prompt is ${promptIds.length} tokens; the model reads at most ${cfg.maxTextLen - 1} after bos`,
+    );
   const maxLen = Math.min(opts.maxLen ?? 24, cfg.maxTextLen - start.length);
   const minLen = Math.min(opts.minLen ?? 1, maxLen);
   const allowedLate = new Uint8Array(cfg.vocabSize);
   for (let i = 0; i < tokenizer.vocabSize; i++) allowedLate[i] = 1;
-  allowedLate[SPECIAL_IDS.PAD] = 0; allowedLate[SPECIAL_IDS.BOS] = 0; allowedLate[SPECIAL_IDS.UNK] = 0;
+  allowedLate[SPECIAL_IDS.PAD] = 0;
+  allowedLate[SPECIAL_IDS.BOS] = 0;
+  allowedLate[SPECIAL_IDS.UNK] = 0;
   const allowedEarly = allowedLate.slice();
   allowedEarly[SPECIAL_IDS.EOS] = 0;
   /** Which ids may come at generated position t. */
   const allowed = (t: number) => (t < minLen ? allowedEarly : allowedLate);
   const prefixIds = (prefixTexts ?? []).map((t) => tokenizer.encode(t).slice(0, cfg.maxTextLen));
   const Te = prefixIds.reduce((m, p) => Math.max(m, p.length), 0);
-  const encRows = Array.from({ length: B }, (_, b) => { const p = prefixIds[b] ?? []; return [...p, ...new Array(Te - p.length).fill(0)]; });
+  const encRows = Array.from({ length: B }, (_, b) => {
+    const p = prefixIds[b] ?? [];
+    return [...p, ...new Array(Te - p.length).fill(0)];
+  });
   return { B, K, alpha: opts.lengthPenalty ?? 1, start, maxLen, allowed, encRows };
 }
 
@@ -135,28 +181,35 @@ function settings(cfg: SimVLM["config"], tokenizer: SimTokenizer, opts: Generate
  */
 function incrementalDecoder(model: SimVLM, state: EncoderState): { step: StepFn; dispose(): void } {
   let cache: DecoderCache | null = null;
-  let rowState: EncoderState | undefined, rowKey = "";
+  let rowState: EncoderState | undefined,
+    rowKey = "";
   const identity = (xs: number[]) => xs.every((x, i) => x === i);
   const step: StepFn = (tokens, rows, parents) => {
     const key = rows.join(",");
     if (key !== rowKey) {
       if (rowState && rowState !== state) disposeEncoderState(rowState);
-      rowState = rows.length === state.batch && identity(rows) ? state : selectEncoderRows(state, rows);
+      rowState =
+        rows.length === state.batch && identity(rows) ? state : selectEncoderRows(state, rows);
       rowKey = key;
     }
     if (parents && cache && !(parents.length === cache.keys[0]!.shape[0] && identity(parents))) {
       const parT = tf.tensor1d(parents, "int32");
       const next = reorderDecoderCache(cache, parT);
-      parT.dispose(); disposeDecoderCache(cache); cache = next;
+      parT.dispose();
+      disposeDecoderCache(cache);
+      cache = next;
     }
     const tokT = tf.tensor1d(tokens, "int32");
     try {
       const out = model.decodeStep(rowState!, tokT, cache);
-      disposeDecoderCache(cache); cache = out.cache;
+      disposeDecoderCache(cache);
+      cache = out.cache;
       const v = out.logits.dataSync() as Float32Array;
       out.logits.dispose();
       return v;
-    } finally { tokT.dispose(); }
+    } finally {
+      tokT.dispose();
+    }
   };
   const dispose = () => {
     disposeDecoderCache(cache);
@@ -166,29 +219,52 @@ function incrementalDecoder(model: SimVLM, state: EncoderState): { step: StepFn;
 }
 
 /** Attention from one teacher-forced pass over [bos, prompt, generated tokens] (padded). */
-function teacherForcedAttention(model: SimVLM, tokenizer: SimTokenizer, images: tf.Tensor4D | null, encIds: tf.Tensor2D,
-  start: number[], ids: number[][]): AttentionCapture[] | undefined {
+function teacherForcedAttention(
+  model: SimVLM,
+  tokenizer: SimTokenizer,
+  images: tf.Tensor4D | null,
+  encIds: tf.Tensor2D,
+  start: number[],
+  ids: number[][],
+): AttentionCapture[] | undefined {
   const L = Math.max(...ids.map((x) => x.length)) + start.length;
-  const dec = ids.map((x) => { const r = [...start, ...x]; return [...r, ...new Array(L - r.length).fill(0)]; });
+  const dec = ids.map((x) => {
+    const r = [...start, ...x];
+    return [...r, ...new Array(L - r.length).fill(0)];
+  });
   const decIn = tf.tensor2d(dec.flat(), [ids.length, L], "int32");
   try {
-    const out = model.apply({ images, encIds, decIn }, { training: false, capture: true, tokenString: (id) => tokenizer.tokenString(id) });
+    const out = model.apply(
+      { images, encIds, decIn },
+      { training: false, capture: true, tokenString: (id) => tokenizer.tokenString(id) },
+    );
     out.logits.dispose();
     return out.attention;
-  } finally { decIn.dispose(); }
+  } finally {
+    decIn.dispose();
+  }
 }
 
 /** Feed one token per row; returns next-token logits, row-major [rows, vocab]. */
 type StepFn = (tokens: number[], rows: number[], parents: number[] | null) => Float32Array;
 
-function greedy(step: StepFn, B: number, start: number[], maxLen: number, allowed: (t: number) => Uint8Array, signal?: AbortSignal): Hyp[] {
+function greedy(
+  step: StepFn,
+  B: number,
+  start: number[],
+  maxLen: number,
+  allowed: (t: number) => Uint8Array,
+  signal?: AbortSignal,
+): Hyp[] {
   const hyps: Hyp[] = Array.from({ length: B }, () => ({ tokens: [], logp: 0 }));
   const done = new Array<boolean>(B).fill(false);
   const rows = Array.from({ length: B }, (_, b) => b);
   for (let t = 0; t < maxLen && done.includes(false); t++) {
     throwIfAborted(signal, "decoding");
     // Finished rows keep stepping on padding (their outputs are ignored): cheaper than re-batching.
-    const tokens = hyps.map((h, b) => (t === 0 ? start[start.length - 1]! : done[b] ? SPECIAL_IDS.PAD : h.tokens[t - 1]!));
+    const tokens = hyps.map((h, b) =>
+      t === 0 ? start[start.length - 1]! : done[b] ? SPECIAL_IDS.PAD : h.tokens[t - 1]!,
+    );
     const logits = step(tokens, rows, null);
     const V = logits.length / B;
     for (let b = 0; b < B; b++) {
@@ -196,44 +272,67 @@ function greedy(step: StepFn, B: number, start: number[], maxLen: number, allowe
       const lp = logSoftmaxRow(logits.subarray(b * V, (b + 1) * V), allowed(t));
       let arg = 0;
       for (let i = 1; i < V; i++) if (lp[i]! > lp[arg]!) arg = i;
-      hyps[b]!.tokens.push(arg); hyps[b]!.logp += lp[arg]!;
+      hyps[b]!.tokens.push(arg);
+      hyps[b]!.logp += lp[arg]!;
       if (arg === SPECIAL_IDS.EOS) done[b] = true;
     }
   }
   return hyps;
 }
 
-function beamSearch(step: StepFn, B: number, K: number, start: number[], maxLen: number, alpha: number, allowed: (t: number) => Uint8Array, signal?: AbortSignal): Hyp[] {
+function beamSearch(
+  step: StepFn,
+  B: number,
+  K: number,
+  start: number[],
+  maxLen: number,
+  alpha: number,
+  allowed: (t: number) => Uint8Array,
+  signal?: AbortSignal,
+): Hyp[] {
   const norm = (h: Hyp) => h.logp / Math.pow(Math.max(h.tokens.length, 1), alpha);
   // `row`: the decoder-cache row holding the hypothesis's history (after priming: row b for example b).
   let alive: Hyp[][] = Array.from({ length: B }, (_, b) => [{ tokens: [], logp: 0, row: b }]);
   const finished: Hyp[][] = Array.from({ length: B }, () => []);
   for (let t = 0; t < maxLen; t++) {
     throwIfAborted(signal, "decoding");
-    const tokens: number[] = [], rows: number[] = [], parents: number[] = [];
+    const tokens: number[] = [],
+      rows: number[] = [],
+      parents: number[] = [];
     alive.forEach((hs, b) => {
-      if (finished[b]!.length < K) for (const h of hs) {
-        tokens.push(t === 0 ? start[start.length - 1]! : h.tokens[h.tokens.length - 1]!);
-        rows.push(b); parents.push(h.row!);
-      }
+      if (finished[b]!.length < K)
+        for (const h of hs) {
+          tokens.push(t === 0 ? start[start.length - 1]! : h.tokens[h.tokens.length - 1]!);
+          rows.push(b);
+          parents.push(h.row!);
+        }
     });
     if (!tokens.length) break;
     const logits = step(tokens, rows, t === 0 ? null : parents);
     const seqs = tokens;
     const V = logits.length / seqs.length;
     const next: Hyp[][] = Array.from({ length: B }, () => []);
-    const cands: { b: number; h: Hyp; tok: number; logp: number; row: number }[][] = Array.from({ length: B }, () => []);
+    const cands: { b: number; h: Hyp; tok: number; logp: number; row: number }[][] = Array.from(
+      { length: B },
+      () => [],
+    );
     let r = 0;
     alive.forEach((hs, b) => {
       if (finished[b]!.length >= K) return;
       for (const h of hs) {
-        const lp = logSoftmaxRow(logits.subarray(r * V, (r + 1) * V), allowed(t)); r++;
+        const lp = logSoftmaxRow(logits.subarray(r * V, (r + 1) * V), allowed(t));
+        r++;
         // Only this beam's top K tokens can survive the example-wide top K.
         const top: number[] = [];
         for (let i = 0; i < V; i++) {
           if (lp[i] === -Infinity) continue;
-          if (top.length < K) { top.push(i); top.sort((a, c) => lp[c]! - lp[a]! || a - c); }
-          else if (lp[i]! > lp[top[K - 1]!]!) { top[K - 1] = i; top.sort((a, c) => lp[c]! - lp[a]! || a - c); }
+          if (top.length < K) {
+            top.push(i);
+            top.sort((a, c) => lp[c]! - lp[a]! || a - c);
+          } else if (lp[i]! > lp[top[K - 1]!]!) {
+            top[K - 1] = i;
+            top.sort((a, c) => lp[c]! - lp[a]! || a - c);
+          }
         }
         for (const tok of top) cands[b]!.push({ b, h, tok, logp: h.logp + lp[tok]!, row: r - 1 });
       }
@@ -242,8 +341,9 @@ function beamSearch(step: StepFn, B: number, K: number, start: number[], maxLen:
       const cs = cands[b]!.sort((x, y) => y.logp - x.logp);
       for (const c of cs) {
         const h: Hyp = { tokens: [...c.h.tokens, c.tok], logp: c.logp, row: c.row };
-        if (c.tok === SPECIAL_IDS.EOS) { if (finished[b]!.length < K) finished[b]!.push(h); }
-        else if (next[b]!.length < K) next[b]!.push(h);
+        if (c.tok === SPECIAL_IDS.EOS) {
+          if (finished[b]!.length < K) finished[b]!.push(h);
+        } else if (next[b]!.length < K) next[b]!.push(h);
         if (next[b]!.length >= K || finished[b]!.length >= K) break;
       }
     }

@@ -8,15 +8,23 @@ export const DISPLAY: unique symbol = Symbol.for("Jupyter.display") as never;
 /** mime type → data (string for text and base64 images, objects for JSON types). */
 export type MimeBundle = Record<string, unknown>;
 
-export interface Displayable { [DISPLAY](): MimeBundle }
+export interface Displayable {
+  [DISPLAY](): MimeBundle;
+}
 
 export function isDisplayable(x: unknown): x is Displayable {
-  return (typeof x === "object" || typeof x === "function") && x !== null &&
-    typeof (x as Record<symbol, unknown>)[DISPLAY] === "function";
+  return (
+    (typeof x === "object" || typeof x === "function") &&
+    x !== null &&
+    typeof (x as Record<symbol, unknown>)[DISPLAY] === "function"
+  );
 }
 
 /** Attach the display method to a plain object without making it enumerable (JSON stays clean). */
-export function withDisplay<T extends object>(obj: T, bundle: (o: T) => MimeBundle): T & Displayable {
+export function withDisplay<T extends object>(
+  obj: T,
+  bundle: (o: T) => MimeBundle,
+): T & Displayable {
   Object.defineProperty(obj, DISPLAY, { value: () => bundle(obj), enumerable: false });
   return obj as T & Displayable;
 }

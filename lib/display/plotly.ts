@@ -36,7 +36,10 @@ const inlineCache = new Map<string, string>();
 function inlineBundle(spec: string): string {
   let js = inlineCache.get(spec);
   if (js === undefined) {
-    js = readFileSync(createRequire(import.meta.url).resolve(spec), "utf8").replace(/<\/script/gi, "<\\/script");
+    js = readFileSync(createRequire(import.meta.url).resolve(spec), "utf8").replace(
+      /<\/script/gi,
+      "<\\/script",
+    );
     inlineCache.set(spec, js);
   }
   return js;
@@ -44,18 +47,26 @@ function inlineBundle(spec: string): string {
 
 /** JSON (by the display serialiser's rules, lib/display/json.ts) safe to put inside a <script> element. */
 function scriptJson(v: unknown): string {
-  return toJson(v, "figure").replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026")
-    .replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return toJson(v, "figure")
+    .replace(/</g, "\\u003c")
+    .replace(/>/g, "\\u003e")
+    .replace(/&/g, "\\u0026")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 function checkFigure(fig: PlotlyFigure, what = "figure"): void {
-  if (typeof fig !== "object" || fig === null || !Array.isArray(fig.data)) throw new TypeError(`${what}: a Plotly figure needs a "data" array`);
+  if (typeof fig !== "object" || fig === null || !Array.isArray(fig.data))
+    throw new TypeError(`${what}: a Plotly figure needs a "data" array`);
 }
 
 let counter = 0;
 
 /** A notebook fragment that draws `fig` (see the module comment for how plotly.js is found). */
-export function plotlyFigureHtml(fig: PlotlyFigure, opts: { divId?: string; height?: number } = {}): string {
+export function plotlyFigureHtml(
+  fig: PlotlyFigure,
+  opts: { divId?: string; height?: number } = {},
+): string {
   checkFigure(fig);
   const id = opts.divId ?? `simvlm-plotly-${Date.now().toString(36)}-${(counter++).toString(36)}`;
   const height = opts.height ?? (typeof fig.layout?.height === "number" ? fig.layout.height : 420);
@@ -118,7 +129,12 @@ ${plotlyFigureHtml(fig, { divId: "figure" })}
 /** A short text description of a figure for text/plain. */
 export function plotlyFigureText(fig: PlotlyFigure): string {
   const title = fig.layout?.title;
-  const t = typeof title === "string" ? title : typeof title === "object" && title && "text" in title ? String((title as { text: unknown }).text) : "";
+  const t =
+    typeof title === "string"
+      ? title
+      : typeof title === "object" && title && "text" in title
+        ? String((title as { text: unknown }).text)
+        : "";
   const kinds = [...new Set(fig.data.map((d) => String(d.type ?? "scatter")))].join(", ");
   return `Plotly figure${t ? ` "${t}"` : ""}: ${fig.data.length} trace${fig.data.length === 1 ? "" : "s"} (${kinds})`;
 }

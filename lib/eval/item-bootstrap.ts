@@ -41,28 +41,50 @@ export interface StatisticInterval {
 }
 
 function resolve(opts: BootstrapOptions, what: string): Required<BootstrapOptions> {
-  const o = { resamples: opts.resamples ?? 10_000, seed: opts.seed ?? 0, level: opts.level ?? 0.95 };
-  if (!Number.isInteger(o.resamples) || o.resamples < 1) throw new EvalInputError(`${what}: resamples must be an integer ≥ 1, got ${o.resamples}`);
-  if (!Number.isInteger(o.seed)) throw new EvalInputError(`${what}: seed must be an integer, got ${o.seed}`);
-  if (!(o.level > 0 && o.level < 1)) throw new EvalInputError(`${what}: level must be in (0, 1), got ${o.level}`);
+  const o = {
+    resamples: opts.resamples ?? 10_000,
+    seed: opts.seed ?? 0,
+    level: opts.level ?? 0.95,
+  };
+  if (!Number.isInteger(o.resamples) || o.resamples < 1)
+    throw new EvalInputError(`${what}: resamples must be an integer ≥ 1, got ${o.resamples}`);
+  if (!Number.isInteger(o.seed))
+    throw new EvalInputError(`${what}: seed must be an integer, got ${o.seed}`);
+  if (!(o.level > 0 && o.level < 1))
+    throw new EvalInputError(`${what}: level must be in (0, 1), got ${o.level}`);
   return o;
 }
 
 function check(n: number, systems: readonly (readonly ItemStatistic[])[], what: string): void {
-  if (!Number.isInteger(n) || n < 1) throw new EvalInputError(`${what}: needs at least one item, got n = ${n}`);
-  for (const s of systems) if (!Array.isArray(s) || !s.length || s.some((f) => typeof f !== "function")) throw new EvalInputError(`${what}: give each system one statistic function per training seed (at least one)`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new EvalInputError(`${what}: needs at least one item, got n = ${n}`);
+  for (const s of systems)
+    if (!Array.isArray(s) || !s.length || s.some((f) => typeof f !== "function"))
+      throw new EvalInputError(
+        `${what}: give each system one statistic function per training seed (at least one)`,
+      );
 }
 
-const meanOver = (fs: readonly ItemStatistic[], seeds: readonly number[], idx: readonly number[]) => {
+const meanOver = (
+  fs: readonly ItemStatistic[],
+  seeds: readonly number[],
+  idx: readonly number[],
+) => {
   let s = 0;
   for (const k of seeds) s += fs[k]!(idx);
   return s / seeds.length;
 };
 const allSeeds = (S: number) => Array.from({ length: S }, (_, k) => k);
 
-function run(n: number, systems: readonly (readonly ItemStatistic[])[], o: Required<BootstrapOptions>, combine: (v: number[]) => number) {
+function run(
+  n: number,
+  systems: readonly (readonly ItemStatistic[])[],
+  o: Required<BootstrapOptions>,
+  combine: (v: number[]) => number,
+) {
   const rng = new Rng(o.seed);
-  const draw = (S: number) => (S > 1 ? Array.from({ length: S }, () => Math.floor(rng.next() * S)) : [0]);
+  const draw = (S: number) =>
+    S > 1 ? Array.from({ length: S }, () => Math.floor(rng.next() * S)) : [0];
   const stats: number[] = [];
   let dropped = 0;
   const idx = new Array<number>(n);
@@ -70,7 +92,8 @@ function run(n: number, systems: readonly (readonly ItemStatistic[])[], o: Requi
     const seeds = systems.map((s) => draw(s.length));
     for (let i = 0; i < n; i++) idx[i] = Math.floor(rng.next() * n);
     const v = combine(systems.map((s, j) => meanOver(s, seeds[j]!, idx)));
-    if (Number.isFinite(v)) stats.push(v); else dropped++;
+    if (Number.isFinite(v)) stats.push(v);
+    else dropped++;
   }
   stats.sort((x, y) => x - y);
   const lo = stats.length ? percentile(stats, ((1 - o.level) / 2) * 100) : NaN;
@@ -79,29 +102,64 @@ function run(n: number, systems: readonly (readonly ItemStatistic[])[], o: Requi
 }
 
 /** Percentile bootstrap interval of one system's statistic over the n test items (and its seeds). */
-export function statisticInterval(n: number, a: readonly ItemStatistic[], opts: BootstrapOptions = {}): StatisticInterval {
+export function statisticInterval(
+  n: number,
+  a: readonly ItemStatistic[],
+  opts: BootstrapOptions = {},
+): StatisticInterval {
   const o = resolve(opts, "statisticInterval");
   check(n, [a], "statisticInterval");
   const all = allSeeds(n);
   const value = meanOver(a, allSeeds(a.length), all);
   const { lo, hi, dropped } = run(n, [a], o, ([x]) => x!);
-  return { value, lo, hi, level: o.level, resamples: o.resamples, dropped, seed: o.seed, items: n, seeds: a.length };
+  return {
+    value,
+    lo,
+    hi,
+    level: o.level,
+    resamples: o.resamples,
+    dropped,
+    seed: o.seed,
+    items: n,
+    seeds: a.length,
+  };
 }
 
 /** Paired bootstrap of statistic(A) − statistic(B) on the same n test items (seeds drawn per system). */
-export function statisticDifference(n: number, a: readonly ItemStatistic[], b: readonly ItemStatistic[], opts: BootstrapOptions = {}): BootstrapDiff & { dropped: number } {
+export function statisticDifference(
+  n: number,
+  a: readonly ItemStatistic[],
+  b: readonly ItemStatistic[],
+  opts: BootstrapOptions = {},
+): BootstrapDiff & { dropped: number } {
   const o = resolve(opts, "statisticDifference");
   check(n, [a, b], "statisticDifference");
   const all = allSeeds(n);
-  const meanA = meanOver(a, allSeeds(a.length), all), meanB = meanOver(b, allSeeds(b.length), all);
+  const meanA = meanOver(a, allSeeds(a.length), all),
+    meanB = meanOver(b, allSeeds(b.length), all);
   const { lo, hi, dropped } = run(n, [a, b], o, ([x, y]) => x! - y!);
   return {
-    diff: meanA - meanB, meanA, meanB, lo, hi, excludesZero: lo > 0 || hi < 0, level: o.level, resamples: o.resamples, seed: o.seed,
-    items: n, seedsA: a.length, seedsB: b.length, dropped,
+    diff: meanA - meanB,
+    meanA,
+    meanB,
+    lo,
+    hi,
+    excludesZero: lo > 0 || hi < 0,
+    level: o.level,
+    resamples: o.resamples,
+    seed: o.seed,
+    items: n,
+    seedsA: a.length,
+    seedsB: b.length,
+    dropped,
   };
 }
 
 /** The statistic "mean of these per-item scores" (VQA accuracy per question, entailment 0/1, CIDEr-D per image). */
 export function meanStatistic(scores: readonly number[]): ItemStatistic {
-  return (idx) => { let s = 0; for (const i of idx) s += scores[i]!; return s / idx.length; };
+  return (idx) => {
+    let s = 0;
+    for (const i of idx) s += scores[i]!;
+    return s / idx.length;
+  };
 }

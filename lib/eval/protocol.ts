@@ -11,9 +11,18 @@ import type { AnnotatedImage, Example } from "../data/types.ts";
 import { makeWorld, worldTextCorpus } from "../data/world/index.ts";
 import { groundedScores, type GroundedScores } from "./metrics/grounded.ts";
 import type { PrefixLossReport } from "./metrics/prefix-loss.ts";
-import { bestConstantCaption, mostFrequentCaption, type ConstantCaptionScores } from "./baselines/caption.ts";
+import {
+  bestConstantCaption,
+  mostFrequentCaption,
+  type ConstantCaptionScores,
+} from "./baselines/caption.ts";
 import { fitVqaPrior, evalVqaPrior } from "./baselines/vqa.ts";
-import { majorityEntailment, fitHypothesisOnly, evalHypothesisOnly, type EntailmentBaselineEval } from "./baselines/entailment.ts";
+import {
+  majorityEntailment,
+  fitHypothesisOnly,
+  evalHypothesisOnly,
+  type EntailmentBaselineEval,
+} from "./baselines/entailment.ts";
 import { fitNgramBaseline, ngramPrefixLosses, type NgramTokenizer } from "./baselines/ngram.ts";
 import { EvalInputError } from "./metrics/errors.ts";
 
@@ -39,17 +48,57 @@ export interface MetricInfo {
   perItem: boolean;
 }
 
-const loss = (cond: string, per: string, perItem = false): MetricInfo => ({ label: `loss at ${cond} (nats/${per})`, higherIsBetter: false, unit: `nats/${per}`, perItem });
+const loss = (cond: string, per: string, perItem = false): MetricInfo => ({
+  label: `loss at ${cond} (nats/${per})`,
+  higherIsBetter: false,
+  unit: `nats/${per}`,
+  perItem,
+});
 const cap = (when: string): Record<string, MetricInfo> => {
   const p = when === "zero-shot" ? "zs" : "ft";
   return {
-    [`${p}_cider`]: { label: `${when} CIDEr-D`, higherIsBetter: true, unit: "CIDEr-D", perItem: true },
-    [`${p}_bleu4`]: { label: `${when} BLEU-4`, higherIsBetter: true, unit: "BLEU-4", perItem: false },
-    [`${p}_obj_p`]: { label: `${when} object precision`, higherIsBetter: true, unit: "micro precision", perItem: false },
-    [`${p}_obj_r`]: { label: `${when} object recall`, higherIsBetter: true, unit: "micro recall", perItem: false },
-    [`${p}_obj_f1`]: { label: `${when} object F1`, higherIsBetter: true, unit: "micro F1", perItem: false },
-    [`${p}_obj_f1_img`]: { label: `${when} object F1 (mean per image)`, higherIsBetter: true, unit: "mean per-image F1", perItem: true },
-    [`${p}_count_acc`]: { label: `${when} count accuracy`, higherIsBetter: true, unit: "accuracy", perItem: false },
+    [`${p}_cider`]: {
+      label: `${when} CIDEr-D`,
+      higherIsBetter: true,
+      unit: "CIDEr-D",
+      perItem: true,
+    },
+    [`${p}_bleu4`]: {
+      label: `${when} BLEU-4`,
+      higherIsBetter: true,
+      unit: "BLEU-4",
+      perItem: false,
+    },
+    [`${p}_obj_p`]: {
+      label: `${when} object precision`,
+      higherIsBetter: true,
+      unit: "micro precision",
+      perItem: false,
+    },
+    [`${p}_obj_r`]: {
+      label: `${when} object recall`,
+      higherIsBetter: true,
+      unit: "micro recall",
+      perItem: false,
+    },
+    [`${p}_obj_f1`]: {
+      label: `${when} object F1`,
+      higherIsBetter: true,
+      unit: "micro F1",
+      perItem: false,
+    },
+    [`${p}_obj_f1_img`]: {
+      label: `${when} object F1 (mean per image)`,
+      higherIsBetter: true,
+      unit: "mean per-image F1",
+      perItem: true,
+    },
+    [`${p}_count_acc`]: {
+      label: `${when} count accuracy`,
+      higherIsBetter: true,
+      unit: "accuracy",
+      perItem: false,
+    },
   };
 };
 
@@ -63,21 +112,57 @@ const cap = (when: string): Record<string, MetricInfo> => {
  * as premise (cross-modal transfer) and with the text premise it was trained on.
  */
 export const PROTOCOL_METRICS: Record<string, MetricInfo> = {
-  loss_tp0_token: loss("T_p = 0", "token"), loss_tp0_example: loss("T_p = 0", "example", true), loss_tp0_char: loss("T_p = 0", "char"),
-  loss_rtp_token: loss("random T_p", "token"), loss_rtp_example: loss("random T_p", "example", true), loss_rtp_char: loss("random T_p", "char"),
+  loss_tp0_token: loss("T_p = 0", "token"),
+  loss_tp0_example: loss("T_p = 0", "example", true),
+  loss_tp0_char: loss("T_p = 0", "char"),
+  loss_rtp_token: loss("random T_p", "token"),
+  loss_rtp_example: loss("random T_p", "example", true),
+  loss_rtp_char: loss("random T_p", "char"),
   ...cap("zero-shot"),
   ...cap("finetuned"),
-  vqa: { label: "VQA accuracy (finetuned)", higherIsBetter: true, unit: "VQA accuracy", perItem: true },
-  entail_image: { label: "entailment, image premise (text-only finetune)", higherIsBetter: true, unit: "accuracy", perItem: true },
-  entail_text: { label: "entailment, text premise (text-only finetune)", higherIsBetter: true, unit: "accuracy", perItem: true },
+  vqa: {
+    label: "VQA accuracy (finetuned)",
+    higherIsBetter: true,
+    unit: "VQA accuracy",
+    perItem: true,
+  },
+  entail_image: {
+    label: "entailment, image premise (text-only finetune)",
+    higherIsBetter: true,
+    unit: "accuracy",
+    perItem: true,
+  },
+  entail_text: {
+    label: "entailment, text premise (text-only finetune)",
+    higherIsBetter: true,
+    unit: "accuracy",
+    perItem: true,
+  },
 };
 
 /** The columns a results table shows by default (the rest stay in the results file). */
-export const HEADLINE_METRICS = ["loss_tp0_token", "loss_rtp_token", "loss_rtp_char", "zs_cider", "zs_obj_f1", "ft_cider", "ft_obj_f1", "vqa", "entail_image"];
+export const HEADLINE_METRICS = [
+  "loss_tp0_token",
+  "loss_rtp_token",
+  "loss_rtp_char",
+  "zs_cider",
+  "zs_obj_f1",
+  "ft_cider",
+  "ft_obj_f1",
+  "vqa",
+  "entail_image",
+];
 
 /** Metric metadata, with a fallback for names outside the protocol (a "loss" is lower-is-better). */
 export function metricInfo(name: string): MetricInfo {
-  return PROTOCOL_METRICS[name] ?? { label: name, higherIsBetter: !/loss/i.test(name), unit: "", perItem: false };
+  return (
+    PROTOCOL_METRICS[name] ?? {
+      label: name,
+      higherIsBetter: !/loss/i.test(name),
+      unit: "",
+      perItem: false,
+    }
+  );
 }
 
 /**
@@ -89,7 +174,8 @@ export function metricInfo(name: string): MetricInfo {
  * it, so every arm's finetunes see the same token inventory.
  */
 export function tokenizerTexts(opts: { dataSeed: number; images: number }): string[] {
-  if (!Number.isInteger(opts.images) || opts.images < 1) throw new EvalInputError(`tokenizerTexts: images must be an integer ≥ 1, got ${opts.images}`);
+  if (!Number.isInteger(opts.images) || opts.images < 1)
+    throw new EvalInputError(`tokenizerTexts: images must be an integer ≥ 1, got ${opts.images}`);
   // Only the text is read, so the pixels are rendered at the smallest size.
   const records = makeWorld({ dataSeed: opts.dataSeed, split: "train", n: opts.images, size: 8 });
   const texts: string[] = [];
@@ -111,8 +197,12 @@ export function lossExamples(val: readonly AnnotatedImage[]): Example[] {
 export function lossScores(r: PrefixLossReport): ScoredSystem {
   return {
     metrics: {
-      loss_tp0_token: r.tp0.perToken, loss_tp0_example: r.tp0.perExample, loss_tp0_char: r.tp0.perChar,
-      loss_rtp_token: r.randomTp.perToken, loss_rtp_example: r.randomTp.perExample, loss_rtp_char: r.randomTp.perChar,
+      loss_tp0_token: r.tp0.perToken,
+      loss_tp0_example: r.tp0.perExample,
+      loss_tp0_char: r.tp0.perChar,
+      loss_rtp_token: r.randomTp.perToken,
+      loss_rtp_example: r.randomTp.perExample,
+      loss_rtp_char: r.randomTp.perChar,
     },
     na: {},
     items: {
@@ -123,39 +213,78 @@ export function lossScores(r: PrefixLossReport): ScoredSystem {
 }
 
 /** Captioning metrics under a prefix ("zs" or "ft"): the caption scores plus the grounded metric against each scene. */
-export function captionSystemScores(prefix: "zs" | "ft", s: { cider: number; bleu4: number; ciderPerImage: Record<string, number>; grounded: GroundedScores }): ScoredSystem {
+export function captionSystemScores(
+  prefix: "zs" | "ft",
+  s: {
+    cider: number;
+    bleu4: number;
+    ciderPerImage: Record<string, number>;
+    grounded: GroundedScores;
+  },
+): ScoredSystem {
   const g = s.grounded;
   const out: ScoredSystem = {
-    metrics: { [`${prefix}_cider`]: s.cider, [`${prefix}_bleu4`]: s.bleu4, [`${prefix}_obj_r`]: g.recall, [`${prefix}_obj_f1`]: g.f1, [`${prefix}_obj_f1_img`]: g.meanItemF1 },
+    metrics: {
+      [`${prefix}_cider`]: s.cider,
+      [`${prefix}_bleu4`]: s.bleu4,
+      [`${prefix}_obj_r`]: g.recall,
+      [`${prefix}_obj_f1`]: g.f1,
+      [`${prefix}_obj_f1_img`]: g.meanItemF1,
+    },
     na: {},
-    items: { [`${prefix}_cider`]: { ...s.ciderPerImage }, [`${prefix}_obj_f1_img`]: Object.fromEntries(Object.entries(g.perItem).map(([id, x]) => [id, x.f1])) },
+    items: {
+      [`${prefix}_cider`]: { ...s.ciderPerImage },
+      [`${prefix}_obj_f1_img`]: Object.fromEntries(
+        Object.entries(g.perItem).map(([id, x]) => [id, x.f1]),
+      ),
+    },
   };
-  if (g.precision === null) out.na[`${prefix}_obj_p`] = "no caption names an object (precision = matched / named is undefined)";
+  if (g.precision === null)
+    out.na[`${prefix}_obj_p`] =
+      "no caption names an object (precision = matched / named is undefined)";
   else out.metrics[`${prefix}_obj_p`] = g.precision;
-  if (g.countAccuracy === null) out.na[`${prefix}_count_acc`] = "no caption states how many shapes there are";
+  if (g.countAccuracy === null)
+    out.na[`${prefix}_count_acc`] = "no caption states how many shapes there are";
   else out.metrics[`${prefix}_count_acc`] = g.countAccuracy;
   return out;
 }
 
 /** The grounded metric of generated captions against the scenes of the captioned records. */
-export function groundedOfCaptions(captions: Record<string, string>, items: readonly Pick<AnnotatedImage, "id" | "objects">[]): GroundedScores {
+export function groundedOfCaptions(
+  captions: Record<string, string>,
+  items: readonly Pick<AnnotatedImage, "id" | "objects">[],
+): GroundedScores {
   return groundedScores(captions, Object.fromEntries(items.map((it) => [it.id, it.objects])));
 }
 
 /** Merge scored parts into one system. */
 export function mergeScores(...parts: ScoredSystem[]): ScoredSystem {
   const out: ScoredSystem = { metrics: {}, na: {}, items: {} };
-  for (const p of parts) { Object.assign(out.metrics, p.metrics); Object.assign(out.na, p.na); Object.assign(out.items, p.items); }
+  for (const p of parts) {
+    Object.assign(out.metrics, p.metrics);
+    Object.assign(out.na, p.na);
+    Object.assign(out.items, p.items);
+  }
   return out;
 }
 
 const entailmentScores = (e: EntailmentBaselineEval): ScoredSystem => ({
-  metrics: { entail_image: e.accuracy, entail_text: e.accuracy }, na: {},
+  metrics: { entail_image: e.accuracy, entail_text: e.accuracy },
+  na: {},
   items: { entail_image: { ...e.perItem }, entail_text: { ...e.perItem } },
 });
 
 const constantCaption = (s: ConstantCaptionScores): ScoredSystem =>
-  mergeScores(...(["zs", "ft"] as const).map((p) => captionSystemScores(p, { cider: s.cider, bleu4: s.bleu4, ciderPerImage: s.ciderPerImage, grounded: s.grounded })));
+  mergeScores(
+    ...(["zs", "ft"] as const).map((p) =>
+      captionSystemScores(p, {
+        cider: s.cider,
+        bleu4: s.bleu4,
+        ciderPerImage: s.ciderPerImage,
+        grounded: s.grounded,
+      }),
+    ),
+  );
 
 export interface BlindBaselineOptions {
   /** Train records the baselines are fitted on (captions, VQA answers, entailment labels). */
@@ -186,37 +315,83 @@ export function blindBaselines(o: BlindBaselineOptions): BaselineRow[] {
   const freq = mostFrequentCaption(o.train, o.test);
   const prior = evalVqaPrior(fitVqaPrior(o.train), o.test);
   const rows: BaselineRow[] = [
-    { label: "baseline: best constant caption", ...constantCaption(best.test), info: { caption: best.caption, source: best.source, valCider: best.valCider, candidates: best.candidates } },
-    { label: "baseline: most frequent train caption", ...constantCaption(freq), info: { caption: freq.caption, count: freq.count } },
-    { label: "baseline: VQA question-type prior", metrics: { vqa: prior.accuracy }, na: {}, items: { vqa: { ...prior.perQuestion } }, info: { perKind: prior.perKind, unseenTemplates: prior.unseenTemplates } },
+    {
+      label: "baseline: best constant caption",
+      ...constantCaption(best.test),
+      info: {
+        caption: best.caption,
+        source: best.source,
+        valCider: best.valCider,
+        candidates: best.candidates,
+      },
+    },
+    {
+      label: "baseline: most frequent train caption",
+      ...constantCaption(freq),
+      info: { caption: freq.caption, count: freq.count },
+    },
+    {
+      label: "baseline: VQA question-type prior",
+      metrics: { vqa: prior.accuracy },
+      na: {},
+      items: { vqa: { ...prior.perQuestion } },
+      info: { perKind: prior.perKind, unseenTemplates: prior.unseenTemplates },
+    },
   ];
   const maj = majorityEntailment(o.train, o.test);
-  rows.push({ label: "baseline: entailment majority", ...entailmentScores(maj), info: { label: maj.label } });
-  rows.push({ label: "baseline: hypothesis-only", ...entailmentScores(evalHypothesisOnly(fitHypothesisOnly(o.train), o.test)), info: { model: "multinomial naive Bayes over hypothesis words, α = 1" } });
+  rows.push({
+    label: "baseline: entailment majority",
+    ...entailmentScores(maj),
+    info: { label: maj.label },
+  });
+  rows.push({
+    label: "baseline: hypothesis-only",
+    ...entailmentScores(evalHypothesisOnly(fitHypothesisOnly(o.train), o.test)),
+    info: { model: "multinomial naive Bayes over hypothesis words, α = 1" },
+  });
   if (o.tokenizer) {
-    if (!o.ngramTexts?.length) throw new EvalInputError("blindBaselines: the n-gram LM needs its training texts (ngramTexts)");
-    if (!o.maxTextLen) throw new EvalInputError("blindBaselines: the n-gram LM needs the model's maxTextLen");
+    if (!o.ngramTexts?.length)
+      throw new EvalInputError(
+        "blindBaselines: the n-gram LM needs its training texts (ngramTexts)",
+      );
+    if (!o.maxTextLen)
+      throw new EvalInputError("blindBaselines: the n-gram LM needs the model's maxTextLen");
     const order = o.ngramOrder ?? 3;
     const lm = fitNgramBaseline(o.ngramTexts, o.tokenizer, { order });
     const val = lossExamples(o.val);
     const report = ngramPrefixLosses(lm, o.tokenizer, val, { maxTextLen: o.maxTextLen });
     const lossByTp = Array.from({ length: (o.maxK ?? 8) + 1 }, (_, k) => {
-      const usable = val.filter((e) => Math.min(o.tokenizer!.encode(e.text).length, o.maxTextLen! - 1) > k);
+      const usable = val.filter(
+        (e) => Math.min(o.tokenizer!.encode(e.text).length, o.maxTextLen! - 1) > k,
+      );
       if (!usable.length) return null;
-      const r = ngramPrefixLosses(lm, o.tokenizer!, usable, { maxTextLen: o.maxTextLen!, prefix: { mode: "fixed", k } });
+      const r = ngramPrefixLosses(lm, o.tokenizer!, usable, {
+        maxTextLen: o.maxTextLen!,
+        prefix: { mode: "fixed", k },
+      });
       return { tp: k, loss: r.randomTp.perToken, examples: usable.length };
     }).filter((x) => x !== null);
-    rows.push({ label: `baseline: image-blind ${order}-gram LM`, ...lossScores(report), info: { order, texts: o.ngramTexts.length, lossByTp } });
+    rows.push({
+      label: `baseline: image-blind ${order}-gram LM`,
+      ...lossScores(report),
+      info: { order, texts: o.ngramTexts.length, lossByTp },
+    });
   }
   return rows;
 }
 
 /** The n-gram LM's training text: the first `n` texts of the pretraining mix in world index order (8 train alt-texts, then 1 document). */
 export function ngramTrainingTexts(opts: { dataSeed: number; n: number }): string[] {
-  const docs = Math.floor(opts.n / 9), pairs = opts.n - docs;
-  const alt = makeWorld({ dataSeed: opts.dataSeed, split: "train", n: pairs, size: 8 }).map((r) => r.altText);
+  const docs = Math.floor(opts.n / 9),
+    pairs = opts.n - docs;
+  const alt = makeWorld({ dataSeed: opts.dataSeed, split: "train", n: pairs, size: 8 }).map(
+    (r) => r.altText,
+  );
   const corpus = worldTextCorpus({ dataSeed: opts.dataSeed, n: docs });
   const out: string[] = [];
-  for (let i = 0, d = 0; i < alt.length; i++) { out.push(alt[i]!); if ((i + 1) % 8 === 0 && d < corpus.length) out.push(corpus[d++]!); }
+  for (let i = 0, d = 0; i < alt.length; i++) {
+    out.push(alt[i]!);
+    if ((i + 1) % 8 === 0 && d < corpus.length) out.push(corpus[d++]!);
+  }
   return out;
 }

@@ -9,11 +9,27 @@
  * they show. Comparisons always use the paired (or two-level) bootstrap of item-bootstrap.ts.
  */
 import { describeComparison, type BootstrapOptions } from "./stats.ts";
-import { isNotApplicable, seedMetric, type ClaimRecord, type ComparisonRecord, type MetricEntry, type NotApplicable, type ResultsFile, type SeedMetric } from "./results.ts";
+import {
+  isNotApplicable,
+  seedMetric,
+  type ClaimRecord,
+  type ComparisonRecord,
+  type MetricEntry,
+  type NotApplicable,
+  type ResultsFile,
+  type SeedMetric,
+} from "./results.ts";
 import { statisticDifference, statisticInterval, type ItemStatistic } from "./item-bootstrap.ts";
 
 /** The bootstrap interval over test items (and seeds) stored with a metric. */
-export interface ItemInterval { lo: number; hi: number; level: number; resamples: number; dropped: number; method: string }
+export interface ItemInterval {
+  lo: number;
+  hi: number;
+  level: number;
+  resamples: number;
+  dropped: number;
+  method: string;
+}
 /** A metric entry of the protocol: per-seed values, t-interval over seeds, and the item bootstrap interval. */
 export type ReportedMetric = SeedMetric & { itemInterval?: ItemInterval };
 /** A comparison record that also says which direction is better (for verdicts). */
@@ -25,30 +41,63 @@ const ALL = (n: number) => Array.from({ length: n }, (_, i) => i);
  * One metric of one system: `perSeed[s]` recomputes it on test items for training seed s. Returns
  * `{ na }` (with `na` as the reason) when the metric is undefined on the whole test set.
  */
-export function reportMetric(n: number, perSeed: readonly ItemStatistic[], opts: { higherIsBetter?: boolean; unit?: string; bootstrap?: BootstrapOptions; na?: string } = {}): ReportedMetric | NotApplicable {
+export function reportMetric(
+  n: number,
+  perSeed: readonly ItemStatistic[],
+  opts: { higherIsBetter?: boolean; unit?: string; bootstrap?: BootstrapOptions; na?: string } = {},
+): ReportedMetric | NotApplicable {
   const values = perSeed.map((f) => f(ALL(n)));
-  if (values.some((v) => !Number.isFinite(v))) return { na: opts.na ?? "undefined on these test items" };
+  if (values.some((v) => !Number.isFinite(v)))
+    return { na: opts.na ?? "undefined on these test items" };
   const iv = statisticInterval(n, perSeed, opts.bootstrap);
-  const method = perSeed.length > 1 ? `two-level bootstrap over ${perSeed.length} seeds × ${n} test items` : `percentile bootstrap over ${n} test items`;
+  const method =
+    perSeed.length > 1
+      ? `two-level bootstrap over ${perSeed.length} seeds × ${n} test items`
+      : `percentile bootstrap over ${n} test items`;
   const entry: ReportedMetric = {
     ...seedMetric(values, { higherIsBetter: opts.higherIsBetter, unit: opts.unit }),
-    itemInterval: { lo: iv.lo, hi: iv.hi, level: iv.level, resamples: iv.resamples, dropped: iv.dropped, method },
+    itemInterval: {
+      lo: iv.lo,
+      hi: iv.hi,
+      level: iv.level,
+      resamples: iv.resamples,
+      dropped: iv.dropped,
+      method,
+    },
   };
   return entry;
 }
 
 /** A system in a comparison: its name and one statistic per training seed. */
-export interface ComparedSystem { name: string; stats: readonly ItemStatistic[] }
+export interface ComparedSystem {
+  name: string;
+  stats: readonly ItemStatistic[];
+}
 
 /** Compare x with y on one metric over the same n test items: the bootstrap and its sentence. */
-export function compareSystems(n: number, x: ComparedSystem, y: ComparedSystem, metric: string,
-  opts: { higherIsBetter?: boolean; bootstrap?: BootstrapOptions; digits?: number } = {}): ProtocolComparison {
+export function compareSystems(
+  n: number,
+  x: ComparedSystem,
+  y: ComparedSystem,
+  metric: string,
+  opts: { higherIsBetter?: boolean; bootstrap?: BootstrapOptions; digits?: number } = {},
+): ProtocolComparison {
   const higherIsBetter = opts.higherIsBetter ?? true;
   const result = statisticDifference(n, x.stats, y.stats, opts.bootstrap);
   const seeds = Math.max(x.stats.length, y.stats.length);
-  const method = seeds > 1 ? `paired two-level bootstrap over seeds (${x.stats.length} vs ${y.stats.length}) × ${n} test items, ${result.resamples} resamples`
-    : `paired bootstrap over ${n} test items, ${result.resamples} resamples`;
-  const sentence = Number.isFinite(result.lo) ? describeComparison({ x: x.name, y: y.name, metric, result, higherIsBetter, digits: opts.digits })
+  const method =
+    seeds > 1
+      ? `paired two-level bootstrap over seeds (${x.stats.length} vs ${y.stats.length}) × ${n} test items, ${result.resamples} resamples`
+      : `paired bootstrap over ${n} test items, ${result.resamples} resamples`;
+  const sentence = Number.isFinite(result.lo)
+    ? describeComparison({
+        x: x.name,
+        y: y.name,
+        metric,
+        result,
+        higherIsBetter,
+        digits: opts.digits,
+      })
     : `${metric} is undefined for ${x.name} or ${y.name} on these items; no comparison`;
   return { x: x.name, y: y.name, metric, method, result, sentence, higherIsBetter };
 }
@@ -77,14 +126,20 @@ export function claimVerdict(comparisons: readonly ProtocolComparison[]): ClaimR
 export function formatMetric(entry: MetricEntry | undefined, digits = 3): string {
   if (!entry) return "–";
   if (isNotApplicable(entry)) return `n/a (${entry.na})`;
-  const e = entry as ReportedMetric, f = (v: number) => v.toFixed(digits);
+  const e = entry as ReportedMetric,
+    f = (v: number) => v.toFixed(digits);
   if (e.halfWidth !== null) return `${f(e.mean)} ± ${f(e.halfWidth)}`;
-  if (e.itemInterval && Number.isFinite(e.itemInterval.lo)) return `${f(e.mean)} [${f(e.itemInterval.lo)}, ${f(e.itemInterval.hi)}]`;
+  if (e.itemInterval && Number.isFinite(e.itemInterval.lo))
+    return `${f(e.mean)} [${f(e.itemInterval.lo)}, ${f(e.itemInterval.hi)}]`;
   return f(e.mean);
 }
 
 /** The mean of a metric entry, or undefined when it is n/a or missing. */
-export function metricMean(results: Pick<ResultsFile, "metrics">, system: string, metric: string): number | undefined {
+export function metricMean(
+  results: Pick<ResultsFile, "metrics">,
+  system: string,
+  metric: string,
+): number | undefined {
   const e = results.metrics[system]?.[metric];
   return e && !isNotApplicable(e) ? e.mean : undefined;
 }
@@ -92,10 +147,18 @@ export function metricMean(results: Pick<ResultsFile, "metrics">, system: string
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 /** A markdown table of systems (rows) × metrics (columns) drawn from a results file. */
-export function metricsTable(results: Pick<ResultsFile, "metrics">, systems: readonly string[], columns: readonly { key: string; label: string }[], digits = 3): string {
+export function metricsTable(
+  results: Pick<ResultsFile, "metrics">,
+  systems: readonly string[],
+  columns: readonly { key: string; label: string }[],
+  digits = 3,
+): string {
   const head = `| system | ${columns.map((c) => cell(c.label)).join(" | ")} |`;
   const rule = `|---|${columns.map(() => "---").join("|")}|`;
-  const rows = systems.map((s) => `| ${cell(s)} | ${columns.map((c) => cell(formatMetric(results.metrics[s]?.[c.key], digits))).join(" | ")} |`);
+  const rows = systems.map(
+    (s) =>
+      `| ${cell(s)} | ${columns.map((c) => cell(formatMetric(results.metrics[s]?.[c.key], digits))).join(" | ")} |`,
+  );
   return [head, rule, ...rows].join("\n");
 }
 

@@ -20,7 +20,9 @@ export interface SeedMetric extends SeedInterval {
 }
 
 /** Why a metric is not reported for a system (shown in tables instead of a number). */
-export interface NotApplicable { na: string }
+export interface NotApplicable {
+  na: string;
+}
 
 export type MetricEntry = SeedMetric | NotApplicable;
 
@@ -29,8 +31,15 @@ export function isNotApplicable(m: MetricEntry | undefined): m is NotApplicable 
 }
 
 /** Summarise per-seed values of one metric (seed order is kept in `values`). */
-export function seedMetric(values: readonly number[], opts: { higherIsBetter?: boolean; unit?: string } = {}): SeedMetric {
-  return { ...seedInterval(values), higherIsBetter: opts.higherIsBetter ?? true, ...(opts.unit ? { unit: opts.unit } : {}) };
+export function seedMetric(
+  values: readonly number[],
+  opts: { higherIsBetter?: boolean; unit?: string } = {},
+): SeedMetric {
+  return {
+    ...seedInterval(values),
+    higherIsBetter: opts.higherIsBetter ?? true,
+    ...(opts.unit ? { unit: opts.unit } : {}),
+  };
 }
 
 /** One stated comparison: the bootstrap (or seed-level) result and the sentence generated from it. */
@@ -54,7 +63,12 @@ export interface ClaimRecord {
   verdict: "reproduced" | "not reproduced" | "inconclusive at this scale" | "not tested";
 }
 
-export interface SplitRecord { split: string; n: number; hash: string; dataSeed: number }
+export interface SplitRecord {
+  split: string;
+  n: number;
+  hash: string;
+  dataSeed: number;
+}
 
 /** The whole results file of one notebook. Extra fields are allowed; these are required. */
 export interface ResultsFile {

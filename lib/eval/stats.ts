@@ -28,7 +28,9 @@ import { Rng } from "../util/rng.ts";
 import { EvalInputError } from "./metrics/errors.ts";
 
 const require = createRequire(import.meta.url);
-const { jStat } = require("jstat") as { jStat: { studentt: { inv(p: number, df: number): number } } };
+const { jStat } = require("jstat") as {
+  jStat: { studentt: { inv(p: number, df: number): number } };
+};
 
 /** Quantile p of Student's t distribution with df degrees of freedom (jStat). */
 export function tQuantile(p: number, df: number): number {
@@ -38,10 +40,14 @@ export function tQuantile(p: number, df: number): number {
 }
 
 function checkLevel(level: number, what: string): void {
-  if (!(level > 0 && level < 1)) throw new EvalInputError(`${what}: level must be in (0, 1), got ${level}`);
+  if (!(level > 0 && level < 1))
+    throw new EvalInputError(`${what}: level must be in (0, 1), got ${level}`);
 }
 function checkFinite(xs: readonly number[], what: string): void {
-  xs.forEach((v, i) => { if (typeof v !== "number" || !Number.isFinite(v)) throw new EvalInputError(`${what}: value ${i} is ${v}, expected a finite number`); });
+  xs.forEach((v, i) => {
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new EvalInputError(`${what}: value ${i} is ${v}, expected a finite number`);
+  });
 }
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -62,20 +68,45 @@ export interface SeedInterval {
 
 /** Mean and Student-t interval of one metric over training seeds (one value per seed). */
 export function seedInterval(values: readonly number[], level = 0.95): SeedInterval {
-  if (!Array.isArray(values) || values.length === 0) throw new EvalInputError("seedInterval: needs at least one value (one per seed)");
+  if (!Array.isArray(values) || values.length === 0)
+    throw new EvalInputError("seedInterval: needs at least one value (one per seed)");
   checkFinite(values, "seedInterval");
   checkLevel(level, "seedInterval");
-  const n = values.length, m = mean(values);
-  if (n === 1) return { n, mean: m, sd: null, halfWidth: null, lo: null, hi: null, df: null, level, values: [...values] };
+  const n = values.length,
+    m = mean(values);
+  if (n === 1)
+    return {
+      n,
+      mean: m,
+      sd: null,
+      halfWidth: null,
+      lo: null,
+      hi: null,
+      df: null,
+      level,
+      values: [...values],
+    };
   const sd = Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (n - 1));
-  const halfWidth = tQuantile((1 + level) / 2, n - 1) * sd / Math.sqrt(n);
-  return { n, mean: m, sd, halfWidth, lo: m - halfWidth, hi: m + halfWidth, df: n - 1, level, values: [...values] };
+  const halfWidth = (tQuantile((1 + level) / 2, n - 1) * sd) / Math.sqrt(n);
+  return {
+    n,
+    mean: m,
+    sd,
+    halfWidth,
+    lo: m - halfWidth,
+    hi: m + halfWidth,
+    df: n - 1,
+    level,
+    values: [...values],
+  };
 }
 
 /** Percentile q ∈ [0, 100] of ascending `sorted` values, linear between order statistics (NumPy's default). */
 export function percentile(sorted: readonly number[], q: number): number {
   if (!sorted.length) throw new EvalInputError("percentile: no values");
-  const h = (sorted.length - 1) * (q / 100), lo = Math.floor(h), hi = Math.min(lo + 1, sorted.length - 1);
+  const h = (sorted.length - 1) * (q / 100),
+    lo = Math.floor(h),
+    hi = Math.min(lo + 1, sorted.length - 1);
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
@@ -111,29 +142,50 @@ type Scores = readonly number[] | Readonly<Record<string, number>>;
 
 /** Two per-item score lists aligned by item (arrays by index, records by id; the ids must agree). */
 function align(a: Scores, b: Scores, what: string): { ids: string[]; a: number[]; b: number[] } {
-  if (Array.isArray(a) !== Array.isArray(b)) throw new EvalInputError(`${what}: pass both systems' scores as arrays or both as records keyed by item id`);
+  if (Array.isArray(a) !== Array.isArray(b))
+    throw new EvalInputError(
+      `${what}: pass both systems' scores as arrays or both as records keyed by item id`,
+    );
   if (Array.isArray(a)) {
     const bb = b as readonly number[];
-    if (a.length !== bb.length) throw new EvalInputError(`${what}: the systems have ${a.length} and ${bb.length} item scores; paired scores need the same items`);
+    if (a.length !== bb.length)
+      throw new EvalInputError(
+        `${what}: the systems have ${a.length} and ${bb.length} item scores; paired scores need the same items`,
+      );
     return { ids: a.map((_, i) => String(i)), a: [...a], b: [...bb] };
   }
-  const ra = a as Readonly<Record<string, number>>, rb = b as Readonly<Record<string, number>>;
-  const ids = Object.keys(ra), onlyA = ids.filter((id) => !(id in rb)), onlyB = Object.keys(rb).filter((id) => !(id in ra));
-  if (onlyA.length || onlyB.length) throw new EvalInputError(`${what}: paired scores need the same item ids; only in A: ${onlyA.slice(0, 10).join(", ") || "none"}; only in B: ${onlyB.slice(0, 10).join(", ") || "none"}`);
+  const ra = a as Readonly<Record<string, number>>,
+    rb = b as Readonly<Record<string, number>>;
+  const ids = Object.keys(ra),
+    onlyA = ids.filter((id) => !(id in rb)),
+    onlyB = Object.keys(rb).filter((id) => !(id in ra));
+  if (onlyA.length || onlyB.length)
+    throw new EvalInputError(
+      `${what}: paired scores need the same item ids; only in A: ${onlyA.slice(0, 10).join(", ") || "none"}; only in B: ${onlyB.slice(0, 10).join(", ") || "none"}`,
+    );
   return { ids, a: ids.map((id) => ra[id]!), b: ids.map((id) => rb[id]!) };
 }
 
 function options(opts: BootstrapOptions, what: string): Required<BootstrapOptions> {
-  const o = { resamples: opts.resamples ?? 10_000, seed: opts.seed ?? 0, level: opts.level ?? 0.95 };
-  if (!Number.isInteger(o.resamples) || o.resamples < 1) throw new EvalInputError(`${what}: resamples must be an integer ≥ 1, got ${o.resamples}`);
-  if (!Number.isInteger(o.seed)) throw new EvalInputError(`${what}: seed must be an integer, got ${o.seed}`);
+  const o = {
+    resamples: opts.resamples ?? 10_000,
+    seed: opts.seed ?? 0,
+    level: opts.level ?? 0.95,
+  };
+  if (!Number.isInteger(o.resamples) || o.resamples < 1)
+    throw new EvalInputError(`${what}: resamples must be an integer ≥ 1, got ${o.resamples}`);
+  if (!Number.isInteger(o.seed))
+    throw new EvalInputError(`${what}: seed must be an integer, got ${o.seed}`);
   checkLevel(o.level, what);
   return o;
 }
 
 function interval(stats: number[], o: Required<BootstrapOptions>): { lo: number; hi: number } {
   stats.sort((x, y) => x - y);
-  return { lo: percentile(stats, ((1 - o.level) / 2) * 100), hi: percentile(stats, ((1 + o.level) / 2) * 100) };
+  return {
+    lo: percentile(stats, ((1 - o.level) / 2) * 100),
+    hi: percentile(stats, ((1 + o.level) / 2) * 100),
+  };
 }
 
 /**
@@ -146,7 +198,8 @@ export function pairedBootstrap(a: Scores, b: Scores, opts: BootstrapOptions = {
   const x = align(a, b, "pairedBootstrap");
   const n = x.a.length;
   if (!n) throw new EvalInputError("pairedBootstrap: no items");
-  checkFinite(x.a, "pairedBootstrap (A)"); checkFinite(x.b, "pairedBootstrap (B)");
+  checkFinite(x.a, "pairedBootstrap (A)");
+  checkFinite(x.b, "pairedBootstrap (B)");
   const d = x.a.map((v, i) => v - x.b[i]!);
   const rng = new Rng(o.seed);
   const stats: number[] = [];
@@ -156,7 +209,18 @@ export function pairedBootstrap(a: Scores, b: Scores, opts: BootstrapOptions = {
     stats.push(s / n);
   }
   const { lo, hi } = interval(stats, o);
-  return { diff: mean(d), meanA: mean(x.a), meanB: mean(x.b), lo, hi, excludesZero: lo > 0 || hi < 0, level: o.level, resamples: o.resamples, seed: o.seed, items: n };
+  return {
+    diff: mean(d),
+    meanA: mean(x.a),
+    meanB: mean(x.b),
+    lo,
+    hi,
+    excludesZero: lo > 0 || hi < 0,
+    level: o.level,
+    resamples: o.resamples,
+    seed: o.seed,
+    items: n,
+  };
 }
 
 /**
@@ -179,27 +243,48 @@ export function pairedBootstrap(a: Scores, b: Scores, opts: BootstrapOptions = {
  * Draw order per resample (for the NumPy reference): A's seeds (when > 1, each ⌊u·S_A⌋), B's seeds,
  * then the items (each ⌊u·n⌋).
  */
-export function hierarchicalBootstrap(a: readonly Scores[], b: readonly Scores[], opts: BootstrapOptions = {}): BootstrapDiff {
+export function hierarchicalBootstrap(
+  a: readonly Scores[],
+  b: readonly Scores[],
+  opts: BootstrapOptions = {},
+): BootstrapDiff {
   const o = options(opts, "hierarchicalBootstrap");
-  if (!Array.isArray(a) || !Array.isArray(b) || !a.length || !b.length) throw new EvalInputError("hierarchicalBootstrap: needs at least one seed's scores per system (arrays of per-item scores)");
+  if (!Array.isArray(a) || !Array.isArray(b) || !a.length || !b.length)
+    throw new EvalInputError(
+      "hierarchicalBootstrap: needs at least one seed's scores per system (arrays of per-item scores)",
+    );
   const ref = align(a[0]!, b[0]!, "hierarchicalBootstrap (seed 0)");
   // Every seed's scores as a vector over A seed 0's items, in its order.
-  const rows = (xs: readonly Scores[], name: string) => xs.map((s, k) => {
-    const what = `hierarchicalBootstrap (${name} seed ${k})`;
-    const r = Array.isArray(s) ? align(s, ref.a, what).a : (align(s, a[0]!, what), ref.ids.map((id) => (s as Readonly<Record<string, number>>)[id]!));
-    checkFinite(r, what);
-    return r;
-  });
-  const A = rows(a, "A"), B = rows(b, "B"), n = ref.ids.length, SA = A.length, SB = B.length;
+  const rows = (xs: readonly Scores[], name: string) =>
+    xs.map((s, k) => {
+      const what = `hierarchicalBootstrap (${name} seed ${k})`;
+      const r = Array.isArray(s)
+        ? align(s, ref.a, what).a
+        : (align(s, a[0]!, what),
+          ref.ids.map((id) => (s as Readonly<Record<string, number>>)[id]!));
+      checkFinite(r, what);
+      return r;
+    });
+  const A = rows(a, "A"),
+    B = rows(b, "B"),
+    n = ref.ids.length,
+    SA = A.length,
+    SB = B.length;
   if (!n) throw new EvalInputError("hierarchicalBootstrap: no items");
-  const seedMean = (m: number[][], i: number, seeds: number[]) => { let s = 0; for (const k of seeds) s += m[k]![i]!; return s / seeds.length; };
+  const seedMean = (m: number[][], i: number, seeds: number[]) => {
+    let s = 0;
+    for (const k of seeds) s += m[k]![i]!;
+    return s / seeds.length;
+  };
   const all = (S: number) => Array.from({ length: S }, (_, k) => k);
   const d = Array.from({ length: n }, (_, i) => seedMean(A, i, all(SA)) - seedMean(B, i, all(SB)));
   const rng = new Rng(o.seed);
-  const draw = (S: number) => (S > 1 ? Array.from({ length: S }, () => Math.floor(rng.next() * S)) : [0]);
+  const draw = (S: number) =>
+    S > 1 ? Array.from({ length: S }, () => Math.floor(rng.next() * S)) : [0];
   const stats: number[] = [];
   for (let r = 0; r < o.resamples; r++) {
-    const sa = draw(SA), sb = draw(SB);
+    const sa = draw(SA),
+      sb = draw(SB);
     let s = 0;
     for (let i = 0; i < n; i++) {
       const k = Math.floor(rng.next() * n);
@@ -208,8 +293,22 @@ export function hierarchicalBootstrap(a: readonly Scores[], b: readonly Scores[]
     stats.push(s / n);
   }
   const { lo, hi } = interval(stats, o);
-  const meanA = mean(A.map(mean)), meanB = mean(B.map(mean));
-  return { diff: mean(d), meanA, meanB, lo, hi, excludesZero: lo > 0 || hi < 0, level: o.level, resamples: o.resamples, seed: o.seed, items: n, seedsA: SA, seedsB: SB };
+  const meanA = mean(A.map(mean)),
+    meanB = mean(B.map(mean));
+  return {
+    diff: mean(d),
+    meanA,
+    meanB,
+    lo,
+    hi,
+    excludesZero: lo > 0 || hi < 0,
+    level: o.level,
+    resamples: o.resamples,
+    seed: o.seed,
+    items: n,
+    seedsA: SA,
+    seedsB: SB,
+  };
 }
 
 export interface ComparisonText {
@@ -235,9 +334,13 @@ export interface ComparisonText {
 export function describeComparison(c: ComparisonText): string {
   const { diff, lo, hi, excludesZero, level } = c.result;
   const digits = c.digits ?? 3;
-  const fmt = (v: number) => { const s = v.toFixed(digits); return Number(s) === 0 ? (0).toFixed(digits) : s; };
+  const fmt = (v: number) => {
+    const s = v.toFixed(digits);
+    return Number(s) === 0 ? (0).toFixed(digits) : s;
+  };
   const pct = `${Math.round(level * 1000) / 10}% CI`;
-  if (!excludesZero) return `no significant difference between ${c.x} and ${c.y} on ${c.metric} at this scale (${c.x} − ${c.y} = ${fmt(diff)}, ${pct} [${fmt(lo)}, ${fmt(hi)}])`;
+  if (!excludesZero)
+    return `no significant difference between ${c.x} and ${c.y} on ${c.metric} at this scale (${c.x} − ${c.y} = ${fmt(diff)}, ${pct} [${fmt(lo)}, ${fmt(hi)}])`;
   // The winner's advantage, oriented so that positive means "better".
   const sign = c.higherIsBetter === false ? -1 : 1;
   const xWins = sign * diff > 0;

@@ -4,7 +4,14 @@
  * A run is done exactly when result.json exists; an interrupted run leaves its folder, so the run
  * function can resume from its checkpoint next time.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { canonicalJson, codeVersion, sha256 } from "./hash.ts";
 import type { Params, RunSpec } from "./grid.ts";
@@ -43,9 +50,15 @@ export function defaultCacheDir(): string {
  * grid resources it uses (`resources`, e.g. { tokenizer: sha256 }), so a run measured with another
  * tokenizer never hits an old result.
  */
-export function runKey(spec: Pick<RunSpec, "run" | "params" | "seed">, version = codeVersion(), resources?: Record<string, string>): string {
+export function runKey(
+  spec: Pick<RunSpec, "run" | "params" | "seed">,
+  version = codeVersion(),
+  resources?: Record<string, string>,
+): string {
   const res = resources && Object.keys(resources).length ? { resources } : {};
-  return sha256(canonicalJson({ run: spec.run, params: spec.params, seed: spec.seed, code: version, ...res })).slice(0, 20);
+  return sha256(
+    canonicalJson({ run: spec.run, params: spec.params, seed: spec.seed, code: version, ...res }),
+  ).slice(0, 20);
 }
 
 export class RunCache {
@@ -53,17 +66,28 @@ export class RunCache {
   constructor(dir = defaultCacheDir()) {
     this.root = resolve(dir);
   }
-  runDir(key: string): string { return join(this.root, "runs", key); }
-  has(key: string): boolean { return existsSync(join(this.runDir(key), "result.json")); }
+  runDir(key: string): string {
+    return join(this.root, "runs", key);
+  }
+  has(key: string): boolean {
+    return existsSync(join(this.runDir(key), "result.json"));
+  }
   get(key: string): RunResult | undefined {
     const p = join(this.runDir(key), "result.json");
     if (!existsSync(p)) return undefined;
-    try { return JSON.parse(readFileSync(p, "utf8")) as RunResult; } catch { return undefined; }
+    try {
+      return JSON.parse(readFileSync(p, "utf8")) as RunResult;
+    } catch {
+      return undefined;
+    }
   }
   begin(key: string, spec: RunSpec): string {
     const dir = this.runDir(key);
     mkdirSync(dir, { recursive: true });
-    writeAtomic(join(dir, "spec.json"), JSON.stringify({ key, ...spec, codeVersion: codeVersion() }, null, 2));
+    writeAtomic(
+      join(dir, "spec.json"),
+      JSON.stringify({ key, ...spec, codeVersion: codeVersion() }, null, 2),
+    );
     return dir;
   }
   finish(result: RunResult): void {
@@ -73,7 +97,9 @@ export class RunCache {
   all(): RunResult[] {
     const dir = join(this.root, "runs");
     if (!existsSync(dir)) return [];
-    return readdirSync(dir).map((k) => this.get(k)).filter((r): r is RunResult => !!r)
+    return readdirSync(dir)
+      .map((k) => this.get(k))
+      .filter((r): r is RunResult => !!r)
       .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
   }
 }

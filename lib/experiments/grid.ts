@@ -17,7 +17,11 @@ export interface GridSpec {
   /** Each axis: a dotted parameter path → the values it takes; the grid is their product. */
   axes?: Record<string, unknown[]>;
   /** Alternatively (or additionally) explicit variants, each a partial override of base, with a label. */
-  variants?: { label?: string; params: Params; /** This variant's seeds (default: the grid's). */ seeds?: number[] }[];
+  variants?: {
+    label?: string;
+    params: Params;
+    /** This variant's seeds (default: the grid's). */ seeds?: number[];
+  }[];
   seeds?: number[];
   /** Module (path) to import in worker processes so custom run functions are registered there too. */
   module?: string;
@@ -37,34 +41,59 @@ export interface RunSpec {
 export class GridError extends UserError {}
 
 export function validateGrid(g: unknown, where = "grid"): GridSpec {
-  if (!g || typeof g !== "object" || Array.isArray(g)) throw new GridError(`${where}: expected a JSON object`);
+  if (!g || typeof g !== "object" || Array.isArray(g))
+    throw new GridError(`${where}: expected a JSON object`);
   const o = g as Record<string, unknown>;
-  if (typeof o.name !== "string" || !o.name) throw new GridError(`${where}: field "name" must be a non-empty string`);
-  if (typeof o.run !== "string" || !o.run) throw new GridError(`${where}: field "run" must name a run function`);
-  if (o.base !== undefined && (typeof o.base !== "object" || o.base === null || Array.isArray(o.base))) throw new GridError(`${where}: field "base" must be an object`);
+  if (typeof o.name !== "string" || !o.name)
+    throw new GridError(`${where}: field "name" must be a non-empty string`);
+  if (typeof o.run !== "string" || !o.run)
+    throw new GridError(`${where}: field "run" must name a run function`);
+  if (
+    o.base !== undefined &&
+    (typeof o.base !== "object" || o.base === null || Array.isArray(o.base))
+  )
+    throw new GridError(`${where}: field "base" must be an object`);
   if (o.axes !== undefined) {
-    if (typeof o.axes !== "object" || o.axes === null) throw new GridError(`${where}: field "axes" must be an object of arrays`);
-    for (const [k, v] of Object.entries(o.axes)) if (!Array.isArray(v) || v.length === 0) throw new GridError(`${where}: axes.${k} must be a non-empty array`);
+    if (typeof o.axes !== "object" || o.axes === null)
+      throw new GridError(`${where}: field "axes" must be an object of arrays`);
+    for (const [k, v] of Object.entries(o.axes))
+      if (!Array.isArray(v) || v.length === 0)
+        throw new GridError(`${where}: axes.${k} must be a non-empty array`);
   }
-  if (o.variants !== undefined && !Array.isArray(o.variants)) throw new GridError(`${where}: field "variants" must be an array`);
+  if (o.variants !== undefined && !Array.isArray(o.variants))
+    throw new GridError(`${where}: field "variants" must be an array`);
   for (const [i, v] of ((o.variants as unknown[]) ?? []).entries()) {
-    if (!v || typeof v !== "object" || typeof (v as Params).params !== "object") throw new GridError(`${where}: variants[${i}] must be { label?, params: {...}, seeds? }`);
+    if (!v || typeof v !== "object" || typeof (v as Params).params !== "object")
+      throw new GridError(`${where}: variants[${i}] must be { label?, params: {...}, seeds? }`);
     const vs = (v as Params).seeds;
-    if (vs !== undefined && (!Array.isArray(vs) || !vs.length || vs.some((s) => !Number.isInteger(s)))) throw new GridError(`${where}: variants[${i}].seeds must be a non-empty array of integers`);
+    if (
+      vs !== undefined &&
+      (!Array.isArray(vs) || !vs.length || vs.some((s) => !Number.isInteger(s)))
+    )
+      throw new GridError(`${where}: variants[${i}].seeds must be a non-empty array of integers`);
   }
-  if (o.seeds !== undefined && (!Array.isArray(o.seeds) || o.seeds.some((s) => !Number.isInteger(s)))) throw new GridError(`${where}: field "seeds" must be an array of integers`);
+  if (
+    o.seeds !== undefined &&
+    (!Array.isArray(o.seeds) || o.seeds.some((s) => !Number.isInteger(s)))
+  )
+    throw new GridError(`${where}: field "seeds" must be an array of integers`);
   return o as unknown as GridSpec;
 }
 
-function clone<T>(v: T): T { return v === undefined ? v : JSON.parse(JSON.stringify(v)) as T; }
+function clone<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
 
-function isPlainObject(v: unknown): v is Params { return !!v && typeof v === "object" && !Array.isArray(v); }
+function isPlainObject(v: unknown): v is Params {
+  return !!v && typeof v === "object" && !Array.isArray(v);
+}
 
 /** Deep merge: objects merge key by key, everything else replaces. */
 export function mergeParams(base: Params, over: Params): Params {
   const out = clone(base);
   for (const [k, v] of Object.entries(over)) {
-    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? mergeParams(out[k] as Params, v) : clone(v);
+    out[k] =
+      isPlainObject(v) && isPlainObject(out[k]) ? mergeParams(out[k] as Params, v) : clone(v);
   }
   return out;
 }
@@ -78,7 +107,10 @@ export function setPath(obj: Params, path: string, value: unknown): Params {
     cur = cur[p] as Params;
   }
   const last = parts[parts.length - 1]!;
-  cur[last] = isPlainObject(value) && isPlainObject(cur[last]) ? mergeParams(cur[last] as Params, value) : clone(value);
+  cur[last] =
+    isPlainObject(value) && isPlainObject(cur[last])
+      ? mergeParams(cur[last] as Params, value)
+      : clone(value);
   return out;
 }
 
@@ -94,7 +126,8 @@ export function flattenParams(p: Params, prefix = ""): Params {
 }
 
 export function diffParams(base: Params, params: Params): Params {
-  const a = flattenParams(base), b = flattenParams(params);
+  const a = flattenParams(base),
+    b = flattenParams(params);
   const out: Params = {};
   for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out[k] = b[k];
@@ -103,7 +136,9 @@ export function diffParams(base: Params, params: Params): Params {
 }
 
 function labelOf(diff: Params): string {
-  const parts = Object.entries(diff).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+  const parts = Object.entries(diff).map(
+    ([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`,
+  );
   return parts.length ? parts.join(", ") : "base";
 }
 
@@ -118,13 +153,15 @@ export function expandGrid(grid: GridSpec): RunSpec[] {
       points = points.flatMap((pt) => values.map((v) => ({ params: setPath(pt.params, path, v) })));
     }
   }
-  for (const v of grid.variants ?? []) points.push({ label: v.label, params: mergeParams(base, v.params), seeds: v.seeds });
+  for (const v of grid.variants ?? [])
+    points.push({ label: v.label, params: mergeParams(base, v.params), seeds: v.seeds });
   if (!points.length) points = [{ params: base }];
   const seeds = grid.seeds?.length ? grid.seeds : [0];
   const runs: RunSpec[] = [];
   for (const pt of points) {
     const diff = diffParams(base, pt.params);
-    for (const seed of pt.seeds ?? seeds) runs.push({ run: grid.run, label: pt.label ?? labelOf(diff), params: pt.params, seed, diff });
+    for (const seed of pt.seeds ?? seeds)
+      runs.push({ run: grid.run, label: pt.label ?? labelOf(diff), params: pt.params, seed, diff });
   }
   return runs;
 }

@@ -30,7 +30,17 @@ export function sha256(text: string): string {
 }
 
 /** Library folders whose code decides a run's numbers. */
-const RESULT_CODE = ["backend", "data", "decode", "eval", "experiments", "model", "tokenizer", "train", "util"];
+const RESULT_CODE = [
+  "backend",
+  "data",
+  "decode",
+  "eval",
+  "experiments",
+  "model",
+  "tokenizer",
+  "train",
+  "util",
+];
 
 /** A short hash of the result-affecting library sources (file paths and contents). */
 export function codeVersion(): string {

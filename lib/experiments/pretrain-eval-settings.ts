@@ -49,69 +49,151 @@ export interface PretrainEvalParams {
 export interface PretrainEvalSettings {
   config: string | (Partial<ModelConfig> & { base?: string });
   modelConfig: ModelConfig;
-  steps: number; batch: number; lr?: number; objective: TrainObjective; prefix?: PrefixOptions; textOnly: boolean;
-  dataSeed: number; evalN: number; valN: number; maxK: number; captionMaxLen: number;
+  steps: number;
+  batch: number;
+  lr?: number;
+  objective: TrainObjective;
+  prefix?: PrefixOptions;
+  textOnly: boolean;
+  dataSeed: number;
+  evalN: number;
+  valN: number;
+  maxK: number;
+  captionMaxLen: number;
   finetune: { steps: number; lr: number; batch: number; images: number };
-  tokenizerImages: number; baselineTrainN: number; ngramTexts: number;
+  tokenizerImages: number;
+  baselineTrainN: number;
+  ngramTexts: number;
 }
 
-const KNOWN = new Set(["config", "steps", "batch", "lr", "objective", "prefix", "textOnly", "patchEmbed", "dataSeed", "evalN", "valN", "maxK",
-  "captionMaxLen", "finetuneSteps", "finetuneLr", "finetuneBatch", "finetuneImages", "tokenizerImages", "baselineTrainN", "ngramTexts"]);
+const KNOWN = new Set([
+  "config",
+  "steps",
+  "batch",
+  "lr",
+  "objective",
+  "prefix",
+  "textOnly",
+  "patchEmbed",
+  "dataSeed",
+  "evalN",
+  "valN",
+  "maxK",
+  "captionMaxLen",
+  "finetuneSteps",
+  "finetuneLr",
+  "finetuneBatch",
+  "finetuneImages",
+  "tokenizerImages",
+  "baselineTrainN",
+  "ngramTexts",
+]);
 
 const int = (v: unknown, name: string, dflt: number, min = 1): number => {
   const x = v === undefined ? dflt : v;
-  if (typeof x !== "number" || !Number.isInteger(x) || x < min) throw new EvalInputError(`pretrainEval: param "${name}" must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  if (typeof x !== "number" || !Number.isInteger(x) || x < min)
+    throw new EvalInputError(
+      `pretrainEval: param "${name}" must be an integer ≥ ${min}, got ${JSON.stringify(v)}`,
+    );
   return x;
 };
 const positive = (v: unknown, name: string): number | undefined => {
   if (v === undefined) return undefined;
-  if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) throw new EvalInputError(`pretrainEval: param "${name}" must be a number > 0, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v))
+    throw new EvalInputError(
+      `pretrainEval: param "${name}" must be a number > 0, got ${JSON.stringify(v)}`,
+    );
   return v;
 };
 
 /** Resolve the params into pretrain's config spec (the patch stage override applied). */
-export function pretrainEvalConfig(p: PretrainEvalParams): string | (Partial<ModelConfig> & { base?: string }) {
+export function pretrainEvalConfig(
+  p: PretrainEvalParams,
+): string | (Partial<ModelConfig> & { base?: string }) {
   const c = p.config ?? PRETRAIN_DEFAULTS.config.value;
-  if (p.patchEmbed !== undefined && p.patchEmbed !== "conv" && p.patchEmbed !== "linear") throw new EvalInputError(`pretrainEval: param "patchEmbed" must be "conv" or "linear", got ${JSON.stringify(p.patchEmbed)}`);
+  if (p.patchEmbed !== undefined && p.patchEmbed !== "conv" && p.patchEmbed !== "linear")
+    throw new EvalInputError(
+      `pretrainEval: param "patchEmbed" must be "conv" or "linear", got ${JSON.stringify(p.patchEmbed)}`,
+    );
   if (typeof c === "string") return p.patchEmbed ? { base: c, patchEmbed: p.patchEmbed } : c;
-  if (c === null || typeof c !== "object" || Array.isArray(c)) throw new EvalInputError(`pretrainEval: param "config" must be a preset name or an object of overrides, got ${JSON.stringify(c)}`);
+  if (c === null || typeof c !== "object" || Array.isArray(c))
+    throw new EvalInputError(
+      `pretrainEval: param "config" must be a preset name or an object of overrides, got ${JSON.stringify(c)}`,
+    );
   return p.patchEmbed ? { ...c, patchEmbed: p.patchEmbed } : c;
 }
 
 /** Validate the params and apply the defaults (before any work: a grid fails at once, naming the param). */
 export function pretrainEvalSettings(params: Record<string, unknown>): PretrainEvalSettings {
-  if ("vqaFinetuneSteps" in params) throw new EvalInputError(`pretrainEval: param "vqaFinetuneSteps" was replaced by "finetuneSteps" (the same fixed finetune for captioning, VQA and entailment)`);
+  if ("vqaFinetuneSteps" in params)
+    throw new EvalInputError(
+      `pretrainEval: param "vqaFinetuneSteps" was replaced by "finetuneSteps" (the same fixed finetune for captioning, VQA and entailment)`,
+    );
   const unknown = Object.keys(params).filter((k) => !KNOWN.has(k));
-  if (unknown.length) throw new EvalInputError(`pretrainEval: unknown param${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} (known: ${[...KNOWN].join(", ")})`);
+  if (unknown.length)
+    throw new EvalInputError(
+      `pretrainEval: unknown param${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} (known: ${[...KNOWN].join(", ")})`,
+    );
   const p = params as PretrainEvalParams;
   const objective = p.objective ?? PRETRAIN_DEFAULTS.objective.value;
-  if (!TRAIN_OBJECTIVES.includes(objective)) throw new EvalInputError(`pretrainEval: param "objective" must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(objective)}`);
-  if (p.textOnly !== undefined && typeof p.textOnly !== "boolean") throw new EvalInputError(`pretrainEval: param "textOnly" must be true or false, got ${JSON.stringify(p.textOnly)}`);
+  if (!TRAIN_OBJECTIVES.includes(objective))
+    throw new EvalInputError(
+      `pretrainEval: param "objective" must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(objective)}`,
+    );
+  if (p.textOnly !== undefined && typeof p.textOnly !== "boolean")
+    throw new EvalInputError(
+      `pretrainEval: param "textOnly" must be true or false, got ${JSON.stringify(p.textOnly)}`,
+    );
   const config = pretrainEvalConfig(p);
-  const batch = int(p.batch, "batch", 8), evalN = int(p.evalN, "evalN", 32);
+  const batch = int(p.batch, "batch", 8),
+    evalN = int(p.evalN, "evalN", 32);
   return {
-    config, modelConfig: resolveConfig(config),
-    steps: int(p.steps, "steps", 50, 0), batch, lr: positive(p.lr, "lr"), objective, ...(p.prefix ? { prefix: p.prefix } : {}), textOnly: p.textOnly ?? true,
-    dataSeed: int(p.dataSeed, "dataSeed", WORLD_DATA_SEED, 0), evalN, valN: int(p.valN, "valN", evalN), maxK: int(p.maxK, "maxK", 8, 0),
+    config,
+    modelConfig: resolveConfig(config),
+    steps: int(p.steps, "steps", 50, 0),
+    batch,
+    lr: positive(p.lr, "lr"),
+    objective,
+    ...(p.prefix ? { prefix: p.prefix } : {}),
+    textOnly: p.textOnly ?? true,
+    dataSeed: int(p.dataSeed, "dataSeed", WORLD_DATA_SEED, 0),
+    evalN,
+    valN: int(p.valN, "valN", evalN),
+    maxK: int(p.maxK, "maxK", 8, 0),
     captionMaxLen: int(p.captionMaxLen, "captionMaxLen", 20),
     finetune: {
-      steps: int(p.finetuneSteps, "finetuneSteps", 50), lr: positive(p.finetuneLr, "finetuneLr") ?? FINETUNE_DEFAULTS.lr.value,
-      batch: int(p.finetuneBatch, "finetuneBatch", batch), images: int(p.finetuneImages, "finetuneImages", FINETUNE_DEFAULTS.images.value),
+      steps: int(p.finetuneSteps, "finetuneSteps", 50),
+      lr: positive(p.finetuneLr, "finetuneLr") ?? FINETUNE_DEFAULTS.lr.value,
+      batch: int(p.finetuneBatch, "finetuneBatch", batch),
+      images: int(p.finetuneImages, "finetuneImages", FINETUNE_DEFAULTS.images.value),
     },
-    tokenizerImages: int(p.tokenizerImages, "tokenizerImages", PRETRAIN_DEFAULTS.tokenizerExamples.value),
-    baselineTrainN: int(p.baselineTrainN, "baselineTrainN", 500), ngramTexts: int(p.ngramTexts, "ngramTexts", 2000),
+    tokenizerImages: int(
+      p.tokenizerImages,
+      "tokenizerImages",
+      PRETRAIN_DEFAULTS.tokenizerExamples.value,
+    ),
+    baselineTrainN: int(p.baselineTrainN, "baselineTrainN", 500),
+    ngramTexts: int(p.ngramTexts, "ngramTexts", 2000),
   };
 }
 
 /** Why each metric has no meaning for an objective (the table prints n/a with this reason). */
 export function notApplicable(objective: TrainObjective): Record<string, string> {
   if (objective !== "span") return {};
-  const why = "span corruption's decoder only learns to restore sentinel-marked spans of a corrupted text, never to write a whole text or its continuation: an LM loss measures a task it never trained on";
-  return Object.fromEntries(Object.keys(PROTOCOL_METRICS).filter((m) => m.startsWith("loss_")).map((m) => [m, why]));
+  const why =
+    "span corruption's decoder only learns to restore sentinel-marked spans of a corrupted text, never to write a whole text or its continuation: an LM loss measures a task it never trained on";
+  return Object.fromEntries(
+    Object.keys(PROTOCOL_METRICS)
+      .filter((m) => m.startsWith("loss_"))
+      .map((m) => [m, why]),
+  );
 }
 
 /** The records a grid's runs are scored on (for the baselines, which must see the same items). */
-export function protocolRecords(s: PretrainEvalSettings, size = 8): { train: AnnotatedImage[]; val: AnnotatedImage[]; test: AnnotatedImage[] } {
+export function protocolRecords(
+  s: PretrainEvalSettings,
+  size = 8,
+): { train: AnnotatedImage[]; val: AnnotatedImage[]; test: AnnotatedImage[] } {
   return {
     train: makeWorld({ dataSeed: s.dataSeed, split: "train", n: s.baselineTrainN, size }),
     val: makeWorld({ dataSeed: s.dataSeed, split: "val", n: s.valN, size }),

@@ -17,12 +17,21 @@ import { join } from "node:path";
 import { trainTokenizer } from "../tokenizer/tokenizer.ts";
 import { SimTokenizer } from "../tokenizer/tokenizer.ts";
 import { SPAN_SENTINELS } from "../train/batch.ts";
-import { blindBaselines, ngramTrainingTexts, tokenizerTexts, type BaselineRow } from "../eval/protocol.ts";
+import {
+  blindBaselines,
+  ngramTrainingTexts,
+  tokenizerTexts,
+  type BaselineRow,
+} from "../eval/protocol.ts";
 import { canonicalJson, codeVersion, sha256 } from "./hash.ts";
 import { writeAtomic } from "./cache.ts";
 import { throwIfAborted } from "../runtime.ts";
 import type { GridPrepare, GridResources } from "./registry.ts";
-import { pretrainEvalSettings, protocolRecords, type PretrainEvalSettings } from "./pretrain-eval-settings.ts";
+import {
+  pretrainEvalSettings,
+  protocolRecords,
+  type PretrainEvalSettings,
+} from "./pretrain-eval-settings.ts";
 
 /** Everything the grid tokenizer depends on (its hash names the folder). */
 export interface TokenizerSpec {
@@ -44,10 +53,15 @@ export interface GridTokenizer {
   spec: TokenizerSpec;
 }
 
-export function tokenizerSpecOf(s: Pick<PretrainEvalSettings, "dataSeed" | "tokenizerImages" | "modelConfig">): TokenizerSpec {
+export function tokenizerSpecOf(
+  s: Pick<PretrainEvalSettings, "dataSeed" | "tokenizerImages" | "modelConfig">,
+): TokenizerSpec {
   return {
     text: "world train records: alt-text, captions, VQA questions+answers, entailment premise/hypothesis/label; then ⌈images/8⌉ documents",
-    dataSeed: s.dataSeed, images: s.tokenizerImages, vocabSize: s.modelConfig.vocabSize - SPAN_SENTINELS, code: codeVersion(),
+    dataSeed: s.dataSeed,
+    images: s.tokenizerImages,
+    vocabSize: s.modelConfig.vocabSize - SPAN_SENTINELS,
+    code: codeVersion(),
   };
 }
 
@@ -56,12 +70,19 @@ export function tokenizerSpecOf(s: Pick<PretrainEvalSettings, "dataSeed" | "toke
  * `flat`), reused when already there. Training is deterministic, so two processes racing to write it
  * write the same bytes (each renames its own temporary file into place).
  */
-export async function ensureGridTokenizer(root: string, spec: TokenizerSpec, opts: { flat?: boolean } = {}): Promise<GridTokenizer> {
+export async function ensureGridTokenizer(
+  root: string,
+  spec: TokenizerSpec,
+  opts: { flat?: boolean } = {},
+): Promise<GridTokenizer> {
   const specKey = sha256(canonicalJson(spec)).slice(0, 20);
   const dir = opts.flat ? root : join(root, specKey);
   const path = join(dir, "tokenizer.json");
   if (!existsSync(path)) {
-    const tok = await trainTokenizer(tokenizerTexts({ dataSeed: spec.dataSeed, images: spec.images }), { vocabSize: spec.vocabSize });
+    const tok = await trainTokenizer(
+      tokenizerTexts({ dataSeed: spec.dataSeed, images: spec.images }),
+      { vocabSize: spec.vocabSize },
+    );
     mkdirSync(dir, { recursive: true });
     tok.save(path);
     writeAtomic(join(dir, "spec.json"), JSON.stringify(spec, null, 2));
@@ -72,16 +93,42 @@ export async function ensureGridTokenizer(root: string, spec: TokenizerSpec, opt
 }
 
 /** Baselines once per distinct (data, sizes, tokenizer) spec, cached as JSON in the run cache. */
-async function gridBaselines(cacheDir: string, s: PretrainEvalSettings, tok: GridTokenizer): Promise<BaselineRow[]> {
-  const spec = { dataSeed: s.dataSeed, evalN: s.evalN, valN: s.valN, trainN: s.baselineTrainN, ngramTexts: s.ngramTexts, ngramOrder: 3,
-    maxK: s.maxK, maxTextLen: s.modelConfig.maxTextLen, tokenizer: tok.hash, code: codeVersion() };
+async function gridBaselines(
+  cacheDir: string,
+  s: PretrainEvalSettings,
+  tok: GridTokenizer,
+): Promise<BaselineRow[]> {
+  const spec = {
+    dataSeed: s.dataSeed,
+    evalN: s.evalN,
+    valN: s.valN,
+    trainN: s.baselineTrainN,
+    ngramTexts: s.ngramTexts,
+    ngramOrder: 3,
+    maxK: s.maxK,
+    maxTextLen: s.modelConfig.maxTextLen,
+    tokenizer: tok.hash,
+    code: codeVersion(),
+  };
   const file = join(cacheDir, "baselines", `${sha256(canonicalJson(spec)).slice(0, 20)}.json`);
   if (existsSync(file)) {
-    try { return (JSON.parse(readFileSync(file, "utf8")) as { rows: BaselineRow[] }).rows; } catch { /* recompute a damaged file */ }
+    try {
+      return (JSON.parse(readFileSync(file, "utf8")) as { rows: BaselineRow[] }).rows;
+    } catch {
+      /* recompute a damaged file */
+    }
   }
   const { train, val, test } = protocolRecords(s);
-  const rows = blindBaselines({ train, val, test, tokenizer: SimTokenizer.load(tok.path), maxTextLen: s.modelConfig.maxTextLen,
-    ngramTexts: ngramTrainingTexts({ dataSeed: s.dataSeed, n: s.ngramTexts }), ngramOrder: 3, maxK: s.maxK });
+  const rows = blindBaselines({
+    train,
+    val,
+    test,
+    tokenizer: SimTokenizer.load(tok.path),
+    maxTextLen: s.modelConfig.maxTextLen,
+    ngramTexts: ngramTrainingTexts({ dataSeed: s.dataSeed, n: s.ngramTexts }),
+    ngramOrder: 3,
+    maxK: s.maxK,
+  });
   mkdirSync(join(cacheDir, "baselines"), { recursive: true });
   writeAtomic(file, JSON.stringify({ spec, rows }));
   return rows;
@@ -90,7 +137,12 @@ async function gridBaselines(cacheDir: string, s: PretrainEvalSettings, tok: Gri
 /** The grid preparation of "pretrainEval": validates every run's params, then the tokenizer(s) and baselines. */
 export const preparePretrainEvalGrid: GridPrepare = async (specs, ctx): Promise<GridResources> => {
   const settings = specs.map((sp) => {
-    try { return pretrainEvalSettings(sp.params); } catch (e) { (e as Error).message = `run "${sp.label}" seed ${sp.seed}: ${(e as Error).message}`; throw e; }
+    try {
+      return pretrainEvalSettings(sp.params);
+    } catch (e) {
+      (e as Error).message = `run "${sp.label}" seed ${sp.seed}: ${(e as Error).message}`;
+      throw e;
+    }
   });
   const tokenizers = new Map<string, GridTokenizer>();
   const baselines = new Map<string, BaselineRow[]>();
@@ -104,7 +156,16 @@ export const preparePretrainEvalGrid: GridPrepare = async (specs, ctx): Promise<
       tokenizers.set(specKey, await ensureGridTokenizer(join(ctx.cacheDir, "tokenizers"), spec));
     }
     const tok = tokenizers.get(specKey)!;
-    const bKey = canonicalJson([s.dataSeed, s.evalN, s.valN, s.baselineTrainN, s.ngramTexts, s.maxK, s.modelConfig.maxTextLen, tok.hash]);
+    const bKey = canonicalJson([
+      s.dataSeed,
+      s.evalN,
+      s.valN,
+      s.baselineTrainN,
+      s.ngramTexts,
+      s.maxK,
+      s.modelConfig.maxTextLen,
+      tok.hash,
+    ]);
     if (!baselines.has(bKey)) {
       ctx.onProgress?.({ step: 0, message: "blind baselines" });
       baselines.set(bKey, await gridBaselines(ctx.cacheDir, s, tok));
@@ -113,6 +174,11 @@ export const preparePretrainEvalGrid: GridPrepare = async (specs, ctx): Promise<
   }
   // One set of baselines per distinct data/size spec; with several, each label says which.
   const sets = [...baselines.values()];
-  const rows = sets.length === 1 ? sets[0]! : sets.flatMap((rs, i) => rs.map((r) => ({ ...r, label: `${r.label} [set ${i + 1} of ${sets.length}]` })));
+  const rows =
+    sets.length === 1
+      ? sets[0]!
+      : sets.flatMap((rs, i) =>
+          rs.map((r) => ({ ...r, label: `${r.label} [set ${i + 1} of ${sets.length}]` })),
+        );
   return { runs, baselines: rows };
 };

@@ -47,7 +47,10 @@ export interface GridResources {
 }
 
 /** Work done once per grid before its runs (train the grid's tokenizer, fit the blind baselines). */
-export type GridPrepare = (specs: RunSpec[], ctx: { cacheDir: string; signal?: AbortSignal; onProgress?: (p: Progress) => void }) => Promise<GridResources>;
+export type GridPrepare = (
+  specs: RunSpec[],
+  ctx: { cacheDir: string; signal?: AbortSignal; onProgress?: (p: Progress) => void },
+) => Promise<GridResources>;
 
 const registry = new Map<string, RunFn>();
 const preparers = new Map<string, GridPrepare>();
@@ -55,8 +58,15 @@ const preparers = new Map<string, GridPrepare>();
 /** Make a run function available to grids by name (in this process; workers import the grid's `module`). */
 export function registerRun(name: string, fn: RunFn, opts: { prepare?: GridPrepare } = {}): void {
   registry.set(name, fn);
-  if (opts.prepare) preparers.set(name, opts.prepare); else preparers.delete(name);
+  if (opts.prepare) preparers.set(name, opts.prepare);
+  else preparers.delete(name);
 }
-export function registeredRuns(): string[] { return [...registry.keys()].sort(); }
-export function getRun(name: string): RunFn | undefined { return registry.get(name); }
-export function getGridPrepare(name: string): GridPrepare | undefined { return preparers.get(name); }
+export function registeredRuns(): string[] {
+  return [...registry.keys()].sort();
+}
+export function getRun(name: string): RunFn | undefined {
+  return registry.get(name);
+}
+export function getGridPrepare(name: string): GridPrepare | undefined {
+  return preparers.get(name);
+}

@@ -16,7 +16,11 @@ const parentPid = process.ppid;
 setRunContext({
   signal: controller.signal,
   pollInterrupt: () => {
-    if (!controller.signal.aborted && ((interruptFile !== undefined && existsSync(interruptFile)) || process.ppid !== parentPid)) controller.abort();
+    if (
+      !controller.signal.aborted &&
+      ((interruptFile !== undefined && existsSync(interruptFile)) || process.ppid !== parentPid)
+    )
+      controller.abort();
     return controller.signal.aborted;
   },
 });
@@ -24,18 +28,43 @@ setRunContext({
 // next step boundary (saving the run's checkpoint) instead of dying mid-step.
 process.on("SIGINT", () => controller.abort());
 
-process.on("message", async (m: { type: string; modules?: string[]; run?: string; params?: Params; info?: { seed: number; dir: string; label: string; shared?: Record<string, unknown> } }) => {
-  if (m.type === "abort") { controller.abort(); return; }
-  if (m.type !== "run") return;
-  try {
-    await loadRunModules(m.modules ?? []);
-    const fn = getRun(m.run!);
-    if (!fn) throw new Error(`no run function named "${m.run}" in the worker (registered: ${registeredRuns().join(", ")})`);
-    const output = await fn(m.params!, { ...m.info!, signal: controller.signal,
-      onProgress: (p) => process.send?.({ type: "progress", progress: p }) });
-    process.send?.({ type: "done", output }, () => process.exit(0));
-  } catch (e) {
-    if (!process.connected) process.exit(1);
-    process.send?.({ type: "error", error: (e as Error).stack ?? String(e), aborted: controller.signal.aborted }, () => process.exit(1));
-  }
-});
+process.on(
+  "message",
+  async (m: {
+    type: string;
+    modules?: string[];
+    run?: string;
+    params?: Params;
+    info?: { seed: number; dir: string; label: string; shared?: Record<string, unknown> };
+  }) => {
+    if (m.type === "abort") {
+      controller.abort();
+      return;
+    }
+    if (m.type !== "run") return;
+    try {
+      await loadRunModules(m.modules ?? []);
+      const fn = getRun(m.run!);
+      if (!fn)
+        throw new Error(
+          `no run function named "${m.run}" in the worker (registered: ${registeredRuns().join(", ")})`,
+        );
+      const output = await fn(m.params!, {
+        ...m.info!,
+        signal: controller.signal,
+        onProgress: (p) => process.send?.({ type: "progress", progress: p }),
+      });
+      process.send?.({ type: "done", output }, () => process.exit(0));
+    } catch (e) {
+      if (!process.connected) process.exit(1);
+      process.send?.(
+        {
+          type: "error",
+          error: (e as Error).stack ?? String(e),
+          aborted: controller.signal.aborted,
+        },
+        () => process.exit(1),
+      );
+    }
+  },
+);

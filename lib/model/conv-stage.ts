@@ -14,8 +14,15 @@ import { gridSide } from "./configs.ts";
 import { ParamStore, makeDense, makeLayerNorm, dense, layerNorm, gelu } from "./layers.ts";
 import type { Dense, LayerNormP } from "./layers.ts";
 
-interface Conv { kernel: tf.Variable; bias: tf.Variable }
-interface Block { conv1: Conv; conv2: Conv; skip: Conv }
+interface Conv {
+  kernel: tf.Variable;
+  bias: tf.Variable;
+}
+interface Block {
+  conv1: Conv;
+  conv2: Conv;
+  skip: Conv;
+}
 
 export interface PatchEmbedP {
   stem?: Conv;
@@ -24,10 +31,20 @@ export interface PatchEmbedP {
   proj: Dense;
 }
 
-function makeConv(p: ParamStore, name: string, k: number, cin: number, cout: number, gain = 1): Conv {
+function makeConv(
+  p: ParamStore,
+  name: string,
+  k: number,
+  cin: number,
+  cout: number,
+  gain = 1,
+): Conv {
   // He initialisation for GELU/ReLU-style nets; `gain` < 1 damps the residual branch at init.
   const std = gain * Math.sqrt(2 / (k * k * cin));
-  return { kernel: p.normal(`${name}.kernel`, [k, k, cin, cout], std), bias: p.constant(`${name}.bias`, [cout], 0) };
+  return {
+    kernel: p.normal(`${name}.kernel`, [k, k, cin, cout], std),
+    bias: p.constant(`${name}.bias`, [cout], 0),
+  };
 }
 
 function conv(x: tf.Tensor4D, c: Conv, stride: number): tf.Tensor4D {
@@ -37,13 +54,17 @@ function conv(x: tf.Tensor4D, c: Conv, stride: number): tf.Tensor4D {
 export function makePatchEmbed(p: ParamStore, cfg: ModelConfig): PatchEmbedP {
   if (cfg.patchEmbed === "linear") {
     const fanIn = cfg.patchSize * cfg.patchSize * 3;
-    return { blocks: [], proj: makeDense(p, "patch.proj", fanIn, cfg.dModel, Math.sqrt(1 / fanIn)) };
+    return {
+      blocks: [],
+      proj: makeDense(p, "patch.proj", fanIn, cfg.dModel, Math.sqrt(1 / fanIn)),
+    };
   }
   const ch = cfg.convChannels;
   const stem = makeConv(p, "patch.stem", 3, 3, ch[0]!);
   const blocks: Block[] = [];
   for (let i = 1; i < ch.length; i++) {
-    const cin = ch[i - 1]!, cout = ch[i]!;
+    const cin = ch[i - 1]!,
+      cout = ch[i]!;
     blocks.push({
       conv1: makeConv(p, `patch.block${i}.conv1`, 3, cin, cout),
       conv2: makeConv(p, `patch.block${i}.conv2`, 3, cout, cout, 0.5),
@@ -51,20 +72,36 @@ export function makePatchEmbed(p: ParamStore, cfg: ModelConfig): PatchEmbedP {
     });
   }
   const cLast = ch[ch.length - 1]!;
-  return { stem, blocks, ln: makeLayerNorm(p, "patch.ln", cLast), proj: makeDense(p, "patch.proj", cLast, cfg.dModel, Math.sqrt(1 / cLast)) };
+  return {
+    stem,
+    blocks,
+    ln: makeLayerNorm(p, "patch.ln", cLast),
+    proj: makeDense(p, "patch.proj", cLast, cfg.dModel, Math.sqrt(1 / cLast)),
+  };
 }
 
 /** images [B, H, W, 3] in [0, 1] → patch features [B * g * g, dModel]. */
 export function embedPatches(images: tf.Tensor4D, pe: PatchEmbedP, cfg: ModelConfig): tf.Tensor2D {
-  const B = images.shape[0], g = gridSide(cfg), ps = cfg.patchSize;
-  if (images.shape[1] !== cfg.imageSize || images.shape[2] !== cfg.imageSize || images.shape[3] !== 3) {
-    throw new Error(`images must be [B, ${cfg.imageSize}, ${cfg.imageSize}, 3], got [${images.shape.join(", ")}]`);
+  const B = images.shape[0],
+    g = gridSide(cfg),
+    ps = cfg.patchSize;
+  if (
+    images.shape[1] !== cfg.imageSize ||
+    images.shape[2] !== cfg.imageSize ||
+    images.shape[3] !== 3
+  ) {
+    throw new Error(
+      `images must be [B, ${cfg.imageSize}, ${cfg.imageSize}, 3], got [${images.shape.join(", ")}]`,
+    );
   }
   const x = tf.mul(tf.sub(images, 0.5), 2) as tf.Tensor4D; // centre pixels in [-1, 1]
   if (cfg.patchEmbed === "linear") {
     // [B, g, ps, g, ps*3] → [B*g, g, ps, ps*3] keeps every transpose 4-D (wasm's limit is comfortable there).
     const rows = tf.reshape(x, [B * g, ps, g, ps * 3]);
-    const patches = tf.reshape(tf.transpose(rows, [0, 2, 1, 3]), [B * g * g, ps * ps * 3]) as tf.Tensor2D;
+    const patches = tf.reshape(tf.transpose(rows, [0, 2, 1, 3]), [
+      B * g * g,
+      ps * ps * 3,
+    ]) as tf.Tensor2D;
     return dense(patches, pe.proj);
   }
   let h = conv(x, pe.stem!, 2);

@@ -9,12 +9,20 @@ import { resizeImage } from "../data/resize.ts";
 import type { ModelConfig } from "./configs.ts";
 
 /** RgbImage[] → [B, imageSize, imageSize, 3] float32 in [0, 1]. */
-export function imagesToTensor(images: RgbImage[], config: Pick<ModelConfig, "imageSize">): tf.Tensor4D {
-  const s = config.imageSize, per = s * s * 3;
+export function imagesToTensor(
+  images: RgbImage[],
+  config: Pick<ModelConfig, "imageSize">,
+): tf.Tensor4D {
+  const s = config.imageSize,
+    per = s * s * 3;
   const buf = new Float32Array(images.length * per);
   images.forEach((img, i) => {
     let r: RgbImage;
-    try { r = resizeImage(img, s); } catch (e) { throw new Error(`image ${i} (${img.width}×${img.height}): ${(e as Error).message}`); }
+    try {
+      r = resizeImage(img, s);
+    } catch (e) {
+      throw new Error(`image ${i} (${img.width}×${img.height}): ${(e as Error).message}`);
+    }
     const off = i * per;
     for (let j = 0; j < per; j++) buf[off + j] = r.data[j]! / 255;
   });

@@ -34,7 +34,8 @@ export class ParamStore {
     for (let i = 0; i < n; i += 2) {
       let u = this.rng.next();
       while (u === 0) u = this.rng.next();
-      const r = Math.sqrt(-2 * Math.log(u)) * std, a = 2 * Math.PI * this.rng.next();
+      const r = Math.sqrt(-2 * Math.log(u)) * std,
+        a = 2 * Math.PI * this.rng.next();
       vals[i] = r * Math.cos(a);
       if (i + 1 < n) vals[i + 1] = r * Math.sin(a);
     }
@@ -47,11 +48,26 @@ export class ParamStore {
   }
 }
 
-export interface Dense { kernel: tf.Variable; bias: tf.Variable }
-export interface LayerNormP { gamma: tf.Variable; beta: tf.Variable }
+export interface Dense {
+  kernel: tf.Variable;
+  bias: tf.Variable;
+}
+export interface LayerNormP {
+  gamma: tf.Variable;
+  beta: tf.Variable;
+}
 
-export function makeDense(p: ParamStore, name: string, din: number, dout: number, std = 0.02): Dense {
-  return { kernel: p.normal(`${name}.kernel`, [din, dout], std), bias: p.constant(`${name}.bias`, [dout], 0) };
+export function makeDense(
+  p: ParamStore,
+  name: string,
+  din: number,
+  dout: number,
+  std = 0.02,
+): Dense {
+  return {
+    kernel: p.normal(`${name}.kernel`, [din, dout], std),
+    bias: p.constant(`${name}.bias`, [dout], 0),
+  };
 }
 
 export function makeLayerNorm(p: ParamStore, name: string, d: number): LayerNormP {
@@ -86,7 +102,11 @@ export function gelu<T extends tf.Tensor>(x: T): T {
 /** Deterministic dropout: each call site draws its own seed from the step's DropoutSeeds. */
 export class DropoutSeeds {
   private counter = 0;
-  constructor(readonly rate: number, readonly training: boolean, readonly seed: number) {}
+  constructor(
+    readonly rate: number,
+    readonly training: boolean,
+    readonly seed: number,
+  ) {}
   apply<T extends tf.Tensor>(x: T): T {
     if (!this.training || this.rate === 0) return x;
     // Our own counter-based masks (lib/backend/dropout.ts): the same on every backend, and
@@ -95,29 +115,54 @@ export class DropoutSeeds {
   }
 }
 
-export interface AttentionP { q: Dense; kv: Dense; o: Dense }
+export interface AttentionP {
+  q: Dense;
+  kv: Dense;
+  o: Dense;
+}
 
 /**
  * Self-attention uses one fused q|k|v projection ("qkv"); cross-attention projects the decoder
  * side with "q" and the encoder memory with a fused "kv".
  */
-export function makeSelfAttention(p: ParamStore, name: string, d: number, outStd: number): { qkv: Dense; o: Dense } {
+export function makeSelfAttention(
+  p: ParamStore,
+  name: string,
+  d: number,
+  outStd: number,
+): { qkv: Dense; o: Dense } {
   return { qkv: makeDense(p, `${name}.qkv`, d, 3 * d), o: makeDense(p, `${name}.o`, d, d, outStd) };
 }
-export function makeCrossAttention(p: ParamStore, name: string, d: number, outStd: number): AttentionP {
-  return { q: makeDense(p, `${name}.q`, d, d), kv: makeDense(p, `${name}.kv`, d, 2 * d), o: makeDense(p, `${name}.o`, d, d, outStd) };
+export function makeCrossAttention(
+  p: ParamStore,
+  name: string,
+  d: number,
+  outStd: number,
+): AttentionP {
+  return {
+    q: makeDense(p, `${name}.q`, d, d),
+    kv: makeDense(p, `${name}.kv`, d, 2 * d),
+    o: makeDense(p, `${name}.o`, d, d, outStd),
+  };
 }
 
 /** [B*T, d] → [B*heads, T, dh]. */
 function splitHeads(x: tf.Tensor2D, B: number, T: number, heads: number): tf.Tensor3D {
   const dh = x.shape[1] / heads;
-  return tf.reshape(tf.transpose(tf.reshape(x, [B, T, heads, dh]), [0, 2, 1, 3]), [B * heads, T, dh]);
+  return tf.reshape(tf.transpose(tf.reshape(x, [B, T, heads, dh]), [0, 2, 1, 3]), [
+    B * heads,
+    T,
+    dh,
+  ]);
 }
 
 /** [B*heads, T, dh] → [B*T, d]. */
 function mergeHeads(x: tf.Tensor3D, B: number, heads: number): tf.Tensor2D {
   const [, T, dh] = x.shape;
-  return tf.reshape(tf.transpose(tf.reshape(x, [B, heads, T, dh]), [0, 2, 1, 3]), [B * T, heads * dh]);
+  return tf.reshape(tf.transpose(tf.reshape(x, [B, heads, T, dh]), [0, 2, 1, 3]), [
+    B * T,
+    heads * dh,
+  ]);
 }
 
 export interface AttendOptions {
@@ -134,11 +179,25 @@ export interface AttendOptions {
  * Multi-head scaled dot-product attention (Vaswani et al. 2017, §3.2.2). q [B*Tq, d], k and v
  * [B*Tk, d]. Returns the output [B*Tq, d] and, with `keepProbs`, the weights [B, heads, Tq, Tk].
  */
-export function attend(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, opts: AttendOptions): { out: tf.Tensor2D; probs?: tf.Tensor4D } {
+export function attend(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  opts: AttendOptions,
+): { out: tf.Tensor2D; probs?: tf.Tensor4D } {
   const { batch: B, heads, bias } = opts;
-  const Tq = q.shape[0] / B, Tk = k.shape[0] / B, dh = q.shape[1] / heads;
-  const qh = splitHeads(q, B, Tq, heads), kh = splitHeads(k, B, Tk, heads), vh = splitHeads(v, B, Tk, heads);
-  const scores = tf.reshape(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(dh)), [B, heads, Tq, Tk]);
+  const Tq = q.shape[0] / B,
+    Tk = k.shape[0] / B,
+    dh = q.shape[1] / heads;
+  const qh = splitHeads(q, B, Tq, heads),
+    kh = splitHeads(k, B, Tk, heads),
+    vh = splitHeads(v, B, Tk, heads);
+  const scores = tf.reshape(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(dh)), [
+    B,
+    heads,
+    Tq,
+    Tk,
+  ]);
   const probs = tf.softmax(tf.add(scores, bias)) as tf.Tensor4D;
   const ctx = tf.matMul(tf.reshape(probs, [B * heads, Tq, Tk]) as tf.Tensor3D, vh) as tf.Tensor3D;
   return { out: mergeHeads(ctx, B, heads), probs: opts.keepProbs ? probs : undefined };

@@ -16,7 +16,12 @@ export interface ModelInputs {
 }
 
 /** One attention tensor for one example: row-major [heads, queries, keys]; rows sum to 1. */
-export interface AttentionMap { heads: number; queries: number; keys: number; data: Float32Array }
+export interface AttentionMap {
+  heads: number;
+  queries: number;
+  keys: number;
+  data: Float32Array;
+}
 
 /** Attention captured for one example (forward with capture on). */
 export interface AttentionCapture {

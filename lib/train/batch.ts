@@ -14,7 +14,16 @@ import type { Example } from "../data/types.ts";
 import { imagesToTensor, blankImage } from "../model/image.ts";
 import type { ModelInputs } from "../model/types.ts";
 import type { Rng } from "../util/rng.ts";
-import { arrangeExample, validateSpanOptions, resolvePrefix, type Arranged, type PrefixOptions, type SpanOptions, type SpecialIds, type TrainObjective } from "./objectives.ts";
+import {
+  arrangeExample,
+  validateSpanOptions,
+  resolvePrefix,
+  type Arranged,
+  type PrefixOptions,
+  type SpanOptions,
+  type SpecialIds,
+  type TrainObjective,
+} from "./objectives.ts";
 import { TrainConfigError } from "./errors.ts";
 
 /** The specials of the tokenizer contract (SPECIAL_IDS: PAD=0, BOS=1, EOS=2, UNK=3). */
@@ -31,9 +40,16 @@ export function spanSentinelIds(vocabSize: number, count = SPAN_SENTINELS): numb
 }
 
 /** What makeBatch needs of a tokenizer (SimTokenizer fits). */
-export interface BatchTokenizer { encode(text: string): number[]; readonly vocabSize?: number }
+export interface BatchTokenizer {
+  encode(text: string): number[];
+  readonly vocabSize?: number;
+}
 /** What makeBatch needs of a model config (ModelConfig fits). */
-export interface BatchModelConfig { imageSize: number; maxTextLen: number; vocabSize: number }
+export interface BatchModelConfig {
+  imageSize: number;
+  maxTextLen: number;
+  vocabSize: number;
+}
 
 export interface MakeBatchOptions {
   objective: TrainObjective;
@@ -82,7 +98,14 @@ export interface TrainBatch {
 }
 
 export function disposeBatch(b: TrainBatch): void {
-  const ts: (tf.Tensor | null | undefined)[] = [b.inputs.images, b.inputs.hasImage, b.inputs.encIds, b.inputs.decIn, b.targets, b.lossMask];
+  const ts: (tf.Tensor | null | undefined)[] = [
+    b.inputs.images,
+    b.inputs.hasImage,
+    b.inputs.encIds,
+    b.inputs.decIn,
+    b.targets,
+    b.lossMask,
+  ];
   for (const t of ts) t?.dispose();
 }
 
@@ -93,7 +116,12 @@ function padRows(rows: number[][], width: number): Int32Array {
 }
 
 /** Build one training batch. Draws prefix lengths / spans from `opts.rng` in example order. */
-export function makeBatch(examples: Example[], tokenizer: BatchTokenizer, config: BatchModelConfig, opts: MakeBatchOptions): TrainBatch {
+export function makeBatch(
+  examples: Example[],
+  tokenizer: BatchTokenizer,
+  config: BatchModelConfig,
+  opts: MakeBatchOptions,
+): TrainBatch {
   if (examples.length === 0) throw new TrainConfigError("makeBatch: no examples");
   if (opts.objective === "prefixlm") resolvePrefix(opts.prefix);
   let sentinels: number[] | undefined;
@@ -102,16 +130,28 @@ export function makeBatch(examples: Example[], tokenizer: BatchTokenizer, config
     sentinels = spanSentinelIds(config.vocabSize);
     const tv = tokenizer.vocabSize;
     if (tv !== undefined && tv > config.vocabSize - SPAN_SENTINELS) {
-      throw new TrainConfigError(`objective "span" needs the top ${SPAN_SENTINELS} ids free for sentinels: the tokenizer has ${tv} tokens but config.vocabSize is ${config.vocabSize} (train the tokenizer with vocabSize ≤ ${config.vocabSize - SPAN_SENTINELS})`);
+      throw new TrainConfigError(
+        `objective "span" needs the top ${SPAN_SENTINELS} ids free for sentinels: the tokenizer has ${tv} tokens but config.vocabSize is ${config.vocabSize} (train the tokenizer with vocabSize ≤ ${config.vocabSize - SPAN_SENTINELS})`,
+      );
     }
   }
   const arranged: Arranged[] = examples.map((ex) => {
-    if (typeof ex.text !== "string") throw new TrainConfigError(`example ${JSON.stringify(ex.id)}: text must be a string`);
+    if (typeof ex.text !== "string")
+      throw new TrainConfigError(`example ${JSON.stringify(ex.id)}: text must be a string`);
     const tokens = tokenizer.encode(ex.text);
-    return arrangeExample(tokens, ex.image !== undefined, {
-      objective: opts.objective, prefix: opts.prefix, span: opts.span, maxTextLen: config.maxTextLen,
-      specials: TRAIN_SPECIALS, sentinels,
-    }, opts.rng);
+    return arrangeExample(
+      tokens,
+      ex.image !== undefined,
+      {
+        objective: opts.objective,
+        prefix: opts.prefix,
+        span: opts.span,
+        maxTextLen: config.maxTextLen,
+        specials: TRAIN_SPECIALS,
+        sentinels,
+      },
+      opts.rng,
+    );
   });
   const B = examples.length;
   const anyImage = examples.some((e) => e.image !== undefined);
@@ -123,21 +163,61 @@ export function makeBatch(examples: Example[], tokenizer: BatchTokenizer, config
   // Each tensor is made directly from host arrays (no intermediates to tidy).
   const inputs: ModelInputs = {
     // Text-only rows get a black placeholder (hasImage = 0 makes the model mask its patches).
-    images: anyImage ? imagesToTensor(examples.map((e) => e.image ?? blankImage(config.imageSize)), config) : null,
-    hasImage: tf.tensor1d(examples.map((e) => (e.image ? 1 : 0)), "float32"),
-    encIds: tf.tensor2d(padRows(arranged.map((a) => a.enc), Te), [B, Te], "int32"),
-    decIn: tf.tensor2d(padRows(arranged.map((a) => a.decIn), Td), [B, Td], "int32"),
+    images: anyImage
+      ? imagesToTensor(
+          examples.map((e) => e.image ?? blankImage(config.imageSize)),
+          config,
+        )
+      : null,
+    hasImage: tf.tensor1d(
+      examples.map((e) => (e.image ? 1 : 0)),
+      "float32",
+    ),
+    encIds: tf.tensor2d(
+      padRows(
+        arranged.map((a) => a.enc),
+        Te,
+      ),
+      [B, Te],
+      "int32",
+    ),
+    decIn: tf.tensor2d(
+      padRows(
+        arranged.map((a) => a.decIn),
+        Td,
+      ),
+      [B, Td],
+      "int32",
+    ),
   };
-  const targets = tf.tensor2d(padRows(arranged.map((a) => a.target), Td), [B, Td], "int32");
+  const targets = tf.tensor2d(
+    padRows(
+      arranged.map((a) => a.target),
+      Td,
+    ),
+    [B, Td],
+    "int32",
+  );
   const lossMask = tf.tensor2d(mask, [B, Td], "float32");
   const info: BatchInfo = {
-    objective: opts.objective, size: B,
-    withImage: examples.filter((e) => e.image).length, textOnly: examples.filter((e) => !e.image).length,
-    encWidth: Te, decWidth: Td, lossTokens: arranged.reduce((s, a) => s + a.target.length, 0),
+    objective: opts.objective,
+    size: B,
+    withImage: examples.filter((e) => e.image).length,
+    textOnly: examples.filter((e) => !e.image).length,
+    encWidth: Te,
+    decWidth: Td,
+    lossTokens: arranged.reduce((s, a) => s + a.target.length, 0),
     examples: arranged.map((a, i) => ({
-      id: examples[i]!.id, hasImage: examples[i]!.image !== undefined, textLen: a.textLen, k: a.k,
-      encLen: a.enc.length, decLen: a.target.length, truncated: a.truncated, ...(a.spans ? { spans: a.spans } : {}),
-      enc: a.enc, target: a.target,
+      id: examples[i]!.id,
+      hasImage: examples[i]!.image !== undefined,
+      textLen: a.textLen,
+      k: a.k,
+      encLen: a.enc.length,
+      decLen: a.target.length,
+      truncated: a.truncated,
+      ...(a.spans ? { spans: a.spans } : {}),
+      enc: a.enc,
+      target: a.target,
     })),
   };
   return { inputs, targets, lossMask, info };

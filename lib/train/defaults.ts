@@ -9,7 +9,10 @@
  * linearly; batches hold 4,096 image-text pairs and 512 text-only documents.
  */
 /** A default and why it is that value. */
-export interface Default<T> { readonly value: T; readonly why: string }
+export interface Default<T> {
+  readonly value: T;
+  readonly why: string;
+}
 
 // `const T` keeps literal values ("linear", { mode: "random" }) as their literal types.
 const d = <const T>(value: T, why: string): Default<T> => ({ value, why });
@@ -20,22 +23,37 @@ export const OPTIMIZER_DEFAULTS = {
   beta2: d(0.999, "the paper's AdamW β2"),
   eps: d(1e-8, "Adam's ε (Kingma & Ba; PyTorch's default)"),
   weightDecay: d(0.01, "the paper's decoupled weight decay"),
-  clipNorm: d(1.0, "global-norm clipping at 1 keeps the first updates of a fresh model stable; 0 turns it off"),
+  clipNorm: d(
+    1.0,
+    "global-norm clipping at 1 keeps the first updates of a fresh model stable; 0 turns it off",
+  ),
 } as const;
 
 export const PRETRAIN_DEFAULTS = {
-  config: d("tiny", "trains in seconds on a CPU: for tests and first runs (the notebooks use small)"),
+  config: d(
+    "tiny",
+    "trains in seconds on a CPU: for tests and first runs (the notebooks use small)",
+  ),
   data: d("shapes", "the built-in seeded world: no download"),
   seed: d(0, "any fixed value: the seed fixes init, data order, prefix lengths and dropout"),
-  batchSize: d(16, "small enough for a CPU step of tiny or small; the paper's 4,096 needs a TPU pod"),
+  batchSize: d(
+    16,
+    "small enough for a CPU step of tiny or small; the paper's 4,096 needs a TPU pod",
+  ),
   lr: d(1e-3, "peak rate for our narrow models (tiny, small); the paper's Base uses 5e-4"),
-  warmupFraction: d(0.02, "the paper warms up over the first 2% of the updates (at least 1 update)"),
+  warmupFraction: d(
+    0.02,
+    "the paper warms up over the first 2% of the updates (at least 1 update)",
+  ),
   decay: d("linear", "the paper decays linearly after warmup"),
   minLrRatio: d(0, "decay towards 0 at the last update, as the paper"),
   objective: d("prefixlm", "SimVLM's single pretraining objective"),
   prefix: d({ mode: "random" }, "the paper draws the prefix length T_p at random for each example"),
   textOnlyEvery: d(8, "the paper's batch mix: 4,096 image-text pairs to 512 text-only documents"),
-  spanDensity: d(0.15, "T5's span corruption corrupts 15% of the tokens (Raffel et al. 2020, §3.3.4)"),
+  spanDensity: d(
+    0.15,
+    "T5's span corruption corrupts 15% of the tokens (Raffel et al. 2020, §3.3.4)",
+  ),
   spanMeanLength: d(3, "T5's mean span length (Raffel et al. 2020, §3.3.4)"),
   tokenizerExamples: d(2000, "enough text to see every word of the built-in world's captions"),
   saveEvery: d(0, "save only at the end, at until and on interrupt; 0 = no periodic saves"),
@@ -52,7 +70,9 @@ export const FINETUNE_DEFAULTS = {
 } as const;
 
 /** A fraction as a percentage for help texts: 0.05 → "5%". */
-export function percent(fraction: number): string { return `${Math.round(fraction * 1000) / 10}%`; }
+export function percent(fraction: number): string {
+  return `${Math.round(fraction * 1000) / 10}%`;
+}
 
 /** Default warmup of a run of `steps` updates: the fraction of them, rounded, at least 1. */
 export function defaultWarmup(steps: number, fraction: number): number {

@@ -3,17 +3,49 @@ export { pretrain } from "./pretrain.ts";
 export type { PretrainOptions, TrainResult } from "./pretrain.ts";
 export { trainSteps } from "./loop.ts";
 export type { TrainLogRow, StopReason, StepLoopOptions, StepLoopResult } from "./loop.ts";
-export { OPTIMIZER_DEFAULTS, PRETRAIN_DEFAULTS, FINETUNE_DEFAULTS, defaultWarmup } from "./defaults.ts";
+export {
+  OPTIMIZER_DEFAULTS,
+  PRETRAIN_DEFAULTS,
+  FINETUNE_DEFAULTS,
+  defaultWarmup,
+} from "./defaults.ts";
 export type { Default } from "./defaults.ts";
-export { trainStep, trainStepAsync, batchLoss, exampleLosses, maskedCrossEntropy, tokenLosses } from "./step.ts";
+export {
+  trainStep,
+  trainStepAsync,
+  batchLoss,
+  exampleLosses,
+  maskedCrossEntropy,
+  tokenLosses,
+} from "./step.ts";
 export type { TrainableModel, TrainStepOptions, TrainStepResult } from "./step.ts";
-export { makeBatch, disposeBatch, spanSentinelIds, SPAN_SENTINELS, TRAIN_SPECIALS } from "./batch.ts";
-export type { TrainBatch, BatchInfo, BatchExampleInfo, MakeBatchOptions, BatchTokenizer, BatchModelConfig } from "./batch.ts";
+export {
+  makeBatch,
+  disposeBatch,
+  spanSentinelIds,
+  SPAN_SENTINELS,
+  TRAIN_SPECIALS,
+} from "./batch.ts";
+export type {
+  TrainBatch,
+  BatchInfo,
+  BatchExampleInfo,
+  MakeBatchOptions,
+  BatchTokenizer,
+  BatchModelConfig,
+} from "./batch.ts";
 export { arrangeExample, corruptSpans, drawPrefixLength, TRAIN_OBJECTIVES } from "./objectives.ts";
 export type { TrainObjective, PrefixOptions, SpanOptions, Arranged } from "./objectives.ts";
 export { AdamW, learningRate, globalGradNorm, defaultDecayFilter } from "./optimizer.ts";
 export type { AdamWOptions, LrSchedule, DecayKind } from "./optimizer.ts";
-export { saveCheckpoint, loadCheckpoint, readCheckpointMeta, hasCheckpoint, CHECKPOINT_FILES, CHECKPOINT_FORMAT } from "./checkpoint.ts";
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  readCheckpointMeta,
+  hasCheckpoint,
+  CHECKPOINT_FILES,
+  CHECKPOINT_FORMAT,
+} from "./checkpoint.ts";
 export type { CheckpointMeta, CheckpointContent } from "./checkpoint.ts";
 export { loadModel, weightsToArrays, assignWeights, trainCodeVersion } from "./model-io.ts";
 export type { LoadedModel } from "./model-io.ts";

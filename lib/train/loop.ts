@@ -53,47 +53,97 @@ export interface StepLoopOptions extends LongRunOptions {
   onStep?: (row: TrainLogRow) => void;
 }
 
-export interface StepLoopResult { step: number; stopped: StopReason; rows: TrainLogRow[]; checkpoint?: string }
+export interface StepLoopResult {
+  step: number;
+  stopped: StopReason;
+  rows: TrainLogRow[];
+  checkpoint?: string;
+}
 
 export async function trainSteps(o: StepLoopOptions): Promise<StepLoopResult> {
   const signal = runSignal(o);
   const progress = startProgress(o.label, o.schedule.totalSteps, o);
   const rows: TrainLogRow[] = [];
   const t0 = performance.now();
-  let step = o.from, checkpoint: string | undefined, aborted = false;
+  let step = o.from,
+    checkpoint: string | undefined,
+    aborted = false;
   try {
     while (step < o.to) {
       // A synchronous check (lib/runtime.ts): a step never yields to the event loop.
-      if (isInterrupted(signal)) { aborted = true; break; }
+      if (isInterrupted(signal)) {
+        aborted = true;
+        break;
+      }
       const ts = performance.now();
       const batch = await o.nextBatch(step + 1);
       const lr = learningRate(o.schedule, step + 1);
       let r;
-      try { r = await trainStepAsync(o.model, o.optimizer, batch, { lr, dropoutSeed: o.dropoutRng.nextUint32() }); } finally { disposeBatch(batch); }
+      try {
+        r = await trainStepAsync(o.model, o.optimizer, batch, {
+          lr,
+          dropoutSeed: o.dropoutRng.nextUint32(),
+        });
+      } finally {
+        disposeBatch(batch);
+      }
       step++;
-      const row = logRow(step, r, lr, batch, (performance.now() - ts) / 1000, (performance.now() - t0) / 1000);
+      const row = logRow(
+        step,
+        r,
+        lr,
+        batch,
+        (performance.now() - ts) / 1000,
+        (performance.now() - t0) / 1000,
+      );
       rows.push(row);
       o.onStep?.(row);
       // Each quantity once: the loss in the message (what a grid's progress line repeats), the rest as metrics.
-      progress.update({ step, total: o.schedule.totalSteps, message: `loss ${r.loss.toFixed(4)}`, metrics: { lr } });
-      if (o.save && o.saveEvery && step % o.saveEvery === 0 && step < o.to) checkpoint = o.save(step);
+      progress.update({
+        step,
+        total: o.schedule.totalSteps,
+        message: `loss ${r.loss.toFixed(4)}`,
+        metrics: { lr },
+      });
+      if (o.save && o.saveEvery && step % o.saveEvery === 0 && step < o.to)
+        checkpoint = o.save(step);
     }
     if (o.save && step > o.from) checkpoint = o.save(step);
   } catch (e) {
     progress.done(`failed at step ${step + 1}`);
     throw e;
   }
-  const stopped: StopReason = aborted ? "aborted" : step >= o.schedule.totalSteps ? "done" : "until";
-  progress.done(aborted ? `interrupted at step ${step}${checkpoint ? ` (checkpoint saved in ${checkpoint})` : ""}` : "done");
+  const stopped: StopReason = aborted
+    ? "aborted"
+    : step >= o.schedule.totalSteps
+      ? "done"
+      : "until";
+  progress.done(
+    aborted
+      ? `interrupted at step ${step}${checkpoint ? ` (checkpoint saved in ${checkpoint})` : ""}`
+      : "done",
+  );
   return { step, stopped, rows, ...(checkpoint ? { checkpoint } : {}) };
 }
 
-function logRow(step: number, r: { loss: number; gradNorm: number }, lr: number, batch: TrainBatch, stepSeconds: number, elapsed: number): TrainLogRow {
+function logRow(
+  step: number,
+  r: { loss: number; gradNorm: number },
+  lr: number,
+  batch: TrainBatch,
+  stepSeconds: number,
+  elapsed: number,
+): TrainLogRow {
   const info = batch.info;
   return {
-    step, loss: r.loss, lr, grad_norm: r.gradNorm,
-    examples_per_s: round(info.size / stepSeconds), tokens_per_s: round(info.lossTokens / stepSeconds),
-    elapsed_s: round(elapsed), text_only: info.textOnly,
+    step,
+    loss: r.loss,
+    lr,
+    grad_norm: r.gradNorm,
+    examples_per_s: round(info.size / stepSeconds),
+    tokens_per_s: round(info.lossTokens / stepSeconds),
+    elapsed_s: round(elapsed),
+    text_only: info.textOnly,
     mean_k: round(info.examples.reduce((a, e) => a + e.k, 0) / info.size),
   };
 }

@@ -16,20 +16,38 @@ import { CheckpointError } from "./errors.ts";
 /** The model's weights as named float32 arrays (the safetensors tensor names = SimVLM.weights() names). */
 export function weightsToArrays(weights: Map<string, tf.Variable>): Map<string, NamedArray> {
   const out = new Map<string, NamedArray>();
-  for (const [name, v] of weights) out.set(name, { dtype: "F32", shape: [...v.shape], data: v.dataSync() as Float32Array });
+  for (const [name, v] of weights)
+    out.set(name, { dtype: "F32", shape: [...v.shape], data: v.dataSync() as Float32Array });
   return out;
 }
 
 /** Assign saved arrays to the model's variables; every name must match in both directions, with equal shapes. */
-export function assignWeights(weights: Map<string, tf.Variable>, arrays: Map<string, NamedArray>, file: string): void {
+export function assignWeights(
+  weights: Map<string, tf.Variable>,
+  arrays: Map<string, NamedArray>,
+  file: string,
+): void {
   const missing = [...weights.keys()].filter((n) => !arrays.has(n));
-  if (missing.length) throw new CheckpointError(`${file}: missing ${missing.length} tensor(s) the model needs: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}`, file);
+  if (missing.length)
+    throw new CheckpointError(
+      `${file}: missing ${missing.length} tensor(s) the model needs: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}`,
+      file,
+    );
   const extra = [...arrays.keys()].filter((n) => !weights.has(n));
-  if (extra.length) throw new CheckpointError(`${file}: ${extra.length} tensor(s) the model does not have: ${extra.slice(0, 5).join(", ")}`, file);
+  if (extra.length)
+    throw new CheckpointError(
+      `${file}: ${extra.length} tensor(s) the model does not have: ${extra.slice(0, 5).join(", ")}`,
+      file,
+    );
   for (const [name, v] of weights) {
     const a = arrays.get(name)!;
-    if (a.dtype !== "F32") throw new CheckpointError(`${file}: tensor "${name}" is ${a.dtype}, expected F32`, file);
-    if (a.shape.join(",") !== v.shape.join(",")) throw new CheckpointError(`${file}: tensor "${name}" has shape [${a.shape}], the model needs [${v.shape}]`, file);
+    if (a.dtype !== "F32")
+      throw new CheckpointError(`${file}: tensor "${name}" is ${a.dtype}, expected F32`, file);
+    if (a.shape.join(",") !== v.shape.join(","))
+      throw new CheckpointError(
+        `${file}: tensor "${name}" has shape [${a.shape}], the model needs [${v.shape}]`,
+        file,
+      );
   }
   for (const [name, v] of weights) {
     const a = arrays.get(name)!;
@@ -40,15 +58,28 @@ export function assignWeights(weights: Map<string, tf.Variable>, arrays: Map<str
 /** Parse config.json of a checkpoint into a validated ModelConfig (errors name the file). */
 export function checkpointConfig(raw: Record<string, unknown>, dir: string): ModelConfig {
   const file = path.join(dir, "config.json");
-  try { return validateConfig(raw, file); } catch (e) { throw new CheckpointError(`${file}: ${(e as Error).message}`, file); }
+  try {
+    return validateConfig(raw, file);
+  } catch (e) {
+    throw new CheckpointError(`${file}: ${(e as Error).message}`, file);
+  }
 }
 
 export function checkpointTokenizer(json: string, dir: string): SimTokenizer {
   const file = path.join(dir, "tokenizer.json");
-  try { return SimTokenizer.fromJSON(json, file); } catch (e) { throw new CheckpointError(`${file}: ${(e as Error).message}`, file); }
+  try {
+    return SimTokenizer.fromJSON(json, file);
+  } catch (e) {
+    throw new CheckpointError(`${file}: ${(e as Error).message}`, file);
+  }
 }
 
-export interface LoadedModel { model: SimVLM; tokenizer: SimTokenizer; config: ModelConfig; meta: CheckpointMeta }
+export interface LoadedModel {
+  model: SimVLM;
+  tokenizer: SimTokenizer;
+  config: ModelConfig;
+  meta: CheckpointMeta;
+}
 
 /**
  * A checkpoint's model, tokenizer, config and state.json, ready for inference (the optimizer state
@@ -61,7 +92,10 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   const model = new SimVLM(config, ck.meta.seed ?? 0);
   try {
     assignWeights(model.weights(), ck.weights, path.join(dir, "weights.safetensors"));
-  } catch (e) { model.dispose(); throw e; }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return { model, tokenizer, config, meta: ck.meta };
 }
 
@@ -75,7 +109,11 @@ export function trainCodeVersion(): string {
   if (cachedVersion) return cachedVersion;
   let version = "dev";
   const pkg = fileURLToPath(new URL("../../package.json", import.meta.url));
-  try { version = (JSON.parse(fs.readFileSync(pkg, "utf8")) as { version: string }).version; } catch { /* no package.json */ }
+  try {
+    version = (JSON.parse(fs.readFileSync(pkg, "utf8")) as { version: string }).version;
+  } catch {
+    /* no package.json */
+  }
   cachedVersion = `simvlm@${version}+${libSourceHash(["backend", "data", "model", "tokenizer", "train", "util"]).slice(0, 12)}`;
   return cachedVersion;
 }

@@ -38,7 +38,11 @@ export interface SpanOptions {
 }
 
 /** Special ids, as the tokenizer defines them (SPECIAL_IDS). */
-export interface SpecialIds { pad: number; bos: number; eos: number }
+export interface SpecialIds {
+  pad: number;
+  bos: number;
+  eos: number;
+}
 
 export interface ArrangeOptions {
   objective: TrainObjective;
@@ -71,16 +75,32 @@ export interface Arranged {
 
 export function resolvePrefix(p: PrefixOptions | undefined): PrefixOptions {
   const out = p ?? { ...D.prefix.value };
-  if (!["random", "fixed", "none"].includes(out.mode)) throw new TrainConfigError(`prefix.mode must be random, fixed or none, got ${JSON.stringify(out.mode)}`, { option: "prefix.mode" });
+  if (!["random", "fixed", "none"].includes(out.mode))
+    throw new TrainConfigError(
+      `prefix.mode must be random, fixed or none, got ${JSON.stringify(out.mode)}`,
+      { option: "prefix.mode" },
+    );
   if (out.mode === "fixed" && !(Number.isInteger(out.k) && out.k! >= 0)) {
-    throw new TrainConfigError(`prefix.k must be an integer ≥ 0 for mode "fixed", ${out.k === undefined ? "and is missing" : `got ${JSON.stringify(out.k)}`}`, { option: "prefix.k" });
+    throw new TrainConfigError(
+      `prefix.k must be an integer ≥ 0 for mode "fixed", ${out.k === undefined ? "and is missing" : `got ${JSON.stringify(out.k)}`}`,
+      { option: "prefix.k" },
+    );
   }
-  if (out.kMax !== undefined && !(Number.isInteger(out.kMax) && out.kMax >= 0)) throw new TrainConfigError(`prefix.kMax must be an integer ≥ 0, got ${JSON.stringify(out.kMax)}`, { option: "prefix.kMax" });
+  if (out.kMax !== undefined && !(Number.isInteger(out.kMax) && out.kMax >= 0))
+    throw new TrainConfigError(
+      `prefix.kMax must be an integer ≥ 0, got ${JSON.stringify(out.kMax)}`,
+      { option: "prefix.kMax" },
+    );
   return out;
 }
 
 /** Draw the prefix length for one example with n text tokens. */
-export function drawPrefixLength(n: number, hasImage: boolean, prefix: PrefixOptions, rng: Rng): number {
+export function drawPrefixLength(
+  n: number,
+  hasImage: boolean,
+  prefix: PrefixOptions,
+  rng: Rng,
+): number {
   if (n <= 1) return 0;
   if (prefix.mode === "none") return 0;
   if (prefix.mode === "fixed") return Math.min(prefix.k!, n - 1);
@@ -91,26 +111,55 @@ export function drawPrefixLength(n: number, hasImage: boolean, prefix: PrefixOpt
 
 /** Split `total` items into `parts` non-empty runs at random (parts ≤ total). */
 function randomPartition(total: number, parts: number, rng: Rng): number[] {
-  const cuts = rng.shuffle(Array.from({ length: total - 1 }, (_, i) => i + 1)).slice(0, parts - 1).sort((a, b) => a - b);
+  const cuts = rng
+    .shuffle(Array.from({ length: total - 1 }, (_, i) => i + 1))
+    .slice(0, parts - 1)
+    .sort((a, b) => a - b);
   const out: number[] = [];
   let prev = 0;
-  for (const c of [...cuts, total]) { out.push(c - prev); prev = c; }
+  for (const c of [...cuts, total]) {
+    out.push(c - prev);
+    prev = c;
+  }
   return out;
 }
 
 /** T5 span corruption of `tokens`: returns the corrupted encoder text, the target body and the spans. */
-export function corruptSpans(tokens: number[], span: SpanOptions, sentinels: readonly number[], rng: Rng, maxBody = Infinity) {
-  const density = span.density ?? D.spanDensity.value, meanSpan = span.meanSpan ?? D.spanMeanLength.value;
+export function corruptSpans(
+  tokens: number[],
+  span: SpanOptions,
+  sentinels: readonly number[],
+  rng: Rng,
+  maxBody = Infinity,
+) {
+  const density = span.density ?? D.spanDensity.value,
+    meanSpan = span.meanSpan ?? D.spanMeanLength.value;
   const n = tokens.length;
-  if (n === 0) return { enc: [] as number[], body: [] as number[], spans: [] as [number, number][] };
-  if (sentinels.length === 0) throw new TrainConfigError("span corruption needs sentinel ids (none given)");
+  if (n === 0)
+    return { enc: [] as number[], body: [] as number[], spans: [] as [number, number][] };
+  if (sentinels.length === 0)
+    throw new TrainConfigError("span corruption needs sentinel ids (none given)");
   const noise = n === 1 ? 1 : Math.min(n - 1, Math.max(1, Math.round(n * density)));
   // Each span costs one sentinel in the target too: keep sentinels + corrupted tokens within maxBody.
-  const numSpans = n === 1 ? 1 : Math.max(1, Math.min(Math.round(noise / meanSpan), noise, n - noise, sentinels.length, maxBody - noise));
+  const numSpans =
+    n === 1
+      ? 1
+      : Math.max(
+          1,
+          Math.min(
+            Math.round(noise / meanSpan),
+            noise,
+            n - noise,
+            sentinels.length,
+            maxBody - noise,
+          ),
+        );
   // Runs alternate kept, corrupted, kept, corrupted, … as in T5 (the text starts with kept tokens).
   const noiseRuns = randomPartition(noise, numSpans, rng);
   const keepRuns = n - noise > 0 ? randomPartition(n - noise, numSpans, rng) : [0];
-  const enc: number[] = [], body: number[] = [], spans: [number, number][] = [];
+  const enc: number[] = [],
+    body: number[] = [],
+    spans: [number, number][] = [];
   let pos = 0;
   for (let s = 0; s < numSpans; s++) {
     enc.push(...tokens.slice(pos, pos + keepRuns[s]!));
@@ -124,7 +173,12 @@ export function corruptSpans(tokens: number[], span: SpanOptions, sentinels: rea
 }
 
 /** Arrange one example (its text already tokenised, without specials). */
-export function arrangeExample(tokens: number[], hasImage: boolean, opts: ArrangeOptions, rng: Rng): Arranged {
+export function arrangeExample(
+  tokens: number[],
+  hasImage: boolean,
+  opts: ArrangeOptions,
+  rng: Rng,
+): Arranged {
   const limit = Math.max(1, opts.maxTextLen - 1);
   const truncated = Math.max(0, tokens.length - limit);
   const text = truncated ? tokens.slice(0, limit) : tokens;
@@ -138,16 +192,23 @@ export function arrangeExample(tokens: number[], hasImage: boolean, opts: Arrang
       body = text.slice(k);
       break;
     case "lm":
-      k = 0; enc = []; body = text;
+      k = 0;
+      enc = [];
+      body = text;
       break;
     case "span": {
       const r = corruptSpans(text, opts.span ?? {}, opts.sentinels ?? [], rng, limit);
-      enc = r.enc; body = r.body; spans = r.spans;
+      enc = r.enc;
+      body = r.body;
+      spans = r.spans;
       k = r.spans.reduce((a, [, len]) => a + len, 0);
       break;
     }
     default:
-      throw new TrainConfigError(`objective must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(opts.objective)}`, { option: "objective" });
+      throw new TrainConfigError(
+        `objective must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(opts.objective)}`,
+        { option: "objective" },
+      );
   }
   const target = [...body, eos];
   const decIn = [bos, ...target.slice(0, -1)];
@@ -156,7 +217,12 @@ export function arrangeExample(tokens: number[], hasImage: boolean, opts: Arrang
 
 /** Check span options once, up front (so a bad value fails before training starts). */
 export function validateSpanOptions(span: SpanOptions | undefined): void {
-  const d = span?.density ?? D.spanDensity.value, m = span?.meanSpan ?? D.spanMeanLength.value;
-  if (!(d > 0 && d <= 0.5)) throw new TrainConfigError(`span.density must be in (0, 0.5], got ${d}`, { option: "span.density" });
-  if (!(m >= 1)) throw new TrainConfigError(`span.meanSpan must be ≥ 1, got ${m}`, { option: "span.meanSpan" });
+  const d = span?.density ?? D.spanDensity.value,
+    m = span?.meanSpan ?? D.spanMeanLength.value;
+  if (!(d > 0 && d <= 0.5))
+    throw new TrainConfigError(`span.density must be in (0, 0.5], got ${d}`, {
+      option: "span.density",
+    });
+  if (!(m >= 1))
+    throw new TrainConfigError(`span.meanSpan must be ≥ 1, got ${m}`, { option: "span.meanSpan" });
 }

@@ -34,8 +34,9 @@ export interface LrSchedule {
  * update and reaches minLr after totalSteps (never exactly 0 on a real update, so no step is wasted).
  */
 export function learningRate(s: LrSchedule, step: number): number {
-  const peak = s.peakLr, minRatio = s.minLrRatio ?? 0;
-  if (s.warmupSteps > 0 && step <= s.warmupSteps) return peak * step / s.warmupSteps;
+  const peak = s.peakLr,
+    minRatio = s.minLrRatio ?? 0;
+  if (s.warmupSteps > 0 && step <= s.warmupSteps) return (peak * step) / s.warmupSteps;
   if (s.decay === "constant") return peak;
   const span = Math.max(1, s.totalSteps - s.warmupSteps);
   const p = Math.min(1, Math.max(0, (step - s.warmupSteps - 1) / span));
@@ -66,31 +67,49 @@ export function defaultDecayFilter(name: string, shape: number[]): boolean {
   return shape.length >= 2 && !/emb|pos/i.test(name);
 }
 
-interface Slot { m: tf.Variable; v: tf.Variable; decay: boolean }
+interface Slot {
+  m: tf.Variable;
+  v: tf.Variable;
+  decay: boolean;
+}
 
 export class AdamW {
-  readonly beta1: number; readonly beta2: number; readonly eps: number;
-  readonly weightDecay: number; readonly clipNorm: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly clipNorm: number;
   /** Updates applied so far (Adam's t). */
   step = 0;
   private slots = new Map<string, Slot>();
 
-  constructor(readonly params: Map<string, tf.Variable>, opts: AdamWOptions = {}) {
-    this.beta1 = opts.beta1 ?? D.beta1.value; this.beta2 = opts.beta2 ?? D.beta2.value; this.eps = opts.eps ?? D.eps.value;
-    this.weightDecay = opts.weightDecay ?? D.weightDecay.value; this.clipNorm = opts.clipNorm ?? D.clipNorm.value;
+  constructor(
+    readonly params: Map<string, tf.Variable>,
+    opts: AdamWOptions = {},
+  ) {
+    this.beta1 = opts.beta1 ?? D.beta1.value;
+    this.beta2 = opts.beta2 ?? D.beta2.value;
+    this.eps = opts.eps ?? D.eps.value;
+    this.weightDecay = opts.weightDecay ?? D.weightDecay.value;
+    this.clipNorm = opts.clipNorm ?? D.clipNorm.value;
     const decay = opts.decay ?? defaultDecayFilter;
     for (const [name, p] of params) {
-      this.slots.set(name, tf.tidy(() => ({
-        m: tf.variable(tf.zerosLike(p), false, `adamw/m/${name}/${uid}`),
-        v: tf.variable(tf.zerosLike(p), false, `adamw/v/${name}/${uid}`),
-        decay: decay(name, p.shape),
-      })));
+      this.slots.set(
+        name,
+        tf.tidy(() => ({
+          m: tf.variable(tf.zerosLike(p), false, `adamw/m/${name}/${uid}`),
+          v: tf.variable(tf.zerosLike(p), false, `adamw/v/${name}/${uid}`),
+          decay: decay(name, p.shape),
+        })),
+      );
       uid++;
     }
   }
 
   /** Names of the parameters that get weight decay (for docs and tests). */
-  decayed(): string[] { return [...this.slots].filter(([, s]) => s.decay).map(([n]) => n); }
+  decayed(): string[] {
+    return [...this.slots].filter(([, s]) => s.decay).map(([n]) => n);
+  }
 
   /**
    * One update from `grads` (name → gradient, same shapes as the params) at learning rate `lr`.
@@ -102,23 +121,41 @@ export class AdamW {
    */
   apply(grads: Record<string, tf.Tensor>, lr: number, gradNorm: number): void {
     const names = [...this.params.keys()];
-    for (const n of Object.keys(grads)) if (!this.params.has(n)) throw new Error(`AdamW: gradient for unknown parameter "${n}"`);
+    for (const n of Object.keys(grads))
+      if (!this.params.has(n)) throw new Error(`AdamW: gradient for unknown parameter "${n}"`);
     const clip = this.clipNorm;
     const scale = clip > 0 && Number.isFinite(clip) ? Math.min(1, clip / (gradNorm + 1e-6)) : 1;
     this.step += 1;
     const t = this.step;
-    const b1 = this.beta1, b2 = this.beta2;
-    const c1 = 1 - Math.pow(b1, t), c2 = 1 - Math.pow(b2, t);
+    const b1 = this.beta1,
+      b2 = this.beta2;
+    const c1 = 1 - Math.pow(b1, t),
+      c2 = 1 - Math.pow(b2, t);
     // On wasm with the native addon, one fused kernel per parameter (native/adamw.c) computes the
     // same float32 operations in the same order as the ops below, without ten kernel launches.
     const fused = fusedAdamWAvailable();
     for (const n of names) {
       if (!grads[n]) continue;
-      const p = this.params.get(n)!, s = this.slots.get(n)!;
+      const p = this.params.get(n)!,
+        s = this.slots.get(n)!;
       const grad = grads[n]!;
-      if (fused && p.dtype === "float32" && grad.dtype === "float32" && tf.util.arraysEqual(grad.shape, p.shape)) {
+      if (
+        fused &&
+        p.dtype === "float32" &&
+        grad.dtype === "float32" &&
+        tf.util.arraysEqual(grad.shape, p.shape)
+      ) {
         const decayFactor = s.decay && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1;
-        const [pNew, mNew, vNew] = fusedAdamWUpdate(p, s.m, s.v, grad, { beta1: b1, beta2: b2, eps: this.eps, c1, c2, decayFactor, lr, scale });
+        const [pNew, mNew, vNew] = fusedAdamWUpdate(p, s.m, s.v, grad, {
+          beta1: b1,
+          beta2: b2,
+          eps: this.eps,
+          c1,
+          c2,
+          decayFactor,
+          lr,
+          scale,
+        });
         s.m.assign(mNew);
         s.v.assign(vNew);
         p.assign(pNew);
@@ -140,8 +177,16 @@ export class AdamW {
   exportState(): Map<string, NamedArray> {
     const out = new Map<string, NamedArray>();
     for (const [name, s] of this.slots) {
-      out.set(`exp_avg.${name}`, { dtype: "F32", shape: s.m.shape, data: s.m.dataSync() as Float32Array });
-      out.set(`exp_avg_sq.${name}`, { dtype: "F32", shape: s.v.shape, data: s.v.dataSync() as Float32Array });
+      out.set(`exp_avg.${name}`, {
+        dtype: "F32",
+        shape: s.m.shape,
+        data: s.m.dataSync() as Float32Array,
+      });
+      out.set(`exp_avg_sq.${name}`, {
+        dtype: "F32",
+        shape: s.v.shape,
+        data: s.v.dataSync() as Float32Array,
+      });
     }
     return out;
   }
@@ -149,22 +194,37 @@ export class AdamW {
   /** Restore the state written by exportState (plus the step count). `file` names the source in errors. */
   importState(state: Map<string, NamedArray>, step: number, file: string): void {
     for (const [name, s] of this.slots) {
-      for (const [key, slot] of [[`exp_avg.${name}`, s.m], [`exp_avg_sq.${name}`, s.v]] as const) {
+      for (const [key, slot] of [
+        [`exp_avg.${name}`, s.m],
+        [`exp_avg_sq.${name}`, s.v],
+      ] as const) {
         const a = state.get(key);
         if (!a) throw new CheckpointError(`${file}: missing optimizer tensor "${key}"`, file);
         if (a.shape.join(",") !== slot.shape.join(",")) {
-          throw new CheckpointError(`${file}: optimizer tensor "${key}" has shape [${a.shape}], the model needs [${slot.shape}]`, file);
+          throw new CheckpointError(
+            `${file}: optimizer tensor "${key}" has shape [${a.shape}], the model needs [${slot.shape}]`,
+            file,
+          );
         }
         tf.tidy(() => slot.assign(tf.tensor(a.data, a.shape, "float32")));
       }
     }
-    const extra = [...state.keys()].filter((k) => !this.slots.has(k.replace(/^exp_avg(_sq)?\./, "")));
-    if (extra.length) throw new CheckpointError(`${file}: optimizer state for unknown parameters: ${extra.slice(0, 5).join(", ")}`, file);
+    const extra = [...state.keys()].filter(
+      (k) => !this.slots.has(k.replace(/^exp_avg(_sq)?\./, "")),
+    );
+    if (extra.length)
+      throw new CheckpointError(
+        `${file}: optimizer state for unknown parameters: ${extra.slice(0, 5).join(", ")}`,
+        file,
+      );
     this.step = step;
   }
 
   dispose(): void {
-    for (const s of this.slots.values()) { s.m.dispose(); s.v.dispose(); }
+    for (const s of this.slots.values()) {
+      s.m.dispose();
+      s.v.dispose();
+    }
     this.slots.clear();
   }
 }
@@ -172,7 +232,10 @@ export class AdamW {
 let uid = 0;
 
 /** √(Σ‖g‖²) over all gradients, summed in name order so the value is reproducible. */
-export function globalGradNorm(grads: Record<string, tf.Tensor>, names: Iterable<string>): tf.Scalar {
+export function globalGradNorm(
+  grads: Record<string, tf.Tensor>,
+  names: Iterable<string>,
+): tf.Scalar {
   // Read `names` once: it may be a one-shot iterator (a Map's keys()).
   const present = [...names].filter((n) => grads[n]).map((n) => grads[n]!);
   if (fusedAdamWAvailable() && present.every((g) => g.dtype === "float32")) {

@@ -26,37 +26,78 @@ export interface TaskPair {
 }
 
 /** Build the model inputs for a list of pairs (padding id 0; loss mask 1 on target positions). */
-export function pairBatch(pairs: TaskPair[], tokenizer: Pick<SimTokenizer, "encode">, config: Pick<ModelConfig, "imageSize" | "maxTextLen">): TrainBatch {
+export function pairBatch(
+  pairs: TaskPair[],
+  tokenizer: Pick<SimTokenizer, "encode">,
+  config: Pick<ModelConfig, "imageSize" | "maxTextLen">,
+): TrainBatch {
   if (!pairs.length) throw new TrainConfigError("pairBatch: no pairs");
   const { bos, eos } = TRAIN_SPECIALS;
   const enc = pairs.map((p, i) => {
-    if (typeof p.prefix !== "string" || typeof p.target !== "string") throw new TrainConfigError(`pair ${JSON.stringify(p.id ?? i)}: prefix and target must be strings`);
+    if (typeof p.prefix !== "string" || typeof p.target !== "string")
+      throw new TrainConfigError(
+        `pair ${JSON.stringify(p.id ?? i)}: prefix and target must be strings`,
+      );
     return tokenizer.encode(p.prefix).slice(0, config.maxTextLen);
   });
-  const tgt = pairs.map((p) => [...tokenizer.encode(p.target).slice(0, config.maxTextLen - 1), eos]);
+  const tgt = pairs.map((p) => [
+    ...tokenizer.encode(p.target).slice(0, config.maxTextLen - 1),
+    eos,
+  ]);
   const B = pairs.length;
   const anyImage = pairs.some((p) => p.image);
   const Te = Math.max(anyImage ? 0 : 1, ...enc.map((e) => e.length));
   const Td = Math.max(...tgt.map((t) => t.length));
-  const pad = (rows: number[][], w: number) => { const out = new Int32Array(rows.length * w); rows.forEach((r, i) => out.set(r, i * w)); return out; };
+  const pad = (rows: number[][], w: number) => {
+    const out = new Int32Array(rows.length * w);
+    rows.forEach((r, i) => out.set(r, i * w));
+    return out;
+  };
   const mask = new Float32Array(B * Td);
   tgt.forEach((t, i) => mask.fill(1, i * Td, i * Td + t.length));
   return {
     inputs: {
       // Text-only rows get a blank placeholder (hasImage = 0 makes the model mask its patches), as in makeBatch.
-      images: anyImage ? imagesToTensor(pairs.map((p) => p.image ?? blankImage(config.imageSize)), config) : null,
-      hasImage: tf.tensor1d(pairs.map((p) => (p.image ? 1 : 0)), "float32"),
+      images: anyImage
+        ? imagesToTensor(
+            pairs.map((p) => p.image ?? blankImage(config.imageSize)),
+            config,
+          )
+        : null,
+      hasImage: tf.tensor1d(
+        pairs.map((p) => (p.image ? 1 : 0)),
+        "float32",
+      ),
       encIds: tf.tensor2d(pad(enc, Te), [B, Te], "int32"),
-      decIn: tf.tensor2d(pad(tgt.map((t) => [bos, ...t.slice(0, -1)]), Td), [B, Td], "int32"),
+      decIn: tf.tensor2d(
+        pad(
+          tgt.map((t) => [bos, ...t.slice(0, -1)]),
+          Td,
+        ),
+        [B, Td],
+        "int32",
+      ),
     },
     targets: tf.tensor2d(pad(tgt, Td), [B, Td], "int32"),
     lossMask: tf.tensor2d(mask, [B, Td], "float32"),
     info: {
-      objective: "prefixlm", size: B, withImage: pairs.filter((p) => p.image).length, textOnly: pairs.filter((p) => !p.image).length,
-      encWidth: Te, decWidth: Td, lossTokens: tgt.reduce((s, t) => s + t.length, 0),
+      objective: "prefixlm",
+      size: B,
+      withImage: pairs.filter((p) => p.image).length,
+      textOnly: pairs.filter((p) => !p.image).length,
+      encWidth: Te,
+      decWidth: Td,
+      lossTokens: tgt.reduce((s, t) => s + t.length, 0),
       examples: pairs.map((p, i) => ({
-        id: p.id, hasImage: !!p.image, textLen: enc[i]!.length + tgt[i]!.length - 1, k: enc[i]!.length,
-        encLen: enc[i]!.length, decLen: tgt[i]!.length, truncated: 0, enc: enc[i]!, target: tgt[i]!,
+        id: p.id,
+        hasImage: !!p.image,
+        textLen: enc[i]!.length + tgt[i]!.length - 1,
+        k: enc[i]!.length,
+        encLen: enc[i]!.length,
+        decLen: tgt[i]!.length,
+        truncated: 0,
+        enc: enc[i]!,
+        target: tgt[i]!,
       })),
     },
   };

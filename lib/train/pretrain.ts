@@ -20,9 +20,22 @@ import { Rng, type RngState } from "../util/rng.ts";
 import type { LongRunOptions } from "../runtime.ts";
 import { makeBatch, SPAN_SENTINELS } from "./batch.ts";
 import { AdamW, type AdamWOptions, type DecayKind, type LrSchedule } from "./optimizer.ts";
-import { TRAIN_OBJECTIVES, resolvePrefix, validateSpanOptions, type PrefixOptions, type SpanOptions, type TrainObjective } from "./objectives.ts";
+import {
+  TRAIN_OBJECTIVES,
+  resolvePrefix,
+  validateSpanOptions,
+  type PrefixOptions,
+  type SpanOptions,
+  type TrainObjective,
+} from "./objectives.ts";
 import { saveCheckpoint, loadCheckpoint, hasCheckpoint, readCheckpointMeta } from "./checkpoint.ts";
-import { weightsToArrays, assignWeights, checkpointConfig, checkpointTokenizer, trainCodeVersion } from "./model-io.ts";
+import {
+  weightsToArrays,
+  assignWeights,
+  checkpointConfig,
+  checkpointTokenizer,
+  trainCodeVersion,
+} from "./model-io.ts";
 import { memoryExampleStream, examplesFingerprint } from "./stream.ts";
 import { OPTIMIZER_DEFAULTS, PRETRAIN_DEFAULTS as D, defaultWarmup } from "./defaults.ts";
 import { trainSteps, type StopReason, type TrainLogRow } from "./loop.ts";
@@ -102,7 +115,15 @@ interface TrainState {
 }
 
 /** A run ready to step: what a new run creates, or a resume reads back. */
-interface Run { config: ModelConfig; tokenizer: SimTokenizer; model: SimVLM; optimizer: AdamW; state: TrainState; seed: number; startStep: number }
+interface Run {
+  config: ModelConfig;
+  tokenizer: SimTokenizer;
+  model: SimVLM;
+  optimizer: AdamW;
+  state: TrainState;
+  seed: number;
+  startStep: number;
+}
 
 export async function pretrain(opts: PretrainOptions): Promise<TrainResult> {
   const backend = await initBackend();
@@ -110,36 +131,75 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainResult> {
   const examples = Array.isArray(opts.data) ? opts.data : undefined;
   const run = opts.resume ? resumeRun(opts) : await newRun(opts, examples, backend.name);
   const { config, tokenizer, model, optimizer, state, seed, startStep } = run;
-  const batchRng = new Rng(state.rng.batch), dropoutRng = new Rng(state.rng.dropout);
+  const batchRng = new Rng(state.rng.batch),
+    dropoutRng = new Rng(state.rng.dropout);
   let stream: ExampleStream;
   try {
-    stream = await openData(state.data, examples, seed, config, startStep > 0 ? state.dataCursor : undefined);
-  } catch (e) { optimizer.dispose(); model.dispose(); throw e; }
+    stream = await openData(
+      state.data,
+      examples,
+      seed,
+      config,
+      startStep > 0 ? state.dataCursor : undefined,
+    );
+  } catch (e) {
+    optimizer.dispose();
+    model.dispose();
+    throw e;
+  }
   const logFile = opts.outDir ? startLog(opts.outDir, opts.resume ? startStep : 0) : undefined;
 
   const nextBatch = async (step: number) => {
     const exs = await stream.next(state.batchSize);
-    if (exs.length === 0) throw new TrainConfigError(`the data source ${JSON.stringify(state.data.source)} has no more examples (step ${step})`);
-    return makeBatch(exs, tokenizer, config, { objective: state.objective, prefix: state.prefix, span: state.span, rng: batchRng });
+    if (exs.length === 0)
+      throw new TrainConfigError(
+        `the data source ${JSON.stringify(state.data.source)} has no more examples (step ${step})`,
+      );
+    return makeBatch(exs, tokenizer, config, {
+      objective: state.objective,
+      prefix: state.prefix,
+      span: state.span,
+      rng: batchRng,
+    });
   };
-  const save = (outDir: string) => (step: number) => saveCheckpoint(outDir, {
-    config: config as unknown as Record<string, unknown>, tokenizerJson: tokenizer.toJSON(),
-    weights: weightsToArrays(model.weights()), optimizer: optimizer.exportState(),
-    meta: {
-      step, seed, codeVersion: trainCodeVersion(),
-      train: { ...state, dataCursor: stream.cursor(), rng: { batch: batchRng.state(), dropout: dropoutRng.state() }, backend: backend.name } as unknown as Record<string, unknown>,
-    },
-  });
+  const save = (outDir: string) => (step: number) =>
+    saveCheckpoint(outDir, {
+      config: config as unknown as Record<string, unknown>,
+      tokenizerJson: tokenizer.toJSON(),
+      weights: weightsToArrays(model.weights()),
+      optimizer: optimizer.exportState(),
+      meta: {
+        step,
+        seed,
+        codeVersion: trainCodeVersion(),
+        train: {
+          ...state,
+          dataCursor: stream.cursor(),
+          rng: { batch: batchRng.state(), dropout: dropoutRng.state() },
+          backend: backend.name,
+        } as unknown as Record<string, unknown>,
+      },
+    });
   const onStep = (row: TrainLogRow) => {
     if (logFile) fs.appendFileSync(logFile, JSON.stringify(row) + "\n");
     opts.onStep?.(row);
   };
   try {
     const r = await trainSteps({
-      label: "pretrain", model, optimizer, schedule: state.schedule, nextBatch, dropoutRng,
-      signal: opts.signal, onProgress: opts.onProgress, progress: opts.progress,
-      from: startStep, to: Math.min(opts.steps, opts.until ?? Infinity),
-      save: opts.outDir ? save(opts.outDir) : undefined, saveEvery: opts.saveEvery ?? D.saveEvery.value, onStep,
+      label: "pretrain",
+      model,
+      optimizer,
+      schedule: state.schedule,
+      nextBatch,
+      dropoutRng,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      progress: opts.progress,
+      from: startStep,
+      to: Math.min(opts.steps, opts.until ?? Infinity),
+      save: opts.outDir ? save(opts.outDir) : undefined,
+      saveEvery: opts.saveEvery ?? D.saveEvery.value,
+      onStep,
     });
     return { model, tokenizer, config, ...r };
   } catch (e) {
@@ -152,58 +212,149 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainResult> {
 }
 
 /** Throws a TrainConfigError about `option` (its message starts with the option's name). */
-function check(cond: boolean, option: string, msg: string): void { if (!cond) throw new TrainConfigError(msg, { option }); }
+function check(cond: boolean, option: string, msg: string): void {
+  if (!cond) throw new TrainConfigError(msg, { option });
+}
 
 /** What applies to new and resumed runs alike. */
 function checkRunOptions(opts: PretrainOptions): void {
-  check(Number.isInteger(opts.steps) && opts.steps >= 1, "steps", `steps must be an integer ≥ 1, got ${opts.steps}`);
-  if (opts.until !== undefined) check(Number.isInteger(opts.until) && opts.until >= 1, "until", `until must be an integer ≥ 1, got ${opts.until}`);
-  check(!opts.resume || !!opts.outDir, "resume", "resume needs outDir (the checkpoint to continue)");
-  if (opts.saveEvery !== undefined) check(Number.isInteger(opts.saveEvery) && opts.saveEvery >= 0, "saveEvery", `saveEvery must be an integer ≥ 0 (0: save only at the end), got ${opts.saveEvery}`);
+  check(
+    Number.isInteger(opts.steps) && opts.steps >= 1,
+    "steps",
+    `steps must be an integer ≥ 1, got ${opts.steps}`,
+  );
+  if (opts.until !== undefined)
+    check(
+      Number.isInteger(opts.until) && opts.until >= 1,
+      "until",
+      `until must be an integer ≥ 1, got ${opts.until}`,
+    );
+  check(
+    !opts.resume || !!opts.outDir,
+    "resume",
+    "resume needs outDir (the checkpoint to continue)",
+  );
+  if (opts.saveEvery !== undefined)
+    check(
+      Number.isInteger(opts.saveEvery) && opts.saveEvery >= 0,
+      "saveEvery",
+      `saveEvery must be an integer ≥ 0 (0: save only at the end), got ${opts.saveEvery}`,
+    );
   if (!opts.resume && opts.outDir && hasCheckpoint(opts.outDir)) {
     const at = readCheckpointMeta(opts.outDir).step;
-    throw new TrainConfigError(`${opts.outDir} already holds a checkpoint (step ${at}): pass resume to continue it, or choose another output directory`);
+    throw new TrainConfigError(
+      `${opts.outDir} already holds a checkpoint (step ${at}): pass resume to continue it, or choose another output directory`,
+    );
   }
 }
 
 /** A new run: settings from the options and the defaults, a tokenizer (trained on the data unless given), a fresh model. */
-async function newRun(opts: PretrainOptions, examples: Example[] | undefined, backend: string): Promise<Run> {
+async function newRun(
+  opts: PretrainOptions,
+  examples: Example[] | undefined,
+  backend: string,
+): Promise<Run> {
   const seed = opts.seed ?? D.seed.value;
   check(Number.isInteger(seed) && seed >= 0, "seed", `seed must be an integer ≥ 0, got ${seed}`);
   const config = resolveConfig(opts.config ?? D.config.value);
   const objective = opts.objective ?? D.objective.value;
-  check(TRAIN_OBJECTIVES.includes(objective), "objective", `objective must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(objective)}`);
+  check(
+    TRAIN_OBJECTIVES.includes(objective),
+    "objective",
+    `objective must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(objective)}`,
+  );
   const prefix = resolvePrefix(opts.prefix);
   validateSpanOptions(opts.span);
   const batchSize = opts.batchSize ?? D.batchSize.value;
-  check(Number.isInteger(batchSize) && batchSize >= 1, "batchSize", `batchSize must be an integer ≥ 1, got ${batchSize}`);
+  check(
+    Number.isInteger(batchSize) && batchSize >= 1,
+    "batchSize",
+    `batchSize must be an integer ≥ 1, got ${batchSize}`,
+  );
   const peakLr = opts.lr ?? D.lr.value;
   check(peakLr > 0 && Number.isFinite(peakLr), "lr", `lr must be > 0, got ${peakLr}`);
   const warmup = opts.warmupSteps ?? defaultWarmup(opts.steps, D.warmupFraction.value);
-  check(Number.isInteger(warmup) && warmup >= 0, "warmupSteps", `warmupSteps must be an integer ≥ 0, got ${warmup}`);
+  check(
+    Number.isInteger(warmup) && warmup >= 0,
+    "warmupSteps",
+    `warmupSteps must be an integer ≥ 0, got ${warmup}`,
+  );
   const decay = opts.decay ?? D.decay.value;
-  check(["linear", "cosine", "constant"].includes(decay), "decay", `decay must be linear, cosine or constant, got ${JSON.stringify(decay)}`);
+  check(
+    ["linear", "cosine", "constant"].includes(decay),
+    "decay",
+    `decay must be linear, cosine or constant, got ${JSON.stringify(decay)}`,
+  );
   const textOnlyEvery = opts.textOnlyEvery ?? D.textOnlyEvery.value;
-  check(Number.isInteger(textOnlyEvery) && textOnlyEvery >= 0, "textOnlyEvery", `textOnlyEvery must be an integer ≥ 0, got ${textOnlyEvery}`);
+  check(
+    Number.isInteger(textOnlyEvery) && textOnlyEvery >= 0,
+    "textOnlyEvery",
+    `textOnlyEvery must be an integer ≥ 0, got ${textOnlyEvery}`,
+  );
   const O = OPTIMIZER_DEFAULTS;
   const optimizerHp = {
-    beta1: opts.beta1 ?? O.beta1.value, beta2: opts.beta2 ?? O.beta2.value, eps: O.eps.value,
-    weightDecay: opts.weightDecay ?? O.weightDecay.value, clipNorm: opts.clipNorm ?? O.clipNorm.value,
+    beta1: opts.beta1 ?? O.beta1.value,
+    beta2: opts.beta2 ?? O.beta2.value,
+    eps: O.eps.value,
+    weightDecay: opts.weightDecay ?? O.weightDecay.value,
+    clipNorm: opts.clipNorm ?? O.clipNorm.value,
   };
-  check(optimizerHp.weightDecay >= 0, "weightDecay", `weightDecay must be ≥ 0, got ${optimizerHp.weightDecay}`);
-  check(optimizerHp.clipNorm >= 0, "clipNorm", `clipNorm must be ≥ 0 (0: no clipping), got ${optimizerHp.clipNorm}`);
+  check(
+    optimizerHp.weightDecay >= 0,
+    "weightDecay",
+    `weightDecay must be ≥ 0, got ${optimizerHp.weightDecay}`,
+  );
+  check(
+    optimizerHp.clipNorm >= 0,
+    "clipNorm",
+    `clipNorm must be ≥ 0 (0: no clipping), got ${optimizerHp.clipNorm}`,
+  );
   const { spec } = dataSpecOf(opts.data, textOnlyEvery, opts.textOnly);
-  const tokenizer = opts.tokenizer ?? await tokenizerFor(spec, examples, seed, config, opts.tokenizerExamples ?? D.tokenizerExamples.value);
-  check(tokenizer.vocabSize <= config.vocabSize, "tokenizer", `tokenizer has ${tokenizer.vocabSize} tokens but config.vocabSize is ${config.vocabSize}`);
+  const tokenizer =
+    opts.tokenizer ??
+    (await tokenizerFor(
+      spec,
+      examples,
+      seed,
+      config,
+      opts.tokenizerExamples ?? D.tokenizerExamples.value,
+    ));
+  check(
+    tokenizer.vocabSize <= config.vocabSize,
+    "tokenizer",
+    `tokenizer has ${tokenizer.vocabSize} tokens but config.vocabSize is ${config.vocabSize}`,
+  );
   const master = new Rng(seed);
-  const batchRng = master.fork(), dropoutRng = master.fork();
+  const batchRng = master.fork(),
+    dropoutRng = master.fork();
   const state: TrainState = {
-    schedule: { peakLr, totalSteps: opts.steps, warmupSteps: warmup, decay, minLrRatio: opts.minLrRatio ?? D.minLrRatio.value },
-    optimizer: optimizerHp, batchSize, objective, prefix, span: opts.span ?? {}, data: spec, dataCursor: {},
-    rng: { batch: batchRng.state(), dropout: dropoutRng.state() }, backend,
+    schedule: {
+      peakLr,
+      totalSteps: opts.steps,
+      warmupSteps: warmup,
+      decay,
+      minLrRatio: opts.minLrRatio ?? D.minLrRatio.value,
+    },
+    optimizer: optimizerHp,
+    batchSize,
+    objective,
+    prefix,
+    span: opts.span ?? {},
+    data: spec,
+    dataCursor: {},
+    rng: { batch: batchRng.state(), dropout: dropoutRng.state() },
+    backend,
   };
   const model = new SimVLM(config, seed);
-  return { config, tokenizer, model, optimizer: new AdamW(model.weights(), optimizerHp), state, seed, startStep: 0 };
+  return {
+    config,
+    tokenizer,
+    model,
+    optimizer: new AdamW(model.weights(), optimizerHp),
+    state,
+    seed,
+    startStep: 0,
+  };
 }
 
 /** Continue the checkpoint in outDir: its settings, weights, optimizer state, Rng states and data cursor. */
@@ -211,16 +362,30 @@ function resumeRun(opts: PretrainOptions): Run {
   const outDir = opts.outDir!;
   const ck = loadCheckpoint(outDir);
   const saved = ck.meta.train as unknown as TrainState | undefined;
-  if (!saved?.schedule) throw new TrainConfigError(`${path.join(outDir, "state.json")}: holds no training state (a model export?); it cannot be resumed`);
+  if (!saved?.schedule)
+    throw new TrainConfigError(
+      `${path.join(outDir, "state.json")}: holds no training state (a model export?); it cannot be resumed`,
+    );
   const conflicts: string[] = [];
   const same = (name: string, given: unknown, have: unknown) => {
-    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(have)) conflicts.push(`${name} (given ${JSON.stringify(given)}, checkpoint has ${JSON.stringify(have)})`);
+    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(have))
+      conflicts.push(
+        `${name} (given ${JSON.stringify(given)}, checkpoint has ${JSON.stringify(have)})`,
+      );
   };
-  same("seed", opts.seed, ck.meta.seed); same("batchSize", opts.batchSize, saved.batchSize); same("objective", opts.objective, saved.objective);
-  same("lr", opts.lr, saved.schedule.peakLr); same("weightDecay", opts.weightDecay, saved.optimizer.weightDecay);
-  same("clipNorm", opts.clipNorm, saved.optimizer.clipNorm); same("prefix", opts.prefix, saved.prefix);
-  if (conflicts.length) throw new TrainConfigError(`resume continues the checkpoint's settings; these differ: ${conflicts.join("; ")}`);
-  const seed = ck.meta.seed, startStep = ck.meta.step;
+  same("seed", opts.seed, ck.meta.seed);
+  same("batchSize", opts.batchSize, saved.batchSize);
+  same("objective", opts.objective, saved.objective);
+  same("lr", opts.lr, saved.schedule.peakLr);
+  same("weightDecay", opts.weightDecay, saved.optimizer.weightDecay);
+  same("clipNorm", opts.clipNorm, saved.optimizer.clipNorm);
+  same("prefix", opts.prefix, saved.prefix);
+  if (conflicts.length)
+    throw new TrainConfigError(
+      `resume continues the checkpoint's settings; these differ: ${conflicts.join("; ")}`,
+    );
+  const seed = ck.meta.seed,
+    startStep = ck.meta.step;
   const config = checkpointConfig(ck.config, outDir);
   const tokenizer = checkpointTokenizer(ck.tokenizerJson, outDir);
   const model = new SimVLM(config, seed);
@@ -228,7 +393,11 @@ function resumeRun(opts: PretrainOptions): Run {
   try {
     assignWeights(model.weights(), ck.weights, path.join(outDir, "weights.safetensors"));
     optimizer.importState(ck.optimizer, startStep, path.join(outDir, "optimizer.safetensors"));
-  } catch (e) { optimizer.dispose(); model.dispose(); throw e; }
+  } catch (e) {
+    optimizer.dispose();
+    model.dispose();
+    throw e;
+  }
   // The schedule's total may be extended (or shortened) on resume; everything else continues as saved.
   const state = { ...saved, schedule: { ...saved.schedule, totalSteps: opts.steps } };
   return { config, tokenizer, model, optimizer, state, seed, startStep };
@@ -238,15 +407,33 @@ function resumeRun(opts: PretrainOptions): Run {
 function startLog(outDir: string, keepUpTo: number): string {
   const logFile = path.join(outDir, "train.jsonl");
   fs.mkdirSync(outDir, { recursive: true });
-  const kept = keepUpTo > 0 && fs.existsSync(logFile)
-    ? fs.readFileSync(logFile, "utf8").split("\n").filter((l) => { try { return (JSON.parse(l) as TrainLogRow).step <= keepUpTo; } catch { return false; } })
-    : [];
+  const kept =
+    keepUpTo > 0 && fs.existsSync(logFile)
+      ? fs
+          .readFileSync(logFile, "utf8")
+          .split("\n")
+          .filter((l) => {
+            try {
+              return (JSON.parse(l) as TrainLogRow).step <= keepUpTo;
+            } catch {
+              return false;
+            }
+          })
+      : [];
   fs.writeFileSync(logFile, kept.map((l) => l + "\n").join(""));
   return logFile;
 }
 
-function dataSpecOf(data: PretrainOptions["data"], textOnlyEvery: number, textOnly?: string): { spec: DataSpec; examples?: Example[] } {
-  if (Array.isArray(data)) return { spec: { source: "memory", count: data.length, fingerprint: examplesFingerprint(data) }, examples: data };
+function dataSpecOf(
+  data: PretrainOptions["data"],
+  textOnlyEvery: number,
+  textOnly?: string,
+): { spec: DataSpec; examples?: Example[] } {
+  if (Array.isArray(data))
+    return {
+      spec: { source: "memory", count: data.length, fingerprint: examplesFingerprint(data) },
+      examples: data,
+    };
   // Paths are stored absolute, so a resume from another working directory finds the same files.
   const abs = (p: string) => (fs.existsSync(p) ? path.resolve(p) : p);
   if (textOnly) textOnly = abs(textOnly);
@@ -259,17 +446,35 @@ function dataSpecOf(data: PretrainOptions["data"], textOnlyEvery: number, textOn
   return { spec: { textOnlyEvery, ...(textOnly ? { textOnly } : {}), ...data } };
 }
 
-async function openData(spec: DataSpec, examples: Example[] | undefined, seed: number, config: ModelConfig, cursor?: Record<string, unknown>): Promise<ExampleStream> {
+async function openData(
+  spec: DataSpec,
+  examples: Example[] | undefined,
+  seed: number,
+  config: ModelConfig,
+  cursor?: Record<string, unknown>,
+): Promise<ExampleStream> {
   if (spec.source === "memory") {
-    if (!examples) throw new TrainConfigError("this checkpoint was trained on an in-memory example list: pass the same list as `data` to resume");
-    if (examplesFingerprint(examples) !== spec.fingerprint) throw new TrainConfigError("the example list passed as `data` differs from the one this checkpoint was trained on");
+    if (!examples)
+      throw new TrainConfigError(
+        "this checkpoint was trained on an in-memory example list: pass the same list as `data` to resume",
+      );
+    if (examplesFingerprint(examples) !== spec.fingerprint)
+      throw new TrainConfigError(
+        "the example list passed as `data` differs from the one this checkpoint was trained on",
+      );
     return memoryExampleStream(examples, seed, cursor);
   }
   return openStream(spec, { seed, cursor, imageSize: config.imageSize });
 }
 
 /** Train a tokenizer on the first examples of the data (plus their clean captions when the source has them). */
-async function tokenizerFor(spec: DataSpec, examples: Example[] | undefined, seed: number, config: ModelConfig, n: number): Promise<SimTokenizer> {
+async function tokenizerFor(
+  spec: DataSpec,
+  examples: Example[] | undefined,
+  seed: number,
+  config: ModelConfig,
+  n: number,
+): Promise<SimTokenizer> {
   const stream = await openData(spec, examples, seed, config);
   try {
     const texts: string[] = [];
@@ -280,5 +485,7 @@ async function tokenizerFor(spec: DataSpec, examples: Example[] | undefined, see
     }
     // The top SPAN_SENTINELS rows stay free for span corruption's sentinels (see batch.ts).
     return await trainTokenizer(texts, { vocabSize: config.vocabSize - SPAN_SENTINELS });
-  } finally { await stream.close?.(); }
+  } finally {
+    await stream.close?.();
+  }
 }

@@ -20,7 +20,10 @@ import { TrainDivergedError } from "./errors.ts";
 /** What training needs of a model (SimVLM fits; tests may pass a stand-in). */
 export interface TrainableModel {
   weights(): Map<string, tf.Variable>;
-  apply(inputs: ModelInputs, opts: { training: boolean; dropoutSeed?: number }): { logits: tf.Tensor3D };
+  apply(
+    inputs: ModelInputs,
+    opts: { training: boolean; dropoutSeed?: number },
+  ): { logits: tf.Tensor3D };
 }
 
 /** −log p(target) at every position, [B, Td] (padding positions included; mask them). */
@@ -28,7 +31,10 @@ export function tokenLosses(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tenso
   return tf.tidy(() => {
     const [B, T, V] = logits.shape;
     // One native pass each way where the backend has it (wasm with the addon); same numbers.
-    const fused = fusedSoftmaxCrossEntropy(tf.reshape(logits, [B * T, V]), tf.reshape(targets, [B * T]));
+    const fused = fusedSoftmaxCrossEntropy(
+      tf.reshape(logits, [B * T, V]),
+      tf.reshape(targets, [B * T]),
+    );
     if (fused) return tf.reshape(fused, [B, T]) as tf.Tensor2D;
     // One-hot × log-softmax rather than gather: its gradient needs no scatter kernel on any backend.
     const logp = tf.logSoftmax(logits);
@@ -37,14 +43,31 @@ export function tokenLosses(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tenso
 }
 
 /** Mean cross-entropy over the positions where mask = 1. */
-export function maskedCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => tf.div(tf.sum(tf.mul(tokenLosses(logits, targets), mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar);
+export function maskedCrossEntropy(
+  logits: tf.Tensor3D,
+  targets: tf.Tensor2D,
+  mask: tf.Tensor2D,
+): tf.Scalar {
+  return tf.tidy(
+    () =>
+      tf.div(
+        tf.sum(tf.mul(tokenLosses(logits, targets), mask)),
+        tf.maximum(tf.sum(mask), 1),
+      ) as tf.Scalar,
+  );
 }
 
 /** The batch's training loss as a scalar tensor (dropout on when `training`). */
-export function batchLoss(model: TrainableModel, batch: TrainBatch, opts: { training: boolean; dropoutSeed?: number }): tf.Scalar {
+export function batchLoss(
+  model: TrainableModel,
+  batch: TrainBatch,
+  opts: { training: boolean; dropoutSeed?: number },
+): tf.Scalar {
   return tf.tidy(() => {
-    const { logits } = model.apply(batch.inputs, { training: opts.training, dropoutSeed: opts.dropoutSeed });
+    const { logits } = model.apply(batch.inputs, {
+      training: opts.training,
+      dropoutSeed: opts.dropoutSeed,
+    });
     return maskedCrossEntropy(logits, batch.targets, batch.lossMask);
   });
 }
@@ -83,7 +106,12 @@ export interface TrainStepResult {
  * given backend, weights, optimizer state, batch and dropoutSeed. Throws TrainDivergedError (weights
  * untouched) when the loss or the gradient norm is not finite.
  */
-export function trainStep(model: TrainableModel, optimizer: AdamW, batch: TrainBatch, opts: TrainStepOptions): TrainStepResult {
+export function trainStep(
+  model: TrainableModel,
+  optimizer: AdamW,
+  batch: TrainBatch,
+  opts: TrainStepOptions,
+): TrainStepResult {
   const t = computeGradients(model, batch, opts);
   return applyStep(optimizer, t, t.value.dataSync()[0]!, t.norm.dataSync()[0]!, opts.lr);
 }
@@ -93,35 +121,65 @@ export function trainStep(model: TrainableModel, optimizer: AdamW, batch: TrainB
  * read synchronously (WebGPU in Node has no OffscreenCanvas for tfjs's readSync). The training
  * loops use this one.
  */
-export async function trainStepAsync(model: TrainableModel, optimizer: AdamW, batch: TrainBatch, opts: TrainStepOptions): Promise<TrainStepResult> {
+export async function trainStepAsync(
+  model: TrainableModel,
+  optimizer: AdamW,
+  batch: TrainBatch,
+  opts: TrainStepOptions,
+): Promise<TrainStepResult> {
   const t = computeGradients(model, batch, opts);
   let loss: number, gradNorm: number;
   try {
     [loss, gradNorm] = [(await t.value.data())[0]!, (await t.norm.data())[0]!];
-  } catch (e) { tf.dispose([t.value, t.norm, ...Object.values(t.grads)]); throw e; }
+  } catch (e) {
+    tf.dispose([t.value, t.norm, ...Object.values(t.grads)]);
+    throw e;
+  }
   return applyStep(optimizer, t, loss, gradNorm, opts.lr);
 }
 
-interface StepTensors { value: tf.Scalar; grads: Record<string, tf.Tensor>; norm: tf.Scalar }
+interface StepTensors {
+  value: tf.Scalar;
+  grads: Record<string, tf.Tensor>;
+  norm: tf.Scalar;
+}
 
-function computeGradients(model: TrainableModel, batch: TrainBatch, opts: TrainStepOptions): StepTensors {
+function computeGradients(
+  model: TrainableModel,
+  batch: TrainBatch,
+  opts: TrainStepOptions,
+): StepTensors {
   registerTfGradients(); // idempotent; the cpu backend path does not register them itself
   const params = model.weights();
   const names = [...params.keys()];
   const varList = names.map((n) => params.get(n)!);
   return tf.tidy(() => {
-    const r = tf.variableGrads(() => batchLoss(model, batch, { training: true, dropoutSeed: opts.dropoutSeed }), varList);
+    const r = tf.variableGrads(
+      () => batchLoss(model, batch, { training: true, dropoutSeed: opts.dropoutSeed }),
+      varList,
+    );
     const byName: Record<string, tf.Tensor> = {};
-    names.forEach((n, i) => { const g = r.grads[varList[i]!.name]; if (g) byName[n] = g; });
+    names.forEach((n, i) => {
+      const g = r.grads[varList[i]!.name];
+      if (g) byName[n] = g;
+    });
     return { value: r.value, grads: byName, norm: globalGradNorm(byName, names) as tf.Scalar };
   });
 }
 
 /** Check the scalars, apply the clipped AdamW update, and free the step's tensors. */
-function applyStep(optimizer: AdamW, t: StepTensors, loss: number, gradNorm: number, lr: number): TrainStepResult {
+function applyStep(
+  optimizer: AdamW,
+  t: StepTensors,
+  loss: number,
+  gradNorm: number,
+  lr: number,
+): TrainStepResult {
   try {
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      throw new TrainDivergedError(`training diverged: loss ${loss}, gradient norm ${gradNorm} (weights left as they were; try a lower learning rate)`);
+      throw new TrainDivergedError(
+        `training diverged: loss ${loss}, gradient norm ${gradNorm} (weights left as they were; try a lower learning rate)`,
+      );
     }
     tf.tidy(() => optimizer.apply(t.grads, lr, gradNorm));
     return { loss, gradNorm };

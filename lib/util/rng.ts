@@ -5,10 +5,18 @@
  *
  * Algorithm: splitmix32 for seeding, then xorshift128+-style 32-bit generator (sfc32-like).
  */
-export interface RngState { a: number; b: number; c: number; d: number }
+export interface RngState {
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+}
 
 export class Rng {
-  private a: number; private b: number; private c: number; private d: number;
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
 
   constructor(seed: number | RngState = 0) {
     if (typeof seed === "object") {
@@ -23,7 +31,10 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.a = next(); this.b = next(); this.c = next(); this.d = next();
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
@@ -39,12 +50,17 @@ export class Rng {
   }
 
   /** Uniform float in [0, 1). */
-  next(): number { return this.nextUint32() / 4294967296; }
+  next(): number {
+    return this.nextUint32() / 4294967296;
+  }
   /** Uniform integer in [lo, hi] inclusive. */
-  int(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); }
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
   /** Standard normal (Box–Muller). */
   normal(): number {
-    let u = 0; while (u === 0) u = this.next();
+    let u = 0;
+    while (u === 0) u = this.next();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
   }
   pick<T>(xs: readonly T[]): T {
@@ -60,6 +76,10 @@ export class Rng {
     return xs;
   }
   /** A new independent generator derived from this one (for sub-streams). */
-  fork(): Rng { return new Rng(this.nextUint32()); }
-  state(): RngState { return { a: this.a, b: this.b, c: this.c, d: this.d }; }
+  fork(): Rng {
+    return new Rng(this.nextUint32());
+  }
+  state(): RngState {
+    return { a: this.a, b: this.b, c: this.c, d: this.d };
+  }
 }

@@ -18,11 +18,20 @@ export function libSourceHash(folders: readonly string[]): string {
   const h = createHash("sha256");
   const walk = (dir: string) => {
     let names: string[];
-    try { names = readdirSync(dir).sort(); } catch { return; }
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
     for (const name of names) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(ts|mjs)$/.test(name)) { h.update(relative(libDir, p)); h.update("\0"); h.update(readFileSync(p)); h.update("\0"); }
+      else if (/\.(ts|mjs)$/.test(name)) {
+        h.update(relative(libDir, p));
+        h.update("\0");
+        h.update(readFileSync(p));
+        h.update("\0");
+      }
     }
   };
   for (const d of folders) walk(join(libDir, d));

@@ -11,11 +11,13 @@ export class VizError extends UserError {}
 
 /** Check the shape of one captured map; `what` names it in the error. */
 export function checkAttentionMap(m: AttentionMap, what: string): void {
-  if (!m || !(m.data instanceof Float32Array) && !Array.isArray(m.data))
+  if (!m || (!(m.data instanceof Float32Array) && !Array.isArray(m.data)))
     throw new VizError(`${what}: data must be a Float32Array`);
   const n = m.heads * m.queries * m.keys;
   if (!(m.heads > 0 && m.queries > 0 && m.keys > 0) || m.data.length !== n)
-    throw new VizError(`${what}: data has ${m.data.length} values, expected heads×queries×keys = ${m.heads}×${m.queries}×${m.keys} = ${n}`);
+    throw new VizError(
+      `${what}: data has ${m.data.length} values, expected heads×queries×keys = ${m.heads}×${m.queries}×${m.keys} = ${n}`,
+    );
 }
 
 /** Validate a capture once so figure code can index it freely. */
@@ -24,11 +26,15 @@ export function checkCapture(c: AttentionCapture): void {
     throw new VizError("attention capture: decoderCross is empty (run the model with capture on)");
   const encLen = c.numPatches + c.prefixTokens.length;
   if (c.grid.h * c.grid.w !== c.numPatches)
-    throw new VizError(`attention capture: grid ${c.grid.h}×${c.grid.w} does not match numPatches ${c.numPatches}`);
+    throw new VizError(
+      `attention capture: grid ${c.grid.h}×${c.grid.w} does not match numPatches ${c.numPatches}`,
+    );
   c.decoderCross.forEach((m, l) => {
     checkAttentionMap(m, `decoderCross[${l}]`);
     if (m.keys !== encLen)
-      throw new VizError(`decoderCross[${l}]: ${m.keys} keys, expected numPatches + prefix tokens = ${c.numPatches} + ${c.prefixTokens.length}`);
+      throw new VizError(
+        `decoderCross[${l}]: ${m.keys} keys, expected numPatches + prefix tokens = ${c.numPatches} + ${c.prefixTokens.length}`,
+      );
   });
   c.encoderSelf.forEach((m, l) => {
     checkAttentionMap(m, `encoderSelf[${l}]`);
@@ -53,13 +59,20 @@ export function headMean(m: AttentionMap): Float64Array {
 }
 
 /** a [n×k] · b [k×m], row-major. */
-export function matMul(a: Float64Array, b: Float64Array, n: number, k: number, m: number): Float64Array {
+export function matMul(
+  a: Float64Array,
+  b: Float64Array,
+  n: number,
+  k: number,
+  m: number,
+): Float64Array {
   const out = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) for (let p = 0; p < k; p++) {
-    const v = a[i * k + p]!;
-    if (v === 0) continue;
-    for (let j = 0; j < m; j++) out[i * m + j]! += v * b[p * m + j]!;
-  }
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < k; p++) {
+      const v = a[i * k + p]!;
+      if (v === 0) continue;
+      for (let j = 0; j < m; j++) out[i * m + j]! += v * b[p * m + j]!;
+    }
   return out;
 }
 
@@ -91,14 +104,24 @@ export function rollThrough(row: Float64Array, rollout: Float64Array): Float64Ar
 }
 
 /** Bilinear upsampling of an h×w grid of patch values to H×W pixels (patch centres are the samples). */
-export function upsampleBilinear(grid: ArrayLike<number>, h: number, w: number, H: number, W: number): Float32Array {
+export function upsampleBilinear(
+  grid: ArrayLike<number>,
+  h: number,
+  w: number,
+  H: number,
+  W: number,
+): Float32Array {
   const out = new Float32Array(H * W);
   for (let y = 0; y < H; y++) {
     const gy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / H - 0.5));
-    const y0 = Math.floor(gy), y1 = Math.min(h - 1, y0 + 1), fy = gy - y0;
+    const y0 = Math.floor(gy),
+      y1 = Math.min(h - 1, y0 + 1),
+      fy = gy - y0;
     for (let x = 0; x < W; x++) {
       const gx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / W - 0.5));
-      const x0 = Math.floor(gx), x1 = Math.min(w - 1, x0 + 1), fx = gx - x0;
+      const x0 = Math.floor(gx),
+        x1 = Math.min(w - 1, x0 + 1),
+        fx = gx - x0;
       const top = grid[y0 * w + x0]! * (1 - fx) + grid[y0 * w + x1]! * fx;
       const bot = grid[y1 * w + x0]! * (1 - fx) + grid[y1 * w + x1]! * fx;
       out[y * W + x] = top * (1 - fy) + bot * fy;
@@ -136,17 +159,25 @@ export interface AttentionView {
  * "rollout" combines the head-mean cross-attention of the chosen layer (or the mean over layers)
  * with the encoder rollout. `rollout` may be passed precomputed.
  */
-export function crossAttentionFor(c: AttentionCapture, t: number, view: AttentionView, rollout?: Float64Array): Float64Array {
+export function crossAttentionFor(
+  c: AttentionCapture,
+  t: number,
+  view: AttentionView,
+  rollout?: Float64Array,
+): Float64Array {
   const layers = view.layer === "all" ? c.decoderCross.map((_, i) => i) : [view.layer];
   const keys = c.decoderCross[0]!.keys;
   const acc = new Float64Array(keys);
   for (const l of layers) {
     const m = c.decoderCross[l];
-    if (!m) throw new VizError(`decoder layer ${l} not in capture (it has ${c.decoderCross.length})`);
-    if (t < 0 || t >= m.queries) throw new VizError(`token index ${t} out of range: decoder has ${m.queries} positions`);
+    if (!m)
+      throw new VizError(`decoder layer ${l} not in capture (it has ${c.decoderCross.length})`);
+    if (t < 0 || t >= m.queries)
+      throw new VizError(`token index ${t} out of range: decoder has ${m.queries} positions`);
     const heads = typeof view.head === "number" ? [view.head] : [...Array(m.heads).keys()];
     for (const h of heads) {
-      if (h >= m.heads) throw new VizError(`head ${h} not in decoder layer ${l} (it has ${m.heads})`);
+      if (h >= m.heads)
+        throw new VizError(`head ${h} not in decoder layer ${l} (it has ${m.heads})`);
       const row = attentionRow(m, h, t);
       for (let k = 0; k < keys; k++) acc[k]! += row[k]! / (heads.length * layers.length);
     }
@@ -156,14 +187,20 @@ export function crossAttentionFor(c: AttentionCapture, t: number, view: Attentio
 }
 
 /** The views a figure offers: per decoder layer its head mean, each head and rollout; then layer means. */
-export function attentionViews(c: AttentionCapture, opts: { heads?: boolean; layers?: number[] } = {}): AttentionView[] {
+export function attentionViews(
+  c: AttentionCapture,
+  opts: { heads?: boolean; layers?: number[] } = {},
+): AttentionView[] {
   const views: AttentionView[] = [];
   const layers = opts.layers ?? c.decoderCross.map((_, i) => i);
   for (const l of layers) {
     const m = c.decoderCross[l];
-    if (!m) throw new VizError(`decoder layer ${l} not in capture (it has ${c.decoderCross.length})`);
+    if (!m)
+      throw new VizError(`decoder layer ${l} not in capture (it has ${c.decoderCross.length})`);
     views.push({ label: `layer ${l + 1} · head mean`, layer: l, head: "mean" });
-    if (opts.heads !== false) for (let h = 0; h < m.heads; h++) views.push({ label: `layer ${l + 1} · head ${h + 1}`, layer: l, head: h });
+    if (opts.heads !== false)
+      for (let h = 0; h < m.heads; h++)
+        views.push({ label: `layer ${l + 1} · head ${h + 1}`, layer: l, head: h });
   }
   views.push({ label: "all layers · head mean", layer: "all", head: "mean" });
   views.push({ label: "all layers · rollout", layer: "all", head: "rollout" });
@@ -175,7 +212,14 @@ export function attentionViews(c: AttentionCapture, opts: { heads?: boolean; lay
  * by default a position is named for the token it predicts ("<eos>" after the last one); "input"
  * names it for the token it reads.
  */
-export function decoderPositionLabels(c: AttentionCapture, by: "predicted" | "input" = "predicted"): string[] {
+export function decoderPositionLabels(
+  c: AttentionCapture,
+  by: "predicted" | "input" = "predicted",
+): string[] {
   const n = c.decoderCross[0]?.queries ?? c.decoderTokens.length;
-  return Array.from({ length: n }, (_, t) => (by === "input" ? c.decoderTokens[t] : c.decoderTokens[t + 1] ?? "<eos>") ?? `#${t}`);
+  return Array.from(
+    { length: n },
+    (_, t) =>
+      (by === "input" ? c.decoderTokens[t] : (c.decoderTokens[t + 1] ?? "<eos>")) ?? `#${t}`,
+  );
 }

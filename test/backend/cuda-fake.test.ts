@@ -15,17 +15,28 @@ import { productRunner } from "../../bench/product-step.ts";
 const device = new FakeCudaDevice();
 let backend: CudaBackend;
 
-before(async () => { backend = await setupCuda(device); });
+before(async () => {
+  backend = await setupCuda(device);
+});
 
 test("tensors live on the device: write, read, reshape shares data, dispose frees; tf.memory counts GPU bytes", async () => {
   await tf.setBackend("cuda");
-  const m0 = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number; numBytesInGPUAllocated: number };
+  const m0 = tf.memory() as tf.MemoryInfo & {
+    numBytesInGPU: number;
+    numBytesInGPUAllocated: number;
+  };
   const ids0 = backend.numDataIds();
-  const a = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+  const a = tf.tensor2d([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   assert.equal(backend.numDataIds(), ids0 + 1);
   const b = tf.mul(a, a); // an output: a device block
   const m1 = tf.memory() as typeof m0;
-  assert.ok(m1.numBytesInGPU >= m0.numBytesInGPU + 24, `numBytesInGPU grows: ${m0.numBytesInGPU} -> ${m1.numBytesInGPU}`);
+  assert.ok(
+    m1.numBytesInGPU >= m0.numBytesInGPU + 24,
+    `numBytesInGPU grows: ${m0.numBytesInGPU} -> ${m1.numBytesInGPU}`,
+  );
   const r = tf.reshape(b, [3, 2]);
   assert.equal(backend.numDataIds(), ids0 + 2, "reshape shares the dataId");
   assert.equal(backend.refCount(b.dataId), 2);
@@ -62,13 +73,22 @@ test("caching allocator: size classes, reuse across identical steps, released tw
   assert.equal(sizeClass(1), 512);
   assert.equal(sizeClass(4096), 4096);
   assert.equal(sizeClass(4097), 4608);
-  for (const n of [1000, 5000, 123_457, 9_999_999]) assert.ok(sizeClass(n) >= n && sizeClass(n) <= n * 1.125 + 512, `class of ${n}: ${sizeClass(n)}`);
+  for (const n of [1000, 5000, 123_457, 9_999_999])
+    assert.ok(
+      sizeClass(n) >= n && sizeClass(n) <= n * 1.125 + 512,
+      `class of ${n}: ${sizeClass(n)}`,
+    );
   await tf.setBackend("cuda");
-  const work = () => tf.tidy(() => tf.sum(tf.matMul(seeded([20, 30], 1), seeded([30, 10], 2))).dataSync());
+  const work = () =>
+    tf.tidy(() => tf.sum(tf.matMul(seeded([20, 30], 1), seeded([30, 10], 2))).dataSync());
   work();
   const allocs = backend.allocator.stats().deviceAllocs;
   for (let i = 0; i < 3; i++) work();
-  assert.equal(backend.allocator.stats().deviceAllocs, allocs, "the same work again takes every block from the cache");
+  assert.equal(
+    backend.allocator.stats().deviceAllocs,
+    allocs,
+    "the same work again takes every block from the cache",
+  );
   const blk = backend.allocator.alloc(100);
   backend.allocator.release(blk);
   assert.throws(() => backend.allocator.release(blk), /released twice/);
@@ -79,12 +99,15 @@ test("out of device memory: one clear error with the request and what is in use;
   const { CudaBackend } = await import("../../lib/backend/cuda/backend.ts");
   const b = new CudaBackend(small);
   const keep = b.makeTensorInfo([512 * 1024], "float32"); // 2 MiB in use
-  assert.throws(() => b.makeTensorInfo([1024 * 1024], "float32"), (e: unknown) => {
-    assert.ok(e instanceof CudaOutOfMemoryError, String(e));
-    assert.match((e as Error).message, /asked for 4\.0 MiB/);
-    assert.match((e as Error).message, /in use by tensors 2\.0 MiB/);
-    return true;
-  });
+  assert.throws(
+    () => b.makeTensorInfo([1024 * 1024], "float32"),
+    (e: unknown) => {
+      assert.ok(e instanceof CudaOutOfMemoryError, String(e));
+      assert.match((e as Error).message, /asked for 4\.0 MiB/);
+      assert.match((e as Error).message, /in use by tensors 2\.0 MiB/);
+      return true;
+    },
+  );
   const ok = b.makeTensorInfo([1024], "float32");
   b.disposeData(ok.dataId);
   b.disposeData(keep.dataId);
@@ -93,17 +116,29 @@ test("out of device memory: one clear error with the request and what is in use;
 
 test("a kernel that runs out of memory halfway frees what it had made, and says which kernel", async () => {
   await tf.setBackend("cuda");
-  const x = tf.fill([1, 64, 64, 32], 1) as tf.Tensor4D, w = tf.fill([3, 3, 32, 16], 1) as tf.Tensor4D;
-  const ids = backend.numDataIds(), inUse = backend.allocator.stats().inUse;
+  const x = tf.fill([1, 64, 64, 32], 1) as tf.Tensor4D,
+    w = tf.fill([3, 3, 32, 16], 1) as tf.Tensor4D;
+  const ids = backend.numDataIds(),
+    inUse = backend.allocator.stats().inUse;
   // A device with 2 MiB left: the output (0.25 MiB) fits; im2col's columns (4.5 MiB) do not.
   backend.allocator.emptyCache();
   const total = device.info.totalBytes;
   device.setTotalBytes(device.usedBytes() + 2 * 2 ** 20);
   const allocs = device.counts.allocs;
   try {
-    assert.throws(() => tf.conv2d(x, w, 1, "same"), (e: unknown) => e instanceof CudaOutOfMemoryError && /^cuda kernel Conv2D: CUDA out of memory/.test((e as Error).message));
-  } finally { device.setTotalBytes(total); }
-  assert.ok(device.counts.allocs > allocs, "the output was on the device before the columns ran out (halfway)");
+    assert.throws(
+      () => tf.conv2d(x, w, 1, "same"),
+      (e: unknown) =>
+        e instanceof CudaOutOfMemoryError &&
+        /^cuda kernel Conv2D: CUDA out of memory/.test((e as Error).message),
+    );
+  } finally {
+    device.setTotalBytes(total);
+  }
+  assert.ok(
+    device.counts.allocs > allocs,
+    "the output was on the device before the columns ran out (halfway)",
+  );
   assert.equal(backend.numDataIds(), ids, "no dataId left behind");
   assert.equal(backend.allocator.stats().inUse, inUse, "no block left in use");
   tf.dispose([x, w]);
@@ -114,8 +149,14 @@ test("bad calls are clear JavaScript errors, not crashes", async () => {
   await tf.setBackend("cuda");
   assert.throws(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 5])), /inner dimensions|inner shapes/);
   assert.throws(() => device.launch("gelu", [0, 0]), /takes 3 arguments/);
-  assert.throws(() => device.launch("gelu", [123 * 2 ** 32, 1 * 2 ** 32, 4]), /not in a live allocation/);
-  assert.throws(() => tf.gather(tf.ones([2, 3, 4]), tf.ones([2, 2], "int32"), 1, 1), /batchDims 1 is not supported/);
+  assert.throws(
+    () => device.launch("gelu", [123 * 2 ** 32, 1 * 2 ** 32, 4]),
+    /not in a live allocation/,
+  );
+  assert.throws(
+    () => tf.gather(tf.ones([2, 3, 4]), tf.ones([2, 2], "int32"), 1, 1),
+    /batchDims 1 is not supported/,
+  );
 });
 
 test("CUDA Graphs at the device interface: capture records, replay reruns on the memory as it is; no upload while capturing", () => {
@@ -143,7 +184,16 @@ test(`training: ${STEPS} steps of the product model (conv stage, dropout on) giv
   const cpu = await losses("cpu");
   const inUse = backend.allocator.stats().inUse;
   const cuda = await losses("cuda");
-  cuda.forEach((l, i) => assert.ok(Math.abs(l - cpu[i]!) <= 1e-3 * Math.max(1, Math.abs(cpu[i]!)), `step ${i}: cuda ${l} vs cpu ${cpu[i]}`));
-  assert.equal(backend.allocator.stats().inUse, inUse, "device blocks in use return to where they were");
+  cuda.forEach((l, i) =>
+    assert.ok(
+      Math.abs(l - cpu[i]!) <= 1e-3 * Math.max(1, Math.abs(cpu[i]!)),
+      `step ${i}: cuda ${l} vs cpu ${cpu[i]}`,
+    ),
+  );
+  assert.equal(
+    backend.allocator.stats().inUse,
+    inUse,
+    "device blocks in use return to where they were",
+  );
   assert.ok(cpu[STEPS - 1]! < cpu[0]!, `it learns: ${cpu[0]} -> ${cpu[STEPS - 1]}`);
 });

@@ -30,16 +30,23 @@ export function setupBackends(): Promise<void> {
 
 export type Outputs = tf.Tensor | tf.Tensor[] | { [name: string]: tf.Tensor };
 
-export interface Result { names: string[]; values: (Float32Array | Int32Array | Uint8Array)[]; shapes: number[][] }
+export interface Result {
+  names: string[];
+  values: (Float32Array | Int32Array | Uint8Array)[];
+  shapes: number[][];
+}
 
 /** Run fn on one backend under tidy; return its outputs as copied arrays, checking for leaks. */
 export async function runOn(backend: "cpu" | "wasm", fn: () => Outputs): Promise<Result> {
   assert.ok(await tf.setBackend(backend));
   const before = tf.memory().numTensors;
   const out = tf.tidy(fn);
-  const entries: [string, tf.Tensor][] = out instanceof tf.Tensor ? [["out", out]]
-    : Array.isArray(out) ? out.map((t, i) => [`out[${i}]`, t] as [string, tf.Tensor])
-    : Object.entries(out);
+  const entries: [string, tf.Tensor][] =
+    out instanceof tf.Tensor
+      ? [["out", out]]
+      : Array.isArray(out)
+        ? out.map((t, i) => [`out[${i}]`, t] as [string, tf.Tensor])
+        : Object.entries(out);
   const res: Result = { names: [], values: [], shapes: [] };
   for (const [name, t] of entries) {
     res.names.push(name);
@@ -47,13 +54,18 @@ export async function runOn(backend: "cpu" | "wasm", fn: () => Outputs): Promise
     res.values.push((t.dataSync() as Float32Array).slice());
     t.dispose();
   }
-  assert.equal(tf.memory().numTensors, before, `${backend}: tensor leak (${tf.memory().numTensors - before} tensors left)`);
+  assert.equal(
+    tf.memory().numTensors,
+    before,
+    `${backend}: tensor leak (${tf.memory().numTensors - before} tensors left)`,
+  );
   return res;
 }
 
 /** Relative max-norm error of `got` against `want`. */
 export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let err = 0, scale = 0;
+  let err = 0,
+    scale = 0;
   for (let i = 0; i < want.length; i++) {
     scale = Math.max(scale, Math.abs(want[i]!));
     err = Math.max(err, Math.abs(got[i]! - want[i]!));
@@ -69,9 +81,13 @@ export async function assertParity(label: string, fn: () => Outputs, tol = 1e-4)
   assert.deepEqual(wasm.names, cpu.names, `${label}: output names differ`);
   cpu.names.forEach((name, i) => {
     assert.deepEqual(wasm.shapes[i], cpu.shapes[i], `${label} ${name}: shape differs`);
-    for (const v of cpu.values[i]!) assert.ok(Number.isFinite(v), `${label} ${name}: cpu output not finite`);
+    for (const v of cpu.values[i]!)
+      assert.ok(Number.isFinite(v), `${label} ${name}: cpu output not finite`);
     const e = relErr(wasm.values[i]!, cpu.values[i]!);
-    assert.ok(e <= tol, `${label} ${name}: wasm vs cpu relative error ${e.toExponential(2)} > ${tol}`);
+    assert.ok(
+      e <= tol,
+      `${label} ${name}: wasm vs cpu relative error ${e.toExponential(2)} > ${tol}`,
+    );
   });
   return cpu;
 }

@@ -15,10 +15,23 @@ console.log(JSON.stringify({ backend: tf.getBackend(), grad: Array.from(g.dataSy
 `;
 
 test("under ESM-only tsx registration (as bin/simvlm.js does) wasm trains: gradients and kernels load", () => {
-  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: new URL(".", root), encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: new URL(".", root),
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop()!);
+  const out = JSON.parse(
+    r.stdout
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .pop()!,
+  );
   assert.equal(out.backend, "wasm");
   assert.deepEqual(out.grad, [0, 0, 2, 2, 0, 0]);
-  assert.ok(out.notes.some((n: string) => n.includes("UnsortedSegmentSum")), JSON.stringify(out.notes));
+  assert.ok(
+    out.notes.some((n: string) => n.includes("UnsortedSegmentSum")),
+    JSON.stringify(out.notes),
+  );
 });

@@ -9,22 +9,56 @@ import { tmp, brokenJsonlSet } from "./fixtures.ts";
 import { skipUnless } from "../../scripts/prereqs.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin/simvlm.js"), "data", ...args], { encoding: "utf8", cwd: root, env: { ...process.env, SIMVLM_NO_INSTALL: "1" } });
-const tree = (dir: string) => readdirSync(dir, { recursive: true }).map(String).sort().map((f) => [f, existsSync(join(dir, f)) && !f.endsWith("images") ? readFileSync(join(dir, f)).toString("base64") : ""]);
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(root, "bin/simvlm.js"), "data", ...args], {
+    encoding: "utf8",
+    cwd: root,
+    env: { ...process.env, SIMVLM_NO_INSTALL: "1" },
+  });
+const tree = (dir: string) =>
+  readdirSync(dir, { recursive: true })
+    .map(String)
+    .sort()
+    .map((f) => [
+      f,
+      existsSync(join(dir, f)) && !f.endsWith("images")
+        ? readFileSync(join(dir, f)).toString("base64")
+        : "",
+    ]);
 
 test("data export: same seed → byte-identical folders, another seed differs; data check reads it back", () => {
   const [a, b, c] = [tmp(), tmp(), tmp()];
-  for (const [out, seed] of [[a, "4"], [b, "4"], [c, "5"]] as const) {
-    const r = cli("export", "--source", "shapes", "--split", "test", "--n", "6", "--seed", seed, "--out", out);
+  for (const [out, seed] of [
+    [a, "4"],
+    [b, "4"],
+    [c, "5"],
+  ] as const) {
+    const r = cli(
+      "export",
+      "--source",
+      "shapes",
+      "--split",
+      "test",
+      "--n",
+      "6",
+      "--seed",
+      seed,
+      "--out",
+      out,
+    );
     assert.equal(r.status, 0, r.stderr);
   }
   assert.deepEqual(tree(a), tree(b));
   assert.notDeepEqual(readFileSync(join(a, "data.jsonl")), readFileSync(join(c, "data.jsonl")));
-  const lines = readFileSync(join(a, "data.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const lines = readFileSync(join(a, "data.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 6);
   for (const rec of lines) {
     assert.ok(existsSync(join(a, rec.image)));
-    for (const cap of rec.captions as string[]) for (const o of rec.objects) assert.ok(cap.includes(`${o.color}`) && cap.includes(o.shape));
+    for (const cap of rec.captions as string[])
+      for (const o of rec.objects) assert.ok(cap.includes(`${o.color}`) && cap.includes(o.shape));
   }
   const chk = cli("check", "--format", "jsonl", join(a, "data.jsonl"));
   assert.equal(chk.status, 0, chk.stdout + chk.stderr);
@@ -46,10 +80,20 @@ test("data check names the corrupt image and exits 1; usage errors exit 2", () =
 });
 
 test("tuxpaint stamps: English text, German and French in meta (skipped when the package is absent)", async (t) => {
-  assert.deepEqual(parseStampText("A cat.\nde.utf8=Eine Katze.\nfr.utf8=Un chat.\n"), { en: "A cat.", de: "Eine Katze.", fr: "Un chat." });
+  assert.deepEqual(parseStampText("A cat.\nde.utf8=Eine Katze.\nfr.utf8=Un chat.\n"), {
+    en: "A cat.",
+    de: "Eine Katze.",
+    fr: "Un chat.",
+  });
   const why = skipUnless("tuxpaint"); // checks lib/data/real/tuxpaint.ts's TUXPAINT_DIR
-  if (why) { t.skip(why); return; }
-  const s = await openStream({ source: "tuxpaint", split: "val", lang: "de", repeat: false, install: false }, { seed: 1, imageSize: 32 });
+  if (why) {
+    t.skip(why);
+    return;
+  }
+  const s = await openStream(
+    { source: "tuxpaint", split: "val", lang: "de", repeat: false, install: false },
+    { seed: 1, imageSize: 32 },
+  );
   const xs = await s.next(3);
   assert.equal(xs.length, 3);
   for (const x of xs) {
@@ -62,7 +106,10 @@ test("tuxpaint stamps: English text, German and French in meta (skipped when the
 test("openmoji: used when installed, else one DataError with the install command", async (t) => {
   const spec = { source: "openmoji", repeat: false, install: false };
   let s;
-  try { s = await openStream(spec, { seed: 2, imageSize: 24 }); await s.next(1); } catch (e) {
+  try {
+    s = await openStream(spec, { seed: 2, imageSize: 24 });
+    await s.next(1);
+  } catch (e) {
     assert.ok(e instanceof DataError);
     assert.match((e as Error).message, /npm install --no-save openmoji/);
     t.skip("openmoji not installed");
@@ -72,6 +119,9 @@ test("openmoji: used when installed, else one DataError with the install command
   assert.equal(xs.length, 4);
   for (const x of xs) {
     assert.ok(x.text.length > 0);
-    assert.ok(x.image!.data.some((v) => v < 200), "an emoji is drawn on the white canvas");
+    assert.ok(
+      x.image!.data.some((v) => v < 200),
+      "an emoji is drawn on the white canvas",
+    );
   }
 });

@@ -14,35 +14,86 @@ import { splitKey } from "../../lib/data/loaders/webdataset.ts";
 import { tmp, pngs, tarBytes } from "./fixtures.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin/simvlm.js"), "data", ...args], { encoding: "utf8", cwd: root });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(root, "bin/simvlm.js"), "data", ...args], {
+    encoding: "utf8",
+    cwd: root,
+  });
 const imgs = pngs(6, 11, 16);
-const report = (r: Awaited<ReturnType<typeof checkData>>) => r.bad.map((b) => `[${b.record}] ${b.reason}`).join("\n");
+const report = (r: Awaited<ReturnType<typeof checkData>>) =>
+  r.bad.map((b) => `[${b.record}] ${b.reason}`).join("\n");
 
 test("plain `tar cf` order (all .png, then all .txt) is refused whole: 'shard not sorted by key', nothing read from it", async () => {
   const dir = tmp();
   const shard = join(dir, "a.tar");
-  writeFileSync(shard, tarBytes([["000000.png", imgs[0]!], ["000001.png", imgs[1]!], ["000000.txt", "a red circle"], ["000001.txt", "a blue star"]]));
+  writeFileSync(
+    shard,
+    tarBytes([
+      ["000000.png", imgs[0]!],
+      ["000001.png", imgs[1]!],
+      ["000000.txt", "a red circle"],
+      ["000001.txt", "a blue star"],
+    ]),
+  );
   const r = await checkData({ source: shard });
   assert.deepEqual([r.records, r.good, r.imageText, r.textOnly, r.bad.length], [1, 0, 0, 0, 1]);
-  assert.match(r.bad[0]!.reason, /^shard not sorted by key: key "000000" reappears at member 3 \(000000\.txt\) after its group ended at member 1;/);
+  assert.match(
+    r.bad[0]!.reason,
+    /^shard not sorted by key: key "000000" reappears at member 3 \(000000\.txt\) after its group ended at member 1;/,
+  );
   assert.equal(r.bad[0]!.record, "000000.txt");
   assert.equal(r.bad[0]!.file, shard);
 
   // Captions first: without the pre-pass they would have streamed out as text-only documents.
   const first = join(dir, "b.tar");
-  writeFileSync(first, tarBytes([["000000.txt", "a red circle"], ["000001.txt", "a blue star"], ["000000.png", imgs[0]!], ["000001.png", imgs[1]!]]));
-  const s = await openStream({ source: first, repeat: false, shuffleBuffer: 0 }, { seed: 0, imageSize: 8, onError: "skip" });
+  writeFileSync(
+    first,
+    tarBytes([
+      ["000000.txt", "a red circle"],
+      ["000001.txt", "a blue star"],
+      ["000000.png", imgs[0]!],
+      ["000001.png", imgs[1]!],
+    ]),
+  );
+  const s = await openStream(
+    { source: first, repeat: false, shuffleBuffer: 0 },
+    { seed: 0, imageSize: 8, onError: "skip" },
+  );
   assert.deepEqual(await s.next(10), []);
   assert.equal(s.skipped(), 1);
   // A repeating stream over it stops with one error instead of spinning (a single pass just ends).
-  await assert.rejects((await openStream({ source: first, shuffleBuffer: 0 }, { seed: 0, imageSize: 8, onError: "skip" })).next(10), /no usable records: every record is bad/);
   await assert.rejects(
-    (await openStream({ source: first, repeat: false, shuffleBuffer: 0 }, { seed: 0, imageSize: 8, onError: "fail" })).next(10),
-    (e: unknown) => e instanceof DataError && e.message.startsWith(`${first}, record 000000.png: shard not sorted by key`));
+    (
+      await openStream(
+        { source: first, shuffleBuffer: 0 },
+        { seed: 0, imageSize: 8, onError: "skip" },
+      )
+    ).next(10),
+    /no usable records: every record is bad/,
+  );
+  await assert.rejects(
+    (
+      await openStream(
+        { source: first, repeat: false, shuffleBuffer: 0 },
+        { seed: 0, imageSize: 8, onError: "fail" },
+      )
+    ).next(10),
+    (e: unknown) =>
+      e instanceof DataError &&
+      e.message.startsWith(`${first}, record 000000.png: shard not sorted by key`),
+  );
 
   // The same files grouped by key (what `tar --sort=name` writes) are two image-text pairs.
   const sorted = join(dir, "c.tar");
-  writeFileSync(sorted, tarBytes([["000000.png", imgs[0]!], ["000000.txt", "a red circle"], ["000001.png", imgs[1]!], ["000001.txt", "a blue star"]]));
+  writeFileSync(
+    sorted,
+    tarBytes([
+      ["000000.png", imgs[0]!],
+      ["000000.txt", "a red circle"],
+      ["000001.png", imgs[1]!],
+      ["000001.txt", "a blue star"],
+    ]),
+  );
   const ok = await checkData({ source: sorted });
   assert.deepEqual([ok.records, ok.good, ok.imageText, ok.bad.length], [2, 2, 2, 0]);
 
@@ -55,13 +106,32 @@ test("plain `tar cf` order (all .png, then all .txt) is refused whole: 'shard no
 });
 
 test("GNU tar: the files in `tar cf` argument order are refused; the fix the message gives (tar --sort=name -C DIR .) loads", async (t) => {
-  if (spawnSync("tar", ["--version"]).status !== 0) { t.skip("no tar command (apt-get install -y tar)"); return; }
-  const dir = tmp(), src = join(dir, "src");
+  if (spawnSync("tar", ["--version"]).status !== 0) {
+    t.skip("no tar command (apt-get install -y tar)");
+    return;
+  }
+  const dir = tmp(),
+    src = join(dir, "src");
   mkdirSync(src);
-  writeFileSync(join(src, "000000.png"), imgs[0]!); writeFileSync(join(src, "000001.png"), imgs[1]!);
-  writeFileSync(join(src, "000000.txt"), "a red circle"); writeFileSync(join(src, "000001.txt"), "a blue star");
-  const plain = join(dir, "plain.tar"), fixed = join(dir, "fixed.tar");
-  assert.equal(spawnSync("tar", ["-cf", plain, "-C", src, "000000.png", "000001.png", "000000.txt", "000001.txt"]).status, 0);
+  writeFileSync(join(src, "000000.png"), imgs[0]!);
+  writeFileSync(join(src, "000001.png"), imgs[1]!);
+  writeFileSync(join(src, "000000.txt"), "a red circle");
+  writeFileSync(join(src, "000001.txt"), "a blue star");
+  const plain = join(dir, "plain.tar"),
+    fixed = join(dir, "fixed.tar");
+  assert.equal(
+    spawnSync("tar", [
+      "-cf",
+      plain,
+      "-C",
+      src,
+      "000000.png",
+      "000001.png",
+      "000000.txt",
+      "000001.txt",
+    ]).status,
+    0,
+  );
   assert.equal(spawnSync("tar", ["--sort=name", "-cf", fixed, "-C", src, "."]).status, 0);
   const bad = await checkData({ source: plain });
   assert.deepEqual([bad.good, bad.bad.length], [0, 1]);
@@ -74,23 +144,39 @@ test("every way a sample can be malformed is one bad record with its reason; goo
   const dir = tmp();
   const shard = join(dir, "s.tar");
   const files: Array<[string, Buffer | string]> = [
-    ["ok/1.png", imgs[0]!], ["ok/1.txt", "a caption"],
-    ["2.png", imgs[1]!],                                                   // no caption
-    ["3.png", Buffer.from("not a png")], ["3.txt", "broken image"],         // does not decode
-    ["4.png", imgs[2]!], ["4.txt", "  \n "],                               // empty text
-    ["5.cls", "3"], ["5.npy", Buffer.alloc(16)],                           // unknown extensions only
-    ["6.png", imgs[3]!], ["6.PNG", imgs[3]!], ["6.txt", "twice"],          // duplicate extension (case-folded as webdataset does)
-    ["7.jpg", imgs[4]!], ["7.png", imgs[4]!], ["7.txt", "which one"],      // two images
-    ["img.0001.png", imgs[5]!], ["img.0001.txt", "dotted key"],            // dots in the key
-    ["README", "notes"],                                                   // no extension
-    ["._8.png", "AppleDouble"],                                            // hidden file
-    ["./9.png", imgs[0]!], ["9.txt", "joined across ./"],                  // "./" does not split a key
-    ["10.txt", "a text-only document"],                                    // text only: a document, not an error
-    ["11.png", imgs[1]!], ["11.json", "[1]"],                              // json not an object
-    ["12.png", imgs[2]!], ["12.json", JSON.stringify({ caption: 5 })],     // json caption not a string
-    ["13.png", imgs[3]!], ["13.txt", Buffer.from([0xc3, 0x28])],           // not UTF-8
-    ["14.png", imgs[4]!], ["14.json", JSON.stringify({ caption: "from json", url: "u" })],
-    ["15.png", imgs[5]!], ["15.txt", "last"], ["15.seg.png", imgs[0]!],    // an extra component (seg.png) is fine
+    ["ok/1.png", imgs[0]!],
+    ["ok/1.txt", "a caption"],
+    ["2.png", imgs[1]!], // no caption
+    ["3.png", Buffer.from("not a png")],
+    ["3.txt", "broken image"], // does not decode
+    ["4.png", imgs[2]!],
+    ["4.txt", "  \n "], // empty text
+    ["5.cls", "3"],
+    ["5.npy", Buffer.alloc(16)], // unknown extensions only
+    ["6.png", imgs[3]!],
+    ["6.PNG", imgs[3]!],
+    ["6.txt", "twice"], // duplicate extension (case-folded as webdataset does)
+    ["7.jpg", imgs[4]!],
+    ["7.png", imgs[4]!],
+    ["7.txt", "which one"], // two images
+    ["img.0001.png", imgs[5]!],
+    ["img.0001.txt", "dotted key"], // dots in the key
+    ["README", "notes"], // no extension
+    ["._8.png", "AppleDouble"], // hidden file
+    ["./9.png", imgs[0]!],
+    ["9.txt", "joined across ./"], // "./" does not split a key
+    ["10.txt", "a text-only document"], // text only: a document, not an error
+    ["11.png", imgs[1]!],
+    ["11.json", "[1]"], // json not an object
+    ["12.png", imgs[2]!],
+    ["12.json", JSON.stringify({ caption: 5 })], // json caption not a string
+    ["13.png", imgs[3]!],
+    ["13.txt", Buffer.from([0xc3, 0x28])], // not UTF-8
+    ["14.png", imgs[4]!],
+    ["14.json", JSON.stringify({ caption: "from json", url: "u" })],
+    ["15.png", imgs[5]!],
+    ["15.txt", "last"],
+    ["15.seg.png", imgs[0]!], // an extra component (seg.png) is fine
   ];
   writeFileSync(shard, tarBytes(files));
   const r = await checkData({ source: shard });
@@ -102,7 +188,10 @@ test("every way a sample can be malformed is one bad record with its reason; goo
     ["5", /^no image or text in the sample \(only \.cls, \.npy\)$/],
     ["6", /^duplicate member 6\.png in one sample$/],
     ["7", /^two images in one sample \(7\.jpg, 7\.png\)$/],
-    ["img", /^no image or text: img\.0001\.png, img\.0001\.txt have a dot in the key \(a WebDataset key ends at the first dot of the file name, so the key is "img" and the extension "0001\.png"\)/],
+    [
+      "img",
+      /^no image or text: img\.0001\.png, img\.0001\.txt have a dot in the key \(a WebDataset key ends at the first dot of the file name, so the key is "img" and the extension "0001\.png"\)/,
+    ],
     ["README", /^README: no extension, so not part of any sample$/],
     ["._8.png", /^\._8\.png: a hidden file/],
     ["11", /^11\.json is not a JSON object$/],
@@ -116,10 +205,21 @@ test("every way a sample can be malformed is one bad record with its reason; goo
     assert.match(b.reason, re, record);
   }
   assert.deepEqual([r.good, r.imageText, r.textOnly], [5, 4, 1]);
-  const s = await openStream({ source: shard, repeat: false, shuffleBuffer: 0 }, { seed: 0, imageSize: 8 });
+  const s = await openStream(
+    { source: shard, repeat: false, shuffleBuffer: 0 },
+    { seed: 0, imageSize: 8 },
+  );
   const xs = await s.next(50);
-  assert.deepEqual(xs.map((x) => [x.id.slice(shard.length + 1), x.text, !!x.image]),
-    [["ok/1", "a caption", true], ["9", "joined across ./", true], ["10", "a text-only document", false], ["14", "from json", true], ["15", "last", true]]);
+  assert.deepEqual(
+    xs.map((x) => [x.id.slice(shard.length + 1), x.text, !!x.image]),
+    [
+      ["ok/1", "a caption", true],
+      ["9", "joined across ./", true],
+      ["10", "a text-only document", false],
+      ["14", "from json", true],
+      ["15", "last", true],
+    ],
+  );
   assert.equal(xs[3]!.meta!.url, "u");
   const c = cli("check", shard);
   assert.equal(c.status, 1);
@@ -128,7 +228,12 @@ test("every way a sample can be malformed is one bad record with its reason; goo
 
 test("a truncated shard keeps its whole samples, reports the cut, and data check exits 1", async () => {
   const dir = tmp();
-  const full = tarBytes([["1.png", imgs[0]!], ["1.txt", "first"], ["2.png", imgs[1]!], ["2.txt", "second"]]);
+  const full = tarBytes([
+    ["1.png", imgs[0]!],
+    ["1.txt", "first"],
+    ["2.png", imgs[1]!],
+    ["2.txt", "second"],
+  ]);
   const shard = join(dir, "cut.tar");
   writeFileSync(shard, full.subarray(0, full.length - 1024 - 512 - 100)); // inside 2.png's body... or 2.txt
   const r = await checkData({ source: shard });
@@ -141,12 +246,27 @@ test("a truncated shard keeps its whole samples, reports the cut, and data check
 test("readTar headersOnly over FileBlocks lists the same members as a full read, without reading bodies", async () => {
   const dir = tmp();
   const shard = join(dir, "h.tar");
-  writeFileSync(shard, tarBytes([["a/1.png", imgs[0]!], ["a/1.txt", "x"], ["b", ""]]));
-  const full: [string, number, number][] = [], heads: [string, number, number][] = [];
-  for await (const e of readTar(ByteReader.ofFile(shard))) full.push([e.name, e.offset, e.data.length]);
-  for await (const e of readTar(await FileBlocks.open(shard), { headersOnly: true })) { heads.push([e.name, e.offset, e.size]); assert.equal(e.data.length, 0); }
+  writeFileSync(
+    shard,
+    tarBytes([
+      ["a/1.png", imgs[0]!],
+      ["a/1.txt", "x"],
+      ["b", ""],
+    ]),
+  );
+  const full: [string, number, number][] = [],
+    heads: [string, number, number][] = [];
+  for await (const e of readTar(ByteReader.ofFile(shard)))
+    full.push([e.name, e.offset, e.data.length]);
+  for await (const e of readTar(await FileBlocks.open(shard), { headersOnly: true })) {
+    heads.push([e.name, e.offset, e.size]);
+    assert.equal(e.data.length, 0);
+  }
   assert.deepEqual(heads, full);
-  assert.deepEqual(heads.map((h) => h[0]), ["a/1.png", "a/1.txt", "b"]);
+  assert.deepEqual(
+    heads.map((h) => h[0]),
+    ["a/1.png", "a/1.txt", "b"],
+  );
 });
 
 test("splitKey follows webdataset's base_plus_ext: key up to the first dot of the file name, extension lower-cased", () => {

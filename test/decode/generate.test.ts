@@ -6,11 +6,19 @@ import { trainTokenizer, SPECIAL_IDS, type SimTokenizer } from "../../lib/tokeni
 import { generate } from "../../lib/decode/index.ts";
 import type { RgbImage } from "../../lib/data/types.ts";
 
-const CAPTIONS = ["a picture of a red square", "a picture of two blue circles", "a picture of a green star"];
+const CAPTIONS = [
+  "a picture of a red square",
+  "a picture of two blue circles",
+  "a picture of a green star",
+];
 
 function solid(r: number, g: number, b: number, size = 32): RgbImage {
   const data = new Uint8Array(size * size * 3);
-  for (let i = 0; i < size * size; i++) { data[i * 3] = r; data[i * 3 + 1] = g; data[i * 3 + 2] = b; }
+  for (let i = 0; i < size * size; i++) {
+    data[i * 3] = r;
+    data[i * 3 + 1] = g;
+    data[i * 3 + 2] = b;
+  }
   return { width: size, height: size, data };
 }
 const IMAGES = [solid(220, 30, 30), solid(30, 30, 220), solid(30, 200, 40)];
@@ -20,8 +28,16 @@ let cfg: ModelConfig;
 
 before(async () => {
   await initBackend();
-  tok = await trainTokenizer([...CAPTIONS, "what color is the square? red", "how many circles? two"], { vocabSize: 120 });
-  cfg = { ...MODEL_CONFIGS.tiny, convChannels: [...MODEL_CONFIGS.tiny.convChannels], vocabSize: 120, dropout: 0 };
+  tok = await trainTokenizer(
+    [...CAPTIONS, "what color is the square? red", "how many circles? two"],
+    { vocabSize: 120 },
+  );
+  cfg = {
+    ...MODEL_CONFIGS.tiny,
+    convChannels: [...MODEL_CONFIGS.tiny.convChannels],
+    vocabSize: 120,
+    dropout: 0,
+  };
 });
 
 /** Memorise image → caption with a few Adam steps (the real training loop lives in lib/train). */
@@ -29,8 +45,15 @@ function memorise(model: SimVLM, steps: number): number {
   const seqs = CAPTIONS.map((c) => [...tok.encode(c), SPECIAL_IDS.EOS]);
   const L = Math.max(...seqs.map((s) => s.length));
   const pad = (s: number[]) => [...s, ...new Array(L - s.length).fill(0)];
-  const decIn = tf.tensor2d(seqs.map((s) => pad([SPECIAL_IDS.BOS, ...s.slice(0, -1)])), [3, L], "int32");
-  const labels = tf.tensor1d(seqs.flatMap((s) => pad(s)), "int32");
+  const decIn = tf.tensor2d(
+    seqs.map((s) => pad([SPECIAL_IDS.BOS, ...s.slice(0, -1)])),
+    [3, L],
+    "int32",
+  );
+  const labels = tf.tensor1d(
+    seqs.flatMap((s) => pad(s)),
+    "int32",
+  );
   const weights = tf.tensor1d(seqs.flatMap((s) => pad(s).map((x) => (x ? 1 : 0))));
   const images = imagesToTensor(IMAGES, cfg);
   const encIds = tf.zeros([3, 0], "int32") as tf.Tensor2D;
@@ -38,13 +61,18 @@ function memorise(model: SimVLM, steps: number): number {
   const vars = [...model.weights().values()];
   let last = Infinity;
   for (let i = 0; i < steps; i++) {
-    const loss = opt.minimize(() => {
-      const { logits } = model.apply({ images, encIds, decIn }, { training: false });
-      const lp = tf.logSoftmax(tf.reshape(logits, [-1, cfg.vocabSize]));
-      const picked = tf.sum(tf.mul(lp, tf.oneHot(labels, cfg.vocabSize)), 1);
-      return tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), tf.sum(weights)) as tf.Scalar;
-    }, true, vars)!;
-    last = loss.dataSync()[0]!; loss.dispose();
+    const loss = opt.minimize(
+      () => {
+        const { logits } = model.apply({ images, encIds, decIn }, { training: false });
+        const lp = tf.logSoftmax(tf.reshape(logits, [-1, cfg.vocabSize]));
+        const picked = tf.sum(tf.mul(lp, tf.oneHot(labels, cfg.vocabSize)), 1);
+        return tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), tf.sum(weights)) as tf.Scalar;
+      },
+      true,
+      vars,
+    )!;
+    last = loss.dataSync()[0]!;
+    loss.dispose();
   }
   opt.dispose();
   tf.dispose([decIn, labels, weights, images, encIds]);
@@ -61,12 +89,21 @@ test("greedy equals beam(1), batched equals one at a time, no tensor leaks", asy
     const one = await generate(model, tok, { images: [IMAGES[i]!], maxLen: 8 });
     assert.deepEqual(one.ids[0], g.ids[0 + i]);
   }
-  const b3 = await generate(model, tok, { images: IMAGES, maxLen: 8, beam: 3, prefixTexts: ["a", "b", "c"], captureAttention: true });
+  const b3 = await generate(model, tok, {
+    images: IMAGES,
+    maxLen: 8,
+    beam: 3,
+    prefixTexts: ["a", "b", "c"],
+    captureAttention: true,
+  });
   assert.equal(b3.ids.length, 3);
   assert.equal(b3.attention!.length, 3);
   assert.equal(tf.memory().numTensors, before);
   for (const ids of [...g.ids, ...b3.ids]) {
-    assert.ok(ids.every((x) => x > SPECIAL_IDS.UNK && x < tok.vocabSize), "no specials generated");
+    assert.ok(
+      ids.every((x) => x > SPECIAL_IDS.UNK && x < tok.vocabSize),
+      "no specials generated",
+    );
     assert.ok(ids.length >= 1, "never an empty text (minLen 1 by default)");
   }
   const long = await generate(model, tok, { images: IMAGES, maxLen: 8, minLen: 5, beam: 2 });
@@ -84,10 +121,20 @@ test("a model that memorised three captions decodes them back (greedy, beam, pro
   assert.deepEqual(b.texts, CAPTIONS);
   for (let i = 0; i < 3; i++) assert.ok(b.logProbs[i]! >= g.logProbs[i]! - 1e-6);
   // The prompt is fed to the decoder and stripped from the result.
-  const p = await generate(model, tok, { images: IMAGES, prompt: "A picture of", captureAttention: true });
-  assert.deepEqual(p.texts, CAPTIONS.map((c) => c.replace("a picture of ", "")));
+  const p = await generate(model, tok, {
+    images: IMAGES,
+    prompt: "A picture of",
+    captureAttention: true,
+  });
+  assert.deepEqual(
+    p.texts,
+    CAPTIONS.map((c) => c.replace("a picture of ", "")),
+  );
   const att = p.attention![0]!;
-  assert.deepEqual(att.decoderTokens.slice(0, 1 + tok.encode("a picture of").length), ["<bos>", ...tok.encode("a picture of").map((id) => tok.tokenString(id))]);
+  assert.deepEqual(att.decoderTokens.slice(0, 1 + tok.encode("a picture of").length), [
+    "<bos>",
+    ...tok.encode("a picture of").map((id) => tok.tokenString(id)),
+  ]);
   assert.equal(att.decoderTokens.length, 1 + tok.encode("a picture of").length + p.ids[0]!.length);
   assert.equal(att.numPatches, 16);
   assert.equal(att.decoderCross[0]!.keys, 16);
@@ -97,11 +144,19 @@ test("a model that memorised three captions decodes them back (greedy, beam, pro
 test("bad requests name the problem", async () => {
   const model = new SimVLM(cfg, 5);
   await assert.rejects(generate(model, tok, {}), /images or prefixTexts/);
-  await assert.rejects(generate(model, tok, { images: IMAGES, prefixTexts: ["x"] }), /3 images but 1 prefixTexts/);
+  await assert.rejects(
+    generate(model, tok, { images: IMAGES, prefixTexts: ["x"] }),
+    /3 images but 1 prefixTexts/,
+  );
   await assert.rejects(generate(model, tok, { images: IMAGES, beam: 0 }), /beam/);
   const small = new SimVLM({ ...cfg, vocabSize: 50 }, 5);
   await assert.rejects(generate(small, tok, { images: IMAGES }), /vocabSize is 50/);
-  const ctrl = new AbortController(); ctrl.abort();
-  await assert.rejects(generate(model, tok, { images: IMAGES, signal: ctrl.signal }), /interrupted/);
-  model.dispose(); small.dispose();
+  const ctrl = new AbortController();
+  ctrl.abort();
+  await assert.rejects(
+    generate(model, tok, { images: IMAGES, signal: ctrl.signal }),
+    /interrupted/,
+  );
+  model.dispose();
+  small.dispose();
 });

@@ -1,9 +1,16 @@
 // Hand-checked cases for the caption metrics (pycocoevalcap's BLEU and CIDEr-D) and the COCO tokenizer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { captionScores, corpusBleu, ciderD, cocoTokenize, EvalInputError } from "../../lib/eval/index.ts";
+import {
+  captionScores,
+  corpusBleu,
+  ciderD,
+  cocoTokenize,
+  EvalInputError,
+} from "../../lib/eval/index.ts";
 
-const close = (a: number, b: number, tol = 1e-9, what = "") => assert.ok(Math.abs(a - b) <= tol, `${what} expected ${b}, got ${a}`);
+const close = (a: number, b: number, tol = 1e-9, what = "") =>
+  assert.ok(Math.abs(a - b) <= tol, `${what} expected ${b}, got ${a}`);
 
 test("BLEU: identical candidate scores 1 for every order", () => {
   const b = corpusBleu(["a man rides a horse"], [["a man rides a horse", "someone on a horse"]]);
@@ -49,14 +56,21 @@ test("CIDEr-D: a single image scores 0 (idf from one image is log(1) = 0), as in
 
 test("CIDEr-D: identical candidates with image-unique n-grams score 10", () => {
   const r = ciderD(["a b c d", "e f g h"], [["a b c d"], ["e f g h"]]);
-  close(r.perImage[0]!, 10, 1e-9); close(r.perImage[1]!, 10, 1e-9); close(r.score, 10, 1e-9);
+  close(r.perImage[0]!, 10, 1e-9);
+  close(r.perImage[1]!, 10, 1e-9);
+  close(r.score, 10, 1e-9);
 });
 
 test("CIDEr-D: per-image score by hand (missing orders, bigram-count length penalty)", () => {
   const r = ciderD(["a b", "d e f"], [["a b c"], ["d e f"]]);
   // image 1: order 1 = 2/sqrt(6), order 2 = 1/sqrt(2), orders 3-4 have an empty candidate vector -> 0;
   // the length used for the penalty is the number of bigrams (1 vs 2) -> exp(-1/72).
-  close(r.perImage[0]!, ((2 / Math.sqrt(6) + 1 / Math.sqrt(2)) / 4) * Math.exp(-1 / 72) * 10, 1e-12, "img1");
+  close(
+    r.perImage[0]!,
+    ((2 / Math.sqrt(6) + 1 / Math.sqrt(2)) / 4) * Math.exp(-1 / 72) * 10,
+    1e-12,
+    "img1",
+  );
   close(r.perImage[1]!, 7.5, 1e-12, "img2: three words have no 4-gram");
   close(r.score, (r.perImage[0]! + r.perImage[1]!) / 2, 1e-12, "mean");
 });
@@ -74,7 +88,10 @@ test("CIDEr-D: document frequency comes from the refs being scored; averaged ove
 });
 
 test("captionScores: COCO tokenization first, per-image CIDEr keyed by id", () => {
-  const refs = { "1": ["A man riding a horse.", "A person on a horse!"], "2": ["A cat, on a mat.", "The cat sits on the mat."] };
+  const refs = {
+    "1": ["A man riding a horse.", "A person on a horse!"],
+    "2": ["A cat, on a mat.", "The cat sits on the mat."],
+  };
   const same = captionScores(refs, { "1": "a man riding a horse", "2": "a cat on a mat" });
   const punct = captionScores(refs, { "1": "A man, riding a horse...", "2": "A cat -- on a mat?" });
   assert.deepEqual(punct, same);
@@ -86,14 +103,23 @@ test("captionScores: COCO tokenization first, per-image CIDEr keyed by id", () =
 });
 
 test("captionScores: mismatched ids give one error listing both sides", () => {
-  assert.throws(() => captionScores({ a: ["x"], b: ["y"] }, { a: "x", zz: "y" }), (e: unknown) => {
-    assert.ok(e instanceof EvalInputError);
-    assert.match((e as Error).message, /candidate ids not in refs: "zz"/);
-    assert.match((e as Error).message, /refs ids without a candidate: "b"/);
-    return true;
-  });
-  assert.throws(() => captionScores({ a: [] }, { a: "x" }), /refs\["a"\] must be a non-empty array/);
-  assert.throws(() => captionScores({ a: ["x"] }, { a: 3 as unknown as string }), /cands\["a"\] is number/);
+  assert.throws(
+    () => captionScores({ a: ["x"], b: ["y"] }, { a: "x", zz: "y" }),
+    (e: unknown) => {
+      assert.ok(e instanceof EvalInputError);
+      assert.match((e as Error).message, /candidate ids not in refs: "zz"/);
+      assert.match((e as Error).message, /refs ids without a candidate: "b"/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => captionScores({ a: [] }, { a: "x" }),
+    /refs\["a"\] must be a non-empty array/,
+  );
+  assert.throws(
+    () => captionScores({ a: ["x"] }, { a: 3 as unknown as string }),
+    /cands\["a"\] is number/,
+  );
 });
 
 test("COCO tokenizer: PTB rules for caption text, lower-cased, punctuation tokens removed", () => {
@@ -112,12 +138,16 @@ test("COCO tokenizer: PTB rules for caption text, lower-cased, punctuation token
     ["50% off, $5 and/or more", "50 % off $ 5 and\\/or more"],
     ["a 10-year-old boy's toys", "a 10-year-old boy 's toys"],
     ["a man\u2019s hat, the dogs' bowls", "a man 's hat the dogs bowls"], // curly apostrophe normalised
-    ["a [red] {hat} <b>bold</b> and 3 > 2", "a -lrb- red -rrb- -lcb- hat -rcb- <b> bold </b> and 3 -rrb- 2"], // 2014 lexer: [ ] < > are -LRB- -RRB-; tags stay whole
+    [
+      "a [red] {hat} <b>bold</b> and 3 > 2",
+      "a -lrb- red -rrb- -lcb- hat -rcb- <b> bold </b> and 3 -rrb- 2",
+    ], // 2014 lexer: [ ] < > are -LRB- -RRB-; tags stay whole
     ["I'm sure we're fine, y'all", "i 'm sure we 're fine y' all"],
     ["a sign reading no. 5 and #1 #hashtag", "a sign reading no. 5 and # 1 #hashtag"],
     ["AT&T and at&t", "at&t and at & t"],
     ["wow!! really?! ok.. fine....", "wow !! really ?! ok fine"],
     ["   ", ""],
   ];
-  for (const [input, want] of cases) assert.equal(cocoTokenize(input), want, `tokenize(${JSON.stringify(input)})`);
+  for (const [input, want] of cases)
+    assert.equal(cocoTokenize(input), want, `tokenize(${JSON.stringify(input)})`);
 });

@@ -15,21 +15,57 @@ import { PROTOCOL_METRICS } from "../../lib/eval/index.ts";
 const dir = mkdtempSync(join(tmpdir(), "simvlm-pretrain-eval-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const base = { config: "tiny", steps: 4, batch: 4, evalN: 3, valN: 3, maxK: 2, captionMaxLen: 4, finetuneSteps: 2, finetuneImages: 4,
-  tokenizerImages: 40, baselineTrainN: 30, ngramTexts: 60, objective: "prefixlm", prefix: { mode: "random" } };
+const base = {
+  config: "tiny",
+  steps: 4,
+  batch: 4,
+  evalN: 3,
+  valN: 3,
+  maxK: 2,
+  captionMaxLen: 4,
+  finetuneSteps: 2,
+  finetuneImages: 4,
+  tokenizerImages: 40,
+  baselineTrainN: 30,
+  ngramTexts: 60,
+  objective: "prefixlm",
+  prefix: { mode: "random" },
+};
 let firstSplits = "";
 const LOSSES = Object.keys(PROTOCOL_METRICS).filter((m) => m.startsWith("loss_"));
 
 test("pretrainEval: every arm measured alike, n/a for span's LM losses, the control, one tokenizer and data set; rerun trains nothing", async () => {
-  const grid = { name: "quick", run: "pretrainEval", base, seeds: [0], variants: [
-    { label: "random", params: {} }, { label: "span", params: { objective: "span", prefix: { mode: "none" } } }, { label: "scratch", params: { steps: 0 } },
-  ] };
+  const grid = {
+    name: "quick",
+    run: "pretrainEval",
+    base,
+    seeds: [0],
+    variants: [
+      { label: "random", params: {} },
+      { label: "span", params: { objective: "span", prefix: { mode: "none" } } },
+      { label: "scratch", params: { steps: 0 } },
+    ],
+  };
   const ran: boolean[] = [];
-  const t = await runGrid(grid, { cacheDir: join(dir, "cache"), progress: false, onRun: (_r, cached) => ran.push(cached) });
+  const t = await runGrid(grid, {
+    cacheDir: join(dir, "cache"),
+    progress: false,
+    onRun: (_r, cached) => ran.push(cached),
+  });
   assert.deepEqual(ran, [false, false, false]);
   const [r0, span, scratch] = t.rows;
   firstSplits = JSON.stringify(r0!.extra!.splits);
-  for (const m of [...LOSSES, "zs_cider", "zs_bleu4", "zs_obj_f1", "ft_cider", "ft_obj_f1_img", "vqa", "entail_image", "entail_text"]) {
+  for (const m of [
+    ...LOSSES,
+    "zs_cider",
+    "zs_bleu4",
+    "zs_obj_f1",
+    "ft_cider",
+    "ft_obj_f1_img",
+    "vqa",
+    "entail_image",
+    "entail_text",
+  ]) {
     assert.ok(Number.isFinite(r0!.metrics[m]), `random arm: ${m}`);
     assert.ok(Number.isFinite(scratch!.metrics[m]), `control: ${m}`);
   }
@@ -38,14 +74,18 @@ test("pretrainEval: every arm measured alike, n/a for span's LM losses, the cont
     assert.match(span!.na![m]!, /span corruption's decoder .* never .* write a whole text/);
   }
   assert.deepEqual(span!.extra!.lossByTp, { na: span!.na!.loss_tp0_token });
-  for (const m of ["zs_cider", "vqa", "entail_image"]) assert.ok(Number.isFinite(span!.metrics[m]), `span is measured downstream: ${m}`);
+  for (const m of ["zs_cider", "vqa", "entail_image"])
+    assert.ok(Number.isFinite(span!.metrics[m]), `span is measured downstream: ${m}`);
   assert.equal(scratch!.extra!.steps, 0);
   assert.equal(r0!.extra!.steps, 4);
   // Per-item scores whose mean is the metric.
   for (const m of ["zs_cider", "vqa", "entail_image", "loss_rtp_example"]) {
     const items = Object.values(r0!.items![m]!);
     assert.ok(items.length >= 3, m);
-    assert.ok(Math.abs(items.reduce((a, b) => a + b, 0) / items.length - r0!.metrics[m]!) < 1e-9, `${m} is the mean of its items`);
+    assert.ok(
+      Math.abs(items.reduce((a, b) => a + b, 0) / items.length - r0!.metrics[m]!) < 1e-9,
+      `${m} is the mean of its items`,
+    );
   }
   assert.equal(Object.keys(r0!.items!.vqa!).length, 15, "3 test images × 5 questions");
   // One tokenizer and the same records for every run (the data seed fixes them; the next test checks another run seed).
@@ -55,23 +95,65 @@ test("pretrainEval: every arm measured alike, n/a for span's LM losses, the cont
   assert.equal(t.baselines.length, 6);
   assert.ok(t.toMarkdown().includes("baseline: VQA question-type prior"));
   const again: boolean[] = [];
-  await runGrid(grid, { cacheDir: join(dir, "cache"), progress: false, onRun: (_r, cached) => again.push(cached) });
+  await runGrid(grid, {
+    cacheDir: join(dir, "cache"),
+    progress: false,
+    onRun: (_r, cached) => again.push(cached),
+  });
   assert.deepEqual(again, [true, true, true]);
 });
 
 test("pretrainEval resumes the checkpoint in its folder; the finetunes leave it unchanged; bad params are named", async () => {
   const runDir = join(dir, "run");
   const ac = new AbortController();
-  await assert.rejects(pretrainEvalRun({ ...base, steps: 6 }, { seed: 1, dir: runDir, signal: ac.signal, onProgress: (p) => { if (p.step === 3) ac.abort(); } }), /interrupted/);
+  await assert.rejects(
+    pretrainEvalRun(
+      { ...base, steps: 6 },
+      {
+        seed: 1,
+        dir: runDir,
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.step === 3) ac.abort();
+        },
+      },
+    ),
+    /interrupted/,
+  );
   assert.ok(existsSync(join(runDir, "ckpt", "state.json")), "a checkpoint was saved on interrupt");
-  const weights = () => createHash("sha256").update(readFileSync(join(runDir, "ckpt", "weights.safetensors"))).digest("hex");
+  const weights = () =>
+    createHash("sha256")
+      .update(readFileSync(join(runDir, "ckpt", "weights.safetensors")))
+      .digest("hex");
   let pretrained = "";
-  const r = await pretrainEvalRun({ ...base, steps: 6 }, { seed: 1, dir: runDir, onProgress: (p) => { if (p.message === "evaluating the pretrained model") pretrained = weights(); } });
+  const r = await pretrainEvalRun(
+    { ...base, steps: 6 },
+    {
+      seed: 1,
+      dir: runDir,
+      onProgress: (p) => {
+        if (p.message === "evaluating the pretrained model") pretrained = weights();
+      },
+    },
+  );
   assert.equal(r.extra!.resumed, true);
-  assert.equal(JSON.stringify(r.extra!.splits), firstSplits, "run seed 1 is scored on the same records as run seed 0");
+  assert.equal(
+    JSON.stringify(r.extra!.splits),
+    firstSplits,
+    "run seed 1 is scored on the same records as run seed 0",
+  );
   assert.equal(r.extra!.steps, 6);
-  assert.ok(pretrained && weights() === pretrained, "the finetunes did not write the pretrained checkpoint");
+  assert.ok(
+    pretrained && weights() === pretrained,
+    "the finetunes did not write the pretrained checkpoint",
+  );
   assert.equal(JSON.parse(readFileSync(join(runDir, "ckpt", "state.json"), "utf8")).step, 6);
-  await assert.rejects(pretrainEvalRun({ ...base, objective: "mlm" }, { seed: 0, dir: join(dir, "bad") }), /param "objective" must be one of prefixlm, lm, span, got "mlm"/);
-  await assert.rejects(pretrainEvalRun({ ...base, evalN: 0 }, { seed: 0, dir: join(dir, "bad") }), /param "evalN" must be an integer ≥ 1/);
+  await assert.rejects(
+    pretrainEvalRun({ ...base, objective: "mlm" }, { seed: 0, dir: join(dir, "bad") }),
+    /param "objective" must be one of prefixlm, lm, span, got "mlm"/,
+  );
+  await assert.rejects(
+    pretrainEvalRun({ ...base, evalN: 0 }, { seed: 0, dir: join(dir, "bad") }),
+    /param "evalN" must be an integer ≥ 1/,
+  );
 });

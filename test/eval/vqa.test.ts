@@ -1,10 +1,17 @@
 // The official VQA accuracy: normalisation rules and the 10 leave-one-out subsets of 9.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { vqaAccuracy, vqaNormalizeAnswer, vqaProcessPunctuation, EvalInputError } from "../../lib/eval/index.ts";
+import {
+  vqaAccuracy,
+  vqaNormalizeAnswer,
+  vqaProcessPunctuation,
+  EvalInputError,
+} from "../../lib/eval/index.ts";
 
-const ten = (...groups: Array<[string, number]>) => groups.flatMap(([a, n]) => Array<string>(n).fill(a));
-const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `expected ${b}, got ${a}`);
+const ten = (...groups: Array<[string, number]>) =>
+  groups.flatMap(([a, n]) => Array<string>(n).fill(a));
+const close = (a: number, b: number) =>
+  assert.ok(Math.abs(a - b) < 1e-12, `expected ${b}, got ${a}`);
 
 test("VQA normalisation: punctuation, number words, articles, contractions", () => {
   assert.equal(vqaNormalizeAnswer("Two"), "2");
@@ -38,11 +45,23 @@ test("VQA accuracy: min(1, matches/3) averaged over the ten leave-one-out subset
   close(r.perQuestion.q5!, 0);
   close(r.overall, (1 + 0.9 + 0.3) / 5);
   // 2 of 10 agree: the two subsets that drop one of them have 1 match, the other eight have 2
-  close(vqaAccuracy({ q: ten(["blue", 2], ["red", 8]) }, { q: "blue" }).overall, (2 * (1 / 3) + 8 * (2 / 3)) / 10);
+  close(
+    vqaAccuracy({ q: ten(["blue", 2], ["red", 8]) }, { q: "blue" }).overall,
+    (2 * (1 / 3) + 8 * (2 / 3)) / 10,
+  );
 });
 
 test("VQA accuracy: mismatched ids and malformed answers are clear errors", () => {
-  assert.throws(() => vqaAccuracy({ a: ten(["x", 10]) }, { b: "x" }), (e: unknown) => e instanceof EvalInputError && /not in gt: "b"/.test((e as Error).message));
-  assert.throws(() => vqaAccuracy({ a: ten(["x", 10]), c: ten(["y", 10]) }, { a: "x" }), /without a prediction: "c"/);
-  assert.throws(() => vqaAccuracy({ a: "x" as unknown as string[] }, { a: "x" }), /gt\["a"\] must be an array/);
+  assert.throws(
+    () => vqaAccuracy({ a: ten(["x", 10]) }, { b: "x" }),
+    (e: unknown) => e instanceof EvalInputError && /not in gt: "b"/.test((e as Error).message),
+  );
+  assert.throws(
+    () => vqaAccuracy({ a: ten(["x", 10]), c: ten(["y", 10]) }, { a: "x" }),
+    /without a prediction: "c"/,
+  );
+  assert.throws(
+    () => vqaAccuracy({ a: "x" as unknown as string[] }, { a: "x" }),
+    /gt\["a"\] must be an array/,
+  );
 });

@@ -5,13 +5,37 @@
 // as test/eval/stats-reference.py does) and typed in.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RunsTable, compareArms, type RunResult, type GridBaseline } from "../../lib/experiments/index.ts";
+import {
+  RunsTable,
+  compareArms,
+  type RunResult,
+  type GridBaseline,
+} from "../../lib/experiments/index.ts";
 import { describeComparison, hierarchicalBootstrap } from "../../lib/eval/index.ts";
 
-const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b}`);
+const close = (a: number, b: number, tol = 1e-9) =>
+  assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b}`);
 
-function run(label: string, seed: number, metrics: Record<string, number>, extra: Partial<RunResult> = {}): RunResult {
-  return { key: `${label}-${seed}`, run: "x", label, params: {}, diff: {}, seed, codeVersion: "v", metrics, startedAt: "", finishedAt: "", seconds: 0, ...extra };
+function run(
+  label: string,
+  seed: number,
+  metrics: Record<string, number>,
+  extra: Partial<RunResult> = {},
+): RunResult {
+  return {
+    key: `${label}-${seed}`,
+    run: "x",
+    label,
+    params: {},
+    diff: {},
+    seed,
+    codeVersion: "v",
+    metrics,
+    startedAt: "",
+    finishedAt: "",
+    seconds: 0,
+    ...extra,
+  };
 }
 
 const SPAN_WHY = "span corruption never learns to write a text";
@@ -22,9 +46,20 @@ const rows: RunResult[] = [
   run("B", 0, { vqa: 0.1, loss_tp0_token: 2 }, { seconds: 5, items: { vqa: { q1: 0, q2: 0.2 } } }),
   run("B", 1, { vqa: 0.2, loss_tp0_token: 4 }, { seconds: 7, items: { vqa: { q1: 0.4, q2: 0 } } }),
   run("B", 2, { vqa: 0.3, loss_tp0_token: 6 }, { seconds: 9, items: { vqa: { q1: 0.6, q2: 0 } } }),
-  run("span", 0, { vqa: 0.4 }, { seconds: 4, na: { loss_tp0_token: SPAN_WHY }, items: { vqa: { q1: 0.8, q2: 0 } } }),
+  run(
+    "span",
+    0,
+    { vqa: 0.4 },
+    { seconds: 4, na: { loss_tp0_token: SPAN_WHY }, items: { vqa: { q1: 0.8, q2: 0 } } },
+  ),
 ];
-const baselines: GridBaseline[] = [{ label: "baseline: prior", metrics: { vqa: 0.25, loss_tp0_token: 1 }, items: { vqa: { q1: 0.5, q2: 0 } } }];
+const baselines: GridBaseline[] = [
+  {
+    label: "baseline: prior",
+    metrics: { vqa: 0.25, loss_tp0_token: 1 },
+    items: { vqa: { q1: 0.5, q2: 0 } },
+  },
+];
 const table = new RunsTable(rows, {}, baselines);
 
 test("summary: mean and 95% t-interval over seeds, mean time per run, n/a with its reason", () => {
@@ -67,10 +102,23 @@ test("results-file entries: per-seed values with the interval, n/a, baselines wi
 
 test("compareArms: hierarchical bootstrap over seeds × items when per-item scores exist", () => {
   const c = compareArms(table, "A", "B", "vqa", { resamples: 2000, seed: 3 });
-  const ref = hierarchicalBootstrap(table.runsOf("A").map((r) => r.items!.vqa!), table.runsOf("B").map((r) => r.items!.vqa!), { resamples: 2000, seed: 3 });
+  const ref = hierarchicalBootstrap(
+    table.runsOf("A").map((r) => r.items!.vqa!),
+    table.runsOf("B").map((r) => r.items!.vqa!),
+    { resamples: 2000, seed: 3 },
+  );
   assert.deepEqual(c.result, ref);
   assert.match(c.method, /hierarchical bootstrap over seeds × 2 test items/);
-  assert.equal(c.sentence, describeComparison({ x: "A", y: "B", metric: "VQA accuracy (finetuned)", result: ref, higherIsBetter: true }));
+  assert.equal(
+    c.sentence,
+    describeComparison({
+      x: "A",
+      y: "B",
+      metric: "VQA accuracy (finetuned)",
+      result: ref,
+      higherIsBetter: true,
+    }),
+  );
   const vsBaseline = compareArms(table, "A", "baseline: prior", "vqa", { resamples: 500 });
   assert.equal(vsBaseline.result.seedsB, 1, "a baseline is one 'seed'");
 });
@@ -84,16 +132,28 @@ test("compareArms: Welch's seed-level interval without per-item scores; none wit
   assert.match(c.method, /Welch t-interval over seeds, df 2\.9/);
   assert.match(c.sentence, /^no significant difference between A and B on loss at T_p = 0/);
   // Against a baseline (a constant): a one-sample interval on A's seeds.
-  const t = new RunsTable([1, 2, 3, 4].map((v, i) => run("X", i, { loss_tp0_token: v })), {}, [{ label: "baseline: c", metrics: { loss_tp0_token: 1 } }]);
+  const t = new RunsTable(
+    [1, 2, 3, 4].map((v, i) => run("X", i, { loss_tp0_token: v })),
+    {},
+    [{ label: "baseline: c", metrics: { loss_tp0_token: 1 } }],
+  );
   const k = compareArms(t, "X", "baseline: c", "loss_tp0_token");
   close(k.result.lo, -0.55426025676052128, 1e-9);
   close(k.result.hi, 3.5542602567605213, 1e-9);
-  const one = compareArms(new RunsTable([run("P", 0, { bleu: 1 }), run("Q", 0, { bleu: 0.5 })]), "P", "Q", "bleu");
+  const one = compareArms(
+    new RunsTable([run("P", 0, { bleu: 1 }), run("Q", 0, { bleu: 0.5 })]),
+    "P",
+    "Q",
+    "bleu",
+  );
   assert.ok(Number.isNaN(one.result.lo));
   assert.match(one.sentence, /no interval .* so no difference can be claimed/);
 });
 
 test("compareArms refuses n/a metrics and unknown rows by name", () => {
-  assert.throws(() => compareArms(table, "A", "span", "loss_tp0_token"), /"span" has no loss_tp0_token .*n\/a: span corruption never learns/);
+  assert.throws(
+    () => compareArms(table, "A", "span", "loss_tp0_token"),
+    /"span" has no loss_tp0_token .*n\/a: span corruption never learns/,
+  );
   assert.throws(() => compareArms(table, "A", "nope", "vqa"), /no arm or baseline named "nope"/);
 });

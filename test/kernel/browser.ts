@@ -10,15 +10,27 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 export async function launchChromium(): Promise<Browser> {
   const token = newToken("c");
-  const env = Object.fromEntries(Object.entries(envWithToken(token)).filter((e): e is [string, string] => e[1] !== undefined));
+  const env = Object.fromEntries(
+    Object.entries(envWithToken(token)).filter((e): e is [string, string] => e[1] !== undefined),
+  );
   let browser: Browser;
   try {
     browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH, env,
+      executablePath: CHROMIUM_PATH,
+      env,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
     });
-  } catch (e) { killTree(token); throw e; }
+  } catch (e) {
+    killTree(token);
+    throw e;
+  }
   const close = browser.close.bind(browser);
-  browser.close = async (options) => { try { await close(options); } finally { killTree(token); } };
+  browser.close = async (options) => {
+    try {
+      await close(options);
+    } finally {
+      killTree(token);
+    }
+  };
   return browser;
 }

@@ -17,7 +17,10 @@ import { LanguageClient } from "../../kernel/thread-messages.ts";
 import { makeHeader, type Message } from "../../kernel/wire.ts";
 import { startLanguageWorker } from "../../kernel/worker-bundles.mjs";
 
-export interface Sent { channel: Channel; msg: Message }
+export interface Sent {
+  channel: Channel;
+  msg: Message;
+}
 
 export class InProcessKernel {
   readonly sent: Sent[] = [];
@@ -33,12 +36,27 @@ export class InProcessKernel {
     const language = new LanguageClient(this.worker);
     const flag = new InterruptFlag();
     const receive = startMainThread({
-      toWire: (m) => queueMicrotask(() => { if (m.type !== "language_port") this.handler.handleFromMain(m); }),
-      language, flag, version: "test", tsVersion: "test", onShutdown: () => {}, executionForWrites: contextExecution,
+      toWire: (m) =>
+        queueMicrotask(() => {
+          if (m.type !== "language_port") this.handler.handleFromMain(m);
+        }),
+      language,
+      flag,
+      version: "test",
+      tsVersion: "test",
+      onShutdown: () => {},
+      executionForWrites: contextExecution,
     });
     this.handler = new MessageHandler({
-      session: this.session, kernelInfo: kernelInfo({ kernel: "test", typescript: "test" }),
-      transport: { send: (channel, msg) => { this.sent.push({ channel, msg }); this.waiters.splice(0).forEach((w) => w()); }, close: async () => {} },
+      session: this.session,
+      kernelInfo: kernelInfo({ kernel: "test", typescript: "test" }),
+      transport: {
+        send: (channel, msg) => {
+          this.sent.push({ channel, msg });
+          this.waiters.splice(0).forEach((w) => w());
+        },
+        close: async () => {},
+      },
       toMain: (m) => queueMicrotask(() => receive(m)),
       interrupt: () => flag.request(() => process.kill(process.pid, "SIGINT")),
       log: (line) => this.logs.push(line),
@@ -52,8 +70,19 @@ export class InProcessKernel {
   }
 
   /** A request message as a client would send it. */
-  message(msgType: string, content: Record<string, unknown>, parent: Partial<Message["header"]> = {}): Message {
-    return { identities: [], header: { ...makeHeader(msgType, this.session), username: "test" }, parent_header: parent, metadata: {}, content, buffers: [] };
+  message(
+    msgType: string,
+    content: Record<string, unknown>,
+    parent: Partial<Message["header"]> = {},
+  ): Message {
+    return {
+      identities: [],
+      header: { ...makeHeader(msgType, this.session), username: "test" },
+      parent_header: parent,
+      metadata: {},
+      content,
+      buffers: [],
+    };
   }
 
   async waitFor(pred: (s: Sent) => boolean, timeoutMs = 60_000): Promise<Sent> {
@@ -61,8 +90,15 @@ export class InProcessKernel {
     for (;;) {
       const hit = this.sent.find(pred);
       if (hit) return hit;
-      if (Date.now() > deadline) throw new Error("timed out waiting for a message from the handler");
-      await new Promise<void>((r) => { const t = setTimeout(r, 100); this.waiters.push(() => { clearTimeout(t); r(); }); });
+      if (Date.now() > deadline)
+        throw new Error("timed out waiting for a message from the handler");
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 100);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
     }
   }
 
@@ -70,27 +106,52 @@ export class InProcessKernel {
   async request(msgType: string, content: Record<string, unknown>): Promise<Message> {
     const msg = this.message(msgType, content);
     await this.handler.handleRequest("shell", msg);
-    return (await this.waitFor((s) => s.channel === "shell" && s.msg.parent_header.msg_id === msg.header.msg_id)).msg;
+    return (
+      await this.waitFor(
+        (s) => s.channel === "shell" && s.msg.parent_header.msg_id === msg.header.msg_id,
+      )
+    ).msg;
   }
 
   /** iopub messages for a request, up to and including its idle status. */
   async iopubOf(msgId: string): Promise<Message[]> {
-    await this.waitFor((s) => s.channel === "iopub" && s.msg.parent_header.msg_id === msgId && s.msg.header.msg_type === "status" && s.msg.content.execution_state === "idle");
-    return this.sent.filter((s) => s.channel === "iopub" && s.msg.parent_header.msg_id === msgId).map((s) => s.msg);
+    await this.waitFor(
+      (s) =>
+        s.channel === "iopub" &&
+        s.msg.parent_header.msg_id === msgId &&
+        s.msg.header.msg_type === "status" &&
+        s.msg.content.execution_state === "idle",
+    );
+    return this.sent
+      .filter((s) => s.channel === "iopub" && s.msg.parent_header.msg_id === msgId)
+      .map((s) => s.msg);
   }
 
   /** Queue an execute_request (not waiting); returns its msg_id. */
   async send(code: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const msg = this.message("execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true, ...extra });
+    const msg = this.message("execute_request", {
+      code,
+      silent: false,
+      store_history: true,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: true,
+      ...extra,
+    });
     await this.handler.handleRequest("shell", msg);
     return msg.header.msg_id;
   }
 
   async replyOf(msgId: string): Promise<Message> {
-    return (await this.waitFor((s) => s.channel === "shell" && s.msg.parent_header.msg_id === msgId)).msg;
+    return (
+      await this.waitFor((s) => s.channel === "shell" && s.msg.parent_header.msg_id === msgId)
+    ).msg;
   }
 
-  async execute(code: string, extra: Record<string, unknown> = {}): Promise<{ reply: Message; iopub: Message[] }> {
+  async execute(
+    code: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ reply: Message; iopub: Message[] }> {
     const id = await this.send(code, extra);
     const reply = await this.replyOf(id);
     return { reply, iopub: await this.iopubOf(id) };
@@ -98,4 +159,6 @@ export class InProcessKernel {
 }
 
 export const types = (msgs: Message[]) => msgs.map((m) => m.header.msg_type);
-export const resultText = (msgs: Message[]) => msgs.find((m) => m.header.msg_type === "execute_result")?.content.data["text/plain"] as string | undefined;
+export const resultText = (msgs: Message[]) =>
+  msgs.find((m) => m.header.msg_type === "execute_result")?.content.data["text/plain"] as
+    string | undefined;

@@ -30,7 +30,8 @@ test("TypeScript loads through a code cache: written once, then used; off and un
     assert.equal(loadTypeScript().cacheState(), "off");
     delete process.env.SIMVLM_TS_CACHE;
 
-    if (process.getuid?.() !== 0) { // root ignores permissions
+    if (process.getuid?.() !== 0) {
+      // root ignores permissions
       const ro = join(dir, "ro");
       process.env.SIMVLM_CACHE_DIR = ro;
       rmSync(ro, { recursive: true, force: true });
@@ -41,8 +42,10 @@ test("TypeScript loads through a code cache: written once, then used; off and un
       chmodSync(dir, 0o700);
     }
   } finally {
-    if (saved.dir === undefined) delete process.env.SIMVLM_CACHE_DIR; else process.env.SIMVLM_CACHE_DIR = saved.dir;
-    if (saved.off === undefined) delete process.env.SIMVLM_TS_CACHE; else process.env.SIMVLM_TS_CACHE = saved.off;
+    if (saved.dir === undefined) delete process.env.SIMVLM_CACHE_DIR;
+    else process.env.SIMVLM_CACHE_DIR = saved.dir;
+    if (saved.off === undefined) delete process.env.SIMVLM_TS_CACHE;
+    else process.env.SIMVLM_TS_CACHE = saved.off;
     rmSync(dir, { recursive: true, force: true });
   }
 });

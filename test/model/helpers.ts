@@ -4,11 +4,17 @@ import { MODEL_CONFIGS, type ModelConfig } from "../../lib/model/index.ts";
 import { Rng } from "../../lib/util/rng.ts";
 
 export function tinyConfig(over: Partial<ModelConfig> = {}): ModelConfig {
-  return { ...MODEL_CONFIGS.tiny, convChannels: [...MODEL_CONFIGS.tiny.convChannels], vocabSize: 40, ...over };
+  return {
+    ...MODEL_CONFIGS.tiny,
+    convChannels: [...MODEL_CONFIGS.tiny.convChannels],
+    vocabSize: 40,
+    ...over,
+  };
 }
 
 export function randomImages(cfg: ModelConfig, B: number, seed: number): tf.Tensor4D {
-  const rng = new Rng(seed), n = B * cfg.imageSize * cfg.imageSize * 3;
+  const rng = new Rng(seed),
+    n = B * cfg.imageSize * cfg.imageSize * 3;
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = rng.next();
   return tf.tensor4d(v, [B, cfg.imageSize, cfg.imageSize, 3]);

@@ -6,7 +6,10 @@ import { installHint } from "../../scripts/prereqs.mjs";
 
 test("native sgemm computes a product and rejects operands outside the heap", async (t) => {
   const addon = await loadNativeAddon();
-  if (typeof addon === "string") { t.skip(`native addon unavailable: ${addon}${installHint("native")}`); return; }
+  if (typeof addon === "string") {
+    t.skip(`native addon unavailable: ${addon}${installHint("native")}`);
+    return;
+  }
   const heap = new Uint8Array(4 * 64);
   const f = new Float32Array(heap.buffer);
   f.set([1, 2, 3, 4, 5, 6], 0); // A [2,3]
@@ -19,5 +22,8 @@ test("native sgemm computes a product and rejects operands outside the heap", as
   assert.throws(() => addon.sgemm(heap, 1, 8, 8, 8, 0, 0, 0, 0, 200, 0, 0), /outside the heap/);
   assert.throws(() => addon.sgemm(heap, 1, 2, 2, 3, 0, 0, 2, 32, 64, 0, 0), /outside the heap/); // misaligned
   assert.throws(() => addon.biasAct(heap, 250, 2, 2, -1, 0), /outside the heap/);
-  assert.throws(() => (addon.sgemm as unknown as (...a: unknown[]) => void)(new Float32Array(4), 1), /expected 12/);
+  assert.throws(
+    () => (addon.sgemm as unknown as (...a: unknown[]) => void)(new Float32Array(4), 1),
+    /expected 12/,
+  );
 });

@@ -10,9 +10,22 @@ import "@tensorflow/tfjs-backend-cpu";
 import { productRunner } from "../../bench/product-step.ts";
 
 /** The shapes the bench's former self-contained yardstick was checked at: d 32, 2 heads, 1 + 1 layers, 16 px / 8, vocab 50. */
-const SMALL_REFERENCE = { base: "reference", dModel: 32, heads: 2, encLayers: 1, decLayers: 1, ffn: 64, imageSize: 16, patchSize: 8, vocabSize: 50 };
+const SMALL_REFERENCE = {
+  base: "reference",
+  dModel: 32,
+  heads: 2,
+  encLayers: 1,
+  decLayers: 1,
+  ffn: 64,
+  imageSize: 16,
+  patchSize: 8,
+  vocabSize: 50,
+};
 
-interface Trainer { step(i: number): Promise<number>; dispose(): void }
+interface Trainer {
+  step(i: number): Promise<number>;
+  dispose(): void;
+}
 
 async function losses(backend: string, steps: number, make: () => Trainer): Promise<number[]> {
   await tf.setBackend(backend);
@@ -32,10 +45,15 @@ async function sameLossCurve(make: () => Trainer): Promise<void> {
   await tf.setBackend(main);
   assert.ok(ref[49]! < ref[0]! - 0.5, `the model should learn: ${ref[0]} -> ${ref[49]}`);
   for (let i = 0; i < 50; i++) {
-    assert.ok(Math.abs(got[i]! - ref[i]!) <= 2e-3 * Math.max(1, Math.abs(ref[i]!)), `step ${i}: ${main} ${got[i]} vs cpu ${ref[i]}`);
+    assert.ok(
+      Math.abs(got[i]! - ref[i]!) <= 2e-3 * Math.max(1, Math.abs(ref[i]!)),
+      `step ${i}: ${main} ${got[i]} vs cpu ${ref[i]}`,
+    );
   }
 }
 
-test("bench reference model (small): loss over 50 steps on wasm matches the cpu backend", () => sameLossCurve(() => productRunner(4, 6, SMALL_REFERENCE, 3e-3)));
+test("bench reference model (small): loss over 50 steps on wasm matches the cpu backend", () =>
+  sameLossCurve(() => productRunner(4, 6, SMALL_REFERENCE, 3e-3)));
 
-test("product model and trainer: loss over 50 steps on wasm matches the cpu backend", () => sameLossCurve(() => productRunner(4, 8, "tiny")));
+test("product model and trainer: loss over 50 steps on wasm matches the cpu backend", () =>
+  sameLossCurve(() => productRunner(4, 8, "tiny")));

@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { trainTokenizer, SimTokenizer, SPECIAL_IDS, TokenizerError } from "../../lib/tokenizer/index.ts";
+import {
+  trainTokenizer,
+  SimTokenizer,
+  SPECIAL_IDS,
+  TokenizerError,
+} from "../../lib/tokenizer/index.ts";
 
 const CORPUS = [
   "A red circle above a blue square.",
@@ -34,7 +39,10 @@ test("encode → decode round-trips normalised text; sync encode matches the pac
     assert.deepEqual(ids, await tok.encodeAsync(t), `parity on "${t}"`);
   }
   // Specials are dropped by decode; characters never seen become <unk>.
-  assert.equal(tok.decode([SPECIAL_IDS.BOS, ...tok.encode("a red circle"), SPECIAL_IDS.EOS, 0, 0]), "a red circle");
+  assert.equal(
+    tok.decode([SPECIAL_IDS.BOS, ...tok.encode("a red circle"), SPECIAL_IDS.EOS, 0, 0]),
+    "a red circle",
+  );
   assert.ok(tok.encode("a red ☃").includes(SPECIAL_IDS.UNK));
   assert.deepEqual(tok.encode("a red ☃"), await tok.encodeAsync("a red ☃"));
 });
@@ -49,7 +57,10 @@ test("save/load gives the same tokenizer; bad files name the file", async () => 
     assert.equal(back.vocabSize, tok.vocabSize);
     for (const t of CORPUS) assert.deepEqual(back.encode(t), tok.encode(t));
     writeFileSync(join(dir, "bad.json"), "{ not json");
-    assert.throws(() => SimTokenizer.load(join(dir, "bad.json")), (e: Error) => e instanceof TokenizerError && e.message.includes("bad.json"));
+    assert.throws(
+      () => SimTokenizer.load(join(dir, "bad.json")),
+      (e: Error) => e instanceof TokenizerError && e.message.includes("bad.json"),
+    );
     assert.throws(() => SimTokenizer.load(join(dir, "missing.json")), /missing\.json/);
     await assert.rejects(trainTokenizer(texts, { vocabSize: 10 }), /too small/);
   } finally {

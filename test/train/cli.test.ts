@@ -8,12 +8,28 @@ import os from "node:os";
 import path from "node:path";
 
 const bin = new URL("../../bin/simvlm.js", import.meta.url).pathname;
-const run = (...args: string[]) => spawnSync(process.execPath, [bin, "pretrain", ...args], { encoding: "utf8", env: { ...process.env, SIMVLM_TESTING: "1" } });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [bin, "pretrain", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, SIMVLM_TESTING: "1" },
+  });
 
 test("simvlm pretrain: --until then --resume == straight, bit for bit; log fields; clear errors", () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "simvlm-cli-"));
-  const a = path.join(root, "a"), b = path.join(root, "b");
-  const flags = ["--config", "tiny", "--data", "shapes", "--steps", "4", "--batch", "4", "--seed", "3"];
+  const a = path.join(root, "a"),
+    b = path.join(root, "b");
+  const flags = [
+    "--config",
+    "tiny",
+    "--data",
+    "shapes",
+    "--steps",
+    "4",
+    "--batch",
+    "4",
+    "--seed",
+    "3",
+  ];
   try {
     let r = run(...flags, "--out", a);
     assert.equal(r.status, 0, r.stderr);
@@ -24,12 +40,25 @@ test("simvlm pretrain: --until then --resume == straight, bit for bit; log field
     r = run("--steps", "4", "--out", b, "--resume");
     assert.equal(r.status, 0, r.stderr);
     for (const f of ["weights.safetensors", "optimizer.safetensors"]) {
-      assert.ok(fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))), `${f} identical`);
+      assert.ok(
+        fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))),
+        `${f} identical`,
+      );
     }
-    for (const f of ["config.json", "tokenizer.json", "state.json"]) assert.ok(fs.existsSync(path.join(a, f)), f);
-    const rows = fs.readFileSync(path.join(a, "train.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    assert.deepEqual(rows.map((x) => x.step), [1, 2, 3, 4]);
-    for (const x of rows) for (const k of ["loss", "lr", "grad_norm", "examples_per_s"]) assert.equal(typeof x[k], "number", k);
+    for (const f of ["config.json", "tokenizer.json", "state.json"])
+      assert.ok(fs.existsSync(path.join(a, f)), f);
+    const rows = fs
+      .readFileSync(path.join(a, "train.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows.map((x) => x.step),
+      [1, 2, 3, 4],
+    );
+    for (const x of rows)
+      for (const k of ["loss", "lr", "grad_norm", "examples_per_s"])
+        assert.equal(typeof x[k], "number", k);
 
     r = run(...flags, "--out", a);
     assert.notEqual(r.status, 0);
@@ -41,5 +70,7 @@ test("simvlm pretrain: --until then --resume == straight, bit for bit; log field
     r = run(...flags, "--out", path.join(root, "c"), "--objective", "nope");
     assert.equal(r.status, 1);
     assert.match(r.stderr, /--objective must be one of prefixlm, lm, span/);
-  } finally { fs.rmSync(root, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -9,12 +9,15 @@ export function wordTokenizer(vocabSize = 200) {
   return {
     vocabSize,
     encode(text: string): number[] {
-      return text.split(/\s+/).filter(Boolean).map((w) => {
-        if (!ids.has(w)) ids.set(w, 4 + ids.size);
-        const id = ids.get(w)!;
-        if (id >= vocabSize) throw new Error(`wordTokenizer: vocabulary full at "${w}"`);
-        return id;
-      });
+      return text
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((w) => {
+          if (!ids.has(w)) ids.set(w, 4 + ids.size);
+          const id = ids.get(w)!;
+          if (id >= vocabSize) throw new Error(`wordTokenizer: vocabulary full at "${w}"`);
+          return id;
+        });
     },
   };
 }
@@ -26,12 +29,19 @@ export function tiny(over: Partial<ModelConfig> = {}): ModelConfig {
 
 /** n image-text pairs from the built-in world (32 px), with captions[which] as the text. */
 export function worldExamples(n: number, seed = 3, which = 4): Example[] {
-  return makeWorld({ seed, split: "train", n, size: 32 }).map((w) => ({ id: w.id, image: w.image, text: w.captions[which]! }));
+  return makeWorld({ seed, split: "train", n, size: 32 }).map((w) => ({
+    id: w.id,
+    image: w.image,
+    text: w.captions[which]!,
+  }));
 }
 
 /** A mix: image-text pairs plus text-only documents. */
 export function mixedExamples(nPairs: number, nDocs: number, seed = 5): Example[] {
   const pairs = worldExamples(nPairs, seed, 0);
-  const docs: Example[] = Array.from({ length: nDocs }, (_, i) => ({ id: `doc-${i}`, text: `the ${["red", "blue", "green"][i % 3]} circle is left of the square number ${i}` }));
+  const docs: Example[] = Array.from({ length: nDocs }, (_, i) => ({
+    id: `doc-${i}`,
+    text: `the ${["red", "blue", "green"][i % 3]} circle is left of the square number ${i}`,
+  }));
   return [...pairs, ...docs];
 }

@@ -5,18 +5,24 @@ import { requestedBackend, BACKEND_NAMES, BackendError } from "../../lib/backend
 
 const bin = new URL("../../bin/simvlm.js", import.meta.url).pathname;
 function info(env: Record<string, string>) {
-  return spawnSync(process.execPath, [bin, "info", "--json"], { env: { ...process.env, ...env }, encoding: "utf8" });
+  return spawnSync(process.execPath, [bin, "info", "--json"], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+  });
 }
 
 test("SIMVLM_BACKEND parsing: names, auto, and an error listing the choices", () => {
   assert.equal(requestedBackend({}), undefined);
   assert.equal(requestedBackend({ SIMVLM_BACKEND: "auto" }), undefined);
   for (const n of BACKEND_NAMES) assert.equal(requestedBackend({ SIMVLM_BACKEND: n }), n);
-  assert.throws(() => requestedBackend({ SIMVLM_BACKEND: "nonsense" }), (e: unknown) => {
-    assert.ok(e instanceof BackendError);
-    for (const n of BACKEND_NAMES) assert.match((e as Error).message, new RegExp(`\\b${n}\\b`));
-    return true;
-  });
+  assert.throws(
+    () => requestedBackend({ SIMVLM_BACKEND: "nonsense" }),
+    (e: unknown) => {
+      assert.ok(e instanceof BackendError);
+      for (const n of BACKEND_NAMES) assert.match((e as Error).message, new RegExp(`\\b${n}\\b`));
+      return true;
+    },
+  );
 });
 
 test("auto choice here is wasm, and info explains skipped backends", () => {

@@ -20,9 +20,16 @@ const repo = fileURLToPath(new URL("../..", import.meta.url));
 /** `simvlm kernel install --prefix TMP`: the kernelspec Jupyter finds through JUPYTER_PATH. */
 function installTempKernelspec(): { jupyterPath: string; cleanup: () => void } {
   const prefix = mkdtempSync(join(tmpdir(), "simvlm-viz-ks-"));
-  const r = spawnSync(process.execPath, [join(repo, "bin", "simvlm.js"), "kernel", "install", "--prefix", prefix], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [join(repo, "bin", "simvlm.js"), "kernel", "install", "--prefix", prefix],
+    { encoding: "utf8" },
+  );
   if (r.status !== 0) throw new Error(`kernel install failed: ${r.stderr}`);
-  return { jupyterPath: join(prefix, "share", "jupyter"), cleanup: () => rmSync(prefix, { recursive: true, force: true }) };
+  return {
+    jupyterPath: join(prefix, "share", "jupyter"),
+    cleanup: () => rmSync(prefix, { recursive: true, force: true }),
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -32,7 +39,6 @@ async function freePort(): Promise<number> {
   await new Promise((r) => s.close(r));
   return port;
 }
-
 
 const CELL = `import { attentionFigure, syntheticAttentionCapture } from "simvlm";
 const capture = syntheticAttentionCapture({ grid: { h: 8, w: 8 }, heads: 2, focus: { token: 2, patch: 9 } });
@@ -55,30 +61,74 @@ nbformat.write(nb, sys.argv[1])`;
 async function waitHttp(url: string, ms: number): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
-    try { if ((await fetch(url)).ok) return; } catch { /* not up yet */ }
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() > end) throw new Error(`${url} did not answer within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 300));
   }
 }
 
-test("attention figure and live plot in a notebook executed by the simvlm kernel, shown by the classic Notebook",
-  { skip: skipUnless("chromium", "nbclient", "notebook"), timeout: 300_000 }, async () => {
+test(
+  "attention figure and live plot in a notebook executed by the simvlm kernel, shown by the classic Notebook",
+  { skip: skipUnless("chromium", "nbclient", "notebook"), timeout: 300_000 },
+  async () => {
     const ks = installTempKernelspec();
     const dir = mkdtempSync(join(tmpdir(), "simvlm-viz-nb-"));
-    const env = { ...process.env, JUPYTER_PATH: ks.jupyterPath, JUPYTER_DATA_DIR: join(dir, "data"), JUPYTER_CONFIG_DIR: join(dir, "config"), JUPYTER_RUNTIME_DIR: join(dir, "runtime") };
+    const env = {
+      ...process.env,
+      JUPYTER_PATH: ks.jupyterPath,
+      JUPYTER_DATA_DIR: join(dir, "data"),
+      JUPYTER_CONFIG_DIR: join(dir, "config"),
+      JUPYTER_RUNTIME_DIR: join(dir, "runtime"),
+    };
     let server: Tracked | undefined, browser: Browser | undefined;
     try {
       browser = await launchChromium();
       const nbFile = join(dir, "attention.ipynb");
-      writeFileSync(nbFile, JSON.stringify({
-        nbformat: 4, nbformat_minor: 5,
-        metadata: { kernelspec: { name: "simvlm", display_name: "SimVLM (TypeScript)", language: "typescript" } },
-        cells: [{ cell_type: "code", id: "att", metadata: {}, execution_count: null, outputs: [], source: CELL },
-          { cell_type: "code", id: "live", metadata: {}, execution_count: null, outputs: [], source: LIVE }],
-      }));
-      const ex = spawnSync(PYTHON, ["-c", EXECUTE, nbFile], { env, encoding: "utf8", timeout: 240_000 });
+      writeFileSync(
+        nbFile,
+        JSON.stringify({
+          nbformat: 4,
+          nbformat_minor: 5,
+          metadata: {
+            kernelspec: {
+              name: "simvlm",
+              display_name: "SimVLM (TypeScript)",
+              language: "typescript",
+            },
+          },
+          cells: [
+            {
+              cell_type: "code",
+              id: "att",
+              metadata: {},
+              execution_count: null,
+              outputs: [],
+              source: CELL,
+            },
+            {
+              cell_type: "code",
+              id: "live",
+              metadata: {},
+              execution_count: null,
+              outputs: [],
+              source: LIVE,
+            },
+          ],
+        }),
+      );
+      const ex = spawnSync(PYTHON, ["-c", EXECUTE, nbFile], {
+        env,
+        encoding: "utf8",
+        timeout: 240_000,
+      });
       assert.equal(ex.status, 0, ex.stderr);
-      const nb = JSON.parse(readFileSync(nbFile, "utf8")) as { cells: { outputs: { output_type: string; data?: Record<string, unknown> }[] }[] };
+      const nb = JSON.parse(readFileSync(nbFile, "utf8")) as {
+        cells: { outputs: { output_type: string; data?: Record<string, unknown> }[] }[];
+      };
       const fig = nb.cells[0]!.outputs.find((o) => o.data?.["application/vnd.plotly.v1+json"]);
       assert.ok(fig, `no Plotly output: ${JSON.stringify(nb.cells[0]!.outputs).slice(0, 500)}`);
       assert.ok(fig.data!["image/png"], "the PNG travels with the figure");
@@ -95,22 +145,41 @@ test("attention figure and live plot in a notebook executed by the simvlm kernel
       assert.equal(sign.status, 0, sign.stderr);
       const port = await freePort();
       // Opening the notebook starts its kernel in a new session: spawnTracked stops that too.
-      server = spawnTracked(PYTHON, ["-m", "notebook", "--allow-root", "--no-browser", `--port=${port}`, "--ip=127.0.0.1", "--NotebookApp.token=", "--NotebookApp.password=", `--notebook-dir=${dir}`],
-        { name: "classic Notebook", deadlineMs: 300_000, env, stdio: "ignore" });
+      server = spawnTracked(
+        PYTHON,
+        [
+          "-m",
+          "notebook",
+          "--allow-root",
+          "--no-browser",
+          `--port=${port}`,
+          "--ip=127.0.0.1",
+          "--NotebookApp.token=",
+          "--NotebookApp.password=",
+          `--notebook-dir=${dir}`,
+        ],
+        { name: "classic Notebook", deadlineMs: 300_000, env, stdio: "ignore" },
+      );
       const url = `http://127.0.0.1:${port}/notebooks/attention.ipynb`;
       await waitHttp(url, 60_000);
       const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
       await page.goto(url);
       await page.waitForSelector(".output_area .simvlm-plotly .main-svg", { timeout: 90_000 });
-      const heatmaps = await page.evaluate(() => document.querySelectorAll(".simvlm-plotly .hm image").length);
+      const heatmaps = await page.evaluate(
+        () => document.querySelectorAll(".simvlm-plotly .hm image").length,
+      );
       assert.ok(heatmaps >= 2, `heatmap layers drawn: ${heatmaps}`);
       const shot = await page.locator(".simvlm-plotly").first().screenshot();
       const st = await sharp(shot).stats();
-      assert.ok(st.channels.slice(0, 3).every((ch) => ch.stdev > 5), "the notebook's plot is blank");
+      assert.ok(
+        st.channels.slice(0, 3).every((ch) => ch.stdev > 5),
+        "the notebook's plot is blank",
+      );
     } finally {
       await browser?.close().catch(() => {});
       await server?.stop();
       rmSync(dir, { recursive: true, force: true });
       ks.cleanup();
     }
-  });
+  },
+);

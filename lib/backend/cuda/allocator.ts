@@ -11,7 +11,10 @@
  */
 import { CudaOutOfMemoryError, type CudaDevice } from "./device.ts";
 
-export interface Block { readonly ptr: number; readonly bytes: number }
+export interface Block {
+  readonly ptr: number;
+  readonly bytes: number;
+}
 
 export interface AllocatorStats {
   /** Bytes in blocks handed out and not yet released. */
@@ -40,7 +43,15 @@ const mib = (b: number) => `${(b / MIB).toFixed(1)} MiB`;
 export class CachingAllocator {
   private readonly free = new Map<number, number[]>();
   private readonly live = new Map<number, number>();
-  private s: AllocatorStats = { inUse: 0, cached: 0, allocated: 0, peakInUse: 0, hits: 0, deviceAllocs: 0, deviceFrees: 0 };
+  private s: AllocatorStats = {
+    inUse: 0,
+    cached: 0,
+    allocated: 0,
+    peakInUse: 0,
+    hits: 0,
+    deviceAllocs: 0,
+    deviceFrees: 0,
+  };
 
   constructor(private readonly device: Pick<CudaDevice, "alloc" | "free" | "memInfo">) {}
 
@@ -64,7 +75,10 @@ export class CachingAllocator {
   /** Give a block back (to the cache). Releasing a block twice is an error: it would be handed out twice. */
   release(block: Block): void {
     const size = this.live.get(block.ptr);
-    if (size === undefined) throw new Error(`cuda allocator: block ${block.ptr.toString(16)} released twice or never allocated`);
+    if (size === undefined)
+      throw new Error(
+        `cuda allocator: block ${block.ptr.toString(16)} released twice or never allocated`,
+      );
     this.live.delete(block.ptr);
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
@@ -77,16 +91,24 @@ export class CachingAllocator {
   /** Return every cached block to the device. */
   emptyCache(): void {
     for (const [size, list] of this.free) {
-      for (const ptr of list) { this.device.free(ptr); this.s.deviceFrees++; this.s.cached -= size; }
+      for (const ptr of list) {
+        this.device.free(ptr);
+        this.s.deviceFrees++;
+        this.s.cached -= size;
+      }
     }
     this.free.clear();
     this.s.allocated = this.s.inUse + this.s.cached;
   }
 
-  stats(): AllocatorStats { return { ...this.s }; }
+  stats(): AllocatorStats {
+    return { ...this.s };
+  }
 
   /** Number of blocks handed out and not released. */
-  liveBlocks(): number { return this.live.size; }
+  liveBlocks(): number {
+    return this.live.size;
+  }
 
   private fromDevice(size: number, asked: number): number {
     try {
@@ -100,10 +122,18 @@ export class CachingAllocator {
       } catch (e2) {
         if (!(e2 instanceof CudaOutOfMemoryError)) throw e2;
         let dev = "";
-        try { const m = this.device.memInfo(); dev = `; the device has ${mib(m.free)} free of ${mib(m.total)}`; } catch { /* report without it */ }
-        throw new CudaOutOfMemoryError(`CUDA out of memory: asked for ${mib(asked)} (a ${mib(size)} block); ` +
-          `in use by tensors ${mib(this.s.inUse)} (peak ${mib(this.s.peakInUse)}), cached 0 after emptying the cache${dev}. ` +
-          `Use a smaller batch or model, or dispose tensors you no longer need.`, "cudaErrorMemoryAllocation");
+        try {
+          const m = this.device.memInfo();
+          dev = `; the device has ${mib(m.free)} free of ${mib(m.total)}`;
+        } catch {
+          /* report without it */
+        }
+        throw new CudaOutOfMemoryError(
+          `CUDA out of memory: asked for ${mib(asked)} (a ${mib(size)} block); ` +
+            `in use by tensors ${mib(this.s.inUse)} (peak ${mib(this.s.peakInUse)}), cached 0 after emptying the cache${dev}. ` +
+            `Use a smaller batch or model, or dispose tensors you no longer need.`,
+          "cudaErrorMemoryAllocation",
+        );
       }
     }
   }

@@ -34,7 +34,8 @@ interface TensorData {
  * to 1M elements — token ids, which the model reads back to check them (a device read would wait
  * for the stream in the middle of every step).
  */
-const keepHost = (size: number, dtype: tf.DataType) => size <= 4096 || (dtype !== "float32" && size <= 2 ** 20);
+const keepHost = (size: number, dtype: tf.DataType) =>
+  size <= 4096 || (dtype !== "float32" && size <= 2 ** 20);
 
 export interface CudaBackendOptions {
   /** Matrix-product precision (SIMVLM_CUDA_MATMUL): fp32 (default), tf32 or bf16 (fp32 accumulation). */
@@ -49,7 +50,10 @@ export class CudaBackend extends tf.KernelBackend {
   private count = 0;
   private nextId = 0;
 
-  constructor(readonly device: CudaDevice, opts: CudaBackendOptions = {}) {
+  constructor(
+    readonly device: CudaDevice,
+    opts: CudaBackendOptions = {},
+  ) {
     super();
     this.allocator = new CachingAllocator(device);
     this.precision = opts.precision ?? "fp32";
@@ -57,18 +61,35 @@ export class CudaBackend extends tf.KernelBackend {
 
   // ------------------------------------------------------------------ storage
 
-  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): DataId {
+  override write(
+    values: tf.backend_util.BackendValues,
+    shape: number[],
+    dtype: tf.DataType,
+  ): DataId {
     const dataId = { id: this.nextId++ };
     this.store(dataId, values, shape, dtype, 1);
     return dataId;
   }
 
-  override move(dataId: DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+  override move(
+    dataId: DataId,
+    values: tf.backend_util.BackendValues,
+    shape: number[],
+    dtype: tf.DataType,
+    refCount: number,
+  ): void {
     this.store(dataId, values, shape, dtype, refCount);
   }
 
-  private store(dataId: DataId, values: tf.backend_util.BackendValues | null, shape: number[], dtype: tf.DataType, refCount: number): void {
-    if (dtype === "string" || dtype === "complex64") throw new CudaError(`the cuda backend has no ${dtype} tensors (shape [${shape}])`);
+  private store(
+    dataId: DataId,
+    values: tf.backend_util.BackendValues | null,
+    shape: number[],
+    dtype: tf.DataType,
+    refCount: number,
+  ): void {
+    if (dtype === "string" || dtype === "complex64")
+      throw new CudaError(`the cuda backend has no ${dtype} tensors (shape [${shape}])`);
     const size = tf.util.sizeFromShape(shape);
     const d: TensorData = { dtype, size, refCount };
     if (values != null) d.host = hostValues(values, dtype, size);
@@ -80,7 +101,12 @@ export class CudaBackend extends tf.KernelBackend {
   makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo {
     const dataId = { id: this.nextId++ };
     const size = tf.util.sizeFromShape(shape);
-    this.data.set(dataId, { dtype, size, refCount: 1, block: this.allocator.alloc(Math.max(1, size) * 4) });
+    this.data.set(dataId, {
+      dtype,
+      size,
+      refCount: 1,
+      block: this.allocator.alloc(Math.max(1, size) * 4),
+    });
     this.count++;
     if (this.marks) this.made.push(dataId);
     return { dataId, shape, dtype };
@@ -89,9 +115,14 @@ export class CudaBackend extends tf.KernelBackend {
   // What kernels made since a mark, so that a kernel that throws halfway frees its outputs and temporaries.
   private made: DataId[] = [];
   private marks = 0;
-  markData(): number { this.marks++; return this.made.length; }
+  markData(): number {
+    this.marks++;
+    return this.made.length;
+  }
   /** End of a kernel; an enclosing kernel still sees what this one made (its rollback frees those too). */
-  unmarkData(): void { if (--this.marks === 0) this.made.length = 0; }
+  unmarkData(): void {
+    if (--this.marks === 0) this.made.length = 0;
+  }
   rollbackData(mark: number): void {
     for (const id of this.made.splice(mark)) if (this.data.has(id)) this.disposeData(id, true);
   }
@@ -101,9 +132,15 @@ export class CudaBackend extends tf.KernelBackend {
     return { dataId: this.write(values, shape, dtype), shape, dtype };
   }
 
-  override refCount(dataId: DataId): number { return this.data.get(dataId)?.refCount ?? 0; }
-  override incRef(dataId: DataId): void { this.get(dataId).refCount++; }
-  override numDataIds(): number { return this.count; }
+  override refCount(dataId: DataId): number {
+    return this.data.get(dataId)?.refCount ?? 0;
+  }
+  override incRef(dataId: DataId): void {
+    this.get(dataId).refCount++;
+  }
+  override numDataIds(): number {
+    return this.count;
+  }
 
   override disposeData(dataId: DataId, force = false): boolean {
     const d = this.data.get(dataId);
@@ -117,7 +154,9 @@ export class CudaBackend extends tf.KernelBackend {
   }
 
   /** Free an intermediate made by a kernel (stream order makes reuse safe at once). */
-  disposeIntermediate(t: tf.TensorInfo): void { this.disposeData(t.dataId); }
+  disposeIntermediate(t: tf.TensorInfo): void {
+    this.disposeData(t.dataId);
+  }
 
   private get(dataId: DataId): TensorData {
     const d = this.data.get(dataId);
@@ -145,11 +184,17 @@ export class CudaBackend extends tf.KernelBackend {
   }
 
   /** Host values when known without a device read (small JS-written tensors), else undefined. */
-  hostValues(t: tf.TensorInfo): Values | undefined { return this.get(t.dataId).host; }
+  hostValues(t: tf.TensorInfo): Values | undefined {
+    return this.get(t.dataId).host;
+  }
 
   /** A scratch block for one kernel; give it back with releaseTemp after queuing the work that uses it. */
-  tempBlock(bytes: number): Block { return this.allocator.alloc(Math.max(4, bytes)); }
-  releaseTemp(b: Block): void { this.allocator.release(b); }
+  tempBlock(bytes: number): Block {
+    return this.allocator.alloc(Math.max(4, bytes));
+  }
+  releaseTemp(b: Block): void {
+    this.allocator.release(b);
+  }
 
   // ------------------------------------------------------------------ reads
 
@@ -167,17 +212,30 @@ export class CudaBackend extends tf.KernelBackend {
     if (!d.host && d.size > 0) {
       // Let the event loop run while the GPU works (a notebook kernel stays responsive): poll at
       // once for the first few milliseconds (a training step's read waits about that long), then each millisecond.
-      const done = this.device.fence(), t0 = performance.now();
-      while (!done()) await new Promise((r) => (performance.now() - t0 < 5 ? setImmediate(r) : setTimeout(r, 1)));
+      const done = this.device.fence(),
+        t0 = performance.now();
+      while (!done())
+        await new Promise((r) => (performance.now() - t0 < 5 ? setImmediate(r) : setTimeout(r, 1)));
     }
     return this.readSync(dataId);
   }
 
   // ------------------------------------------------------------------ the rest of KernelBackend
 
-  override memory(): { unreliable: boolean; reasons?: string[]; numBytesInGPU: number; numBytesInGPUAllocated: number; numBytesInGPUFree: number } {
+  override memory(): {
+    unreliable: boolean;
+    reasons?: string[];
+    numBytesInGPU: number;
+    numBytesInGPUAllocated: number;
+    numBytesInGPUFree: number;
+  } {
     const s = this.allocator.stats();
-    return { unreliable: false, numBytesInGPU: s.inUse, numBytesInGPUAllocated: s.allocated, numBytesInGPUFree: s.cached };
+    return {
+      unreliable: false,
+      numBytesInGPU: s.inUse,
+      numBytesInGPUAllocated: s.allocated,
+      numBytesInGPUFree: s.cached,
+    };
   }
 
   override async time(f: () => void): Promise<tf.BackendTimingInfo> {
@@ -188,9 +246,15 @@ export class CudaBackend extends tf.KernelBackend {
     return { kernelMs: performance.now() - t0 };
   }
 
-  override timerAvailable(): boolean { return true; }
-  override floatPrecision(): 16 | 32 { return 32; }
-  override epsilon(): number { return 1e-7; }
+  override timerAvailable(): boolean {
+    return true;
+  }
+  override floatPrecision(): 16 | 32 {
+    return 32;
+  }
+  override epsilon(): number {
+    return 1e-7;
+  }
 
   override dispose(): void {
     this.device.sync();
@@ -198,14 +262,24 @@ export class CudaBackend extends tf.KernelBackend {
   }
 
   /** Device dtype code of a tensor (bool and int32 are int32 words). */
-  static dtypeCode(dtype: tf.DataType): number { return dtype === "float32" ? DTYPE.F32 : DTYPE.I32; }
-  static castCode(dtype: tf.DataType): number { return dtype === "float32" ? CAST.F32 : dtype === "bool" ? CAST.BOOL : CAST.I32; }
+  static dtypeCode(dtype: tf.DataType): number {
+    return dtype === "float32" ? DTYPE.F32 : DTYPE.I32;
+  }
+  static castCode(dtype: tf.DataType): number {
+    return dtype === "float32" ? CAST.F32 : dtype === "bool" ? CAST.BOOL : CAST.I32;
+  }
 }
 
 /** JS values as the typed array of their dtype (tfjs may hand over plain arrays). */
-function hostValues(values: tf.backend_util.BackendValues, dtype: tf.DataType, size: number): Values {
-  if (dtype === "float32") return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
-  if (dtype === "bool") return values instanceof Uint8Array ? values : Uint8Array.from(values as ArrayLike<number>);
+function hostValues(
+  values: tf.backend_util.BackendValues,
+  dtype: tf.DataType,
+  size: number,
+): Values {
+  if (dtype === "float32")
+    return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+  if (dtype === "bool")
+    return values instanceof Uint8Array ? values : Uint8Array.from(values as ArrayLike<number>);
   if (values instanceof Int32Array) return values;
   const out = new Int32Array(size);
   const v = values as ArrayLike<number>;

@@ -5,19 +5,63 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 
-export interface Geometry { N: number; H: number; W: number; C: number; Ho: number; Wo: number; Co: number; kh: number; kw: number; sh: number; sw: number; padTop: number; padLeft: number }
+export interface Geometry {
+  N: number;
+  H: number;
+  W: number;
+  C: number;
+  Ho: number;
+  Wo: number;
+  Co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  padTop: number;
+  padLeft: number;
+}
 
 /** Conv geometry from tfjs's own shape/padding rules, refusing what the wasm Conv2D refuses (NCHW). */
-export function convGeometry(kernel: string, xShape: number[], filterShape: number[], strides: number | [number, number],
-  pad: tf.Conv2DBackpropFilterAttrs["pad"], dimRoundingMode: "floor" | "round" | "ceil" | undefined, dataFormat: "NHWC" | "NCHW" | undefined): Geometry {
+export function convGeometry(
+  kernel: string,
+  xShape: number[],
+  filterShape: number[],
+  strides: number | [number, number],
+  pad: tf.Conv2DBackpropFilterAttrs["pad"],
+  dimRoundingMode: "floor" | "round" | "ceil" | undefined,
+  dataFormat: "NHWC" | "NCHW" | undefined,
+): Geometry {
   const format = tf.backend_util.convertConv2DDataFormat(dataFormat ?? "NHWC");
   if (format !== "channelsLast") {
-    throw new Error(`wasm backend ${kernel} does not support dataFormat '${dataFormat}'; use 'NHWC' (as wasm's Conv2D requires).`);
+    throw new Error(
+      `wasm backend ${kernel} does not support dataFormat '${dataFormat}'; use 'NHWC' (as wasm's Conv2D requires).`,
+    );
   }
-  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number],
-    strides, 1, pad, dimRoundingMode, false, format);
-  return { N: info.batchSize, H: info.inHeight, W: info.inWidth, C: info.inChannels, Ho: info.outHeight, Wo: info.outWidth, Co: info.outChannels,
-    kh: info.filterHeight, kw: info.filterWidth, sh: info.strideHeight, sw: info.strideWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left };
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    format,
+  );
+  return {
+    N: info.batchSize,
+    H: info.inHeight,
+    W: info.inWidth,
+    C: info.inChannels,
+    Ho: info.outHeight,
+    Wo: info.outWidth,
+    Co: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
 }
 
 /** How many output pixels fit a chunk of at most maxFloats scratch floats per row-width `width`. */
@@ -30,7 +74,13 @@ export function chunkRows(M: number, width: number, maxFloats: number): number {
  * visit(colOffset, xOffset, length) for each run of contiguous floats (kw*C at most), after
  * reporting padding runs through pad(colOffset, length).
  */
-function forEachRun(m0: number, rows: number, g: Geometry, run: (colOff: number, xOff: number, len: number) => void, pad?: (colOff: number, len: number) => void): void {
+function forEachRun(
+  m0: number,
+  rows: number,
+  g: Geometry,
+  run: (colOff: number, xOff: number, len: number) => void,
+  pad?: (colOff: number, len: number) => void,
+): void {
   const { H, W, C, Ho, Wo, kh, kw, sh, sw, padTop, padLeft } = g;
   const K = kh * kw * C;
   const rowRun = kw * C;
@@ -48,7 +98,10 @@ function forEachRun(m0: number, rows: number, g: Geometry, run: (colOff: number,
     for (let i = 0; i < kh; i++) {
       const ih = ih0 + i;
       const dst = r * K + i * rowRun;
-      if (ih < 0 || ih >= H || jHi <= jLo) { pad?.(dst, rowRun); continue; }
+      if (ih < 0 || ih >= H || jHi <= jLo) {
+        pad?.(dst, rowRun);
+        continue;
+      }
       if (jLo > 0) pad?.(dst, jLo * C);
       run(dst + jLo * C, ((n * H + ih) * W + iw0 + jLo) * C, (jHi - jLo) * C);
       if (jHi < kw) pad?.(dst + jHi * C, (kw - jHi) * C);
@@ -57,17 +110,43 @@ function forEachRun(m0: number, rows: number, g: Geometry, run: (colOff: number,
 }
 
 /** im2col: cols[r, :] = the input window of output pixel m0 + r (zeros in the padding). */
-export function fillCols(cols: Float32Array, x: Float32Array, m0: number, rows: number, g: Geometry): void {
-  forEachRun(m0, rows, g, (c, xo, len) => cols.set(x.subarray(xo, xo + len), c), (c, len) => cols.fill(0, c, c + len));
+export function fillCols(
+  cols: Float32Array,
+  x: Float32Array,
+  m0: number,
+  rows: number,
+  g: Geometry,
+): void {
+  forEachRun(
+    m0,
+    rows,
+    g,
+    (c, xo, len) => cols.set(x.subarray(xo, xo + len), c),
+    (c, len) => cols.fill(0, c, c + len),
+  );
 }
 
 /** col2im: dx[window of m0 + r] += cols[r, :] (padding taps are dropped). */
-export function addCols(dx: Float32Array, cols: Float32Array, m0: number, rows: number, g: Geometry): void {
-  forEachRun(m0, rows, g, (c, xo, len) => { for (let t = 0; t < len; t++) dx[xo + t] += cols[c + t]!; });
+export function addCols(
+  dx: Float32Array,
+  cols: Float32Array,
+  m0: number,
+  rows: number,
+  g: Geometry,
+): void {
+  forEachRun(m0, rows, g, (c, xo, len) => {
+    for (let t = 0; t < len; t++) dx[xo + t] += cols[c + t]!;
+  });
 }
 
 /** dst[c, r] = src[offset + r*cols + c] for r < rows, c < cols, in 16x16 blocks (cache-friendly both ways). */
-export function transposeInto(dst: Float32Array, src: Float32Array, offset: number, rows: number, cols: number): void {
+export function transposeInto(
+  dst: Float32Array,
+  src: Float32Array,
+  offset: number,
+  rows: number,
+  cols: number,
+): void {
   const B = 16;
   for (let r0 = 0; r0 < rows; r0 += B) {
     const r1 = Math.min(rows, r0 + B);

@@ -19,22 +19,50 @@ import { heapF32, release, runWasmKernel, type TensorInfo, type WasmBackend } fr
 /** Upper bound on the im2col scratch per chunk, in floats (4M floats = 16 MB); tests lower it to exercise chunking. */
 export const conv2DBackpropFilterTuning = { maxColsFloats: 1 << 22 };
 
-export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; backend: {}; attrs?: tf.NamedAttrMap }): TensorInfo {
+export function conv2DBackpropFilterWasm(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: {};
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const backend = args.backend as WasmBackend;
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  if (x.dtype !== "float32" || dy.dtype !== "float32") throw new Error(`Conv2DBackpropFilter: x and dy must be float32, got ${x.dtype} and ${dy.dtype}`);
-  const g = convGeometry("Conv2DBackpropFilter", x.shape, attrs.filterShape, attrs.strides, attrs.pad, attrs.dimRoundingMode, attrs.dataFormat);
+  if (x.dtype !== "float32" || dy.dtype !== "float32")
+    throw new Error(
+      `Conv2DBackpropFilter: x and dy must be float32, got ${x.dtype} and ${dy.dtype}`,
+    );
+  const g = convGeometry(
+    "Conv2DBackpropFilter",
+    x.shape,
+    attrs.filterShape,
+    attrs.strides,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    attrs.dataFormat,
+  );
   const { N, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, padTop, padLeft } = g;
   if (dy.shape.join() !== [N, Ho, Wo, Co].join()) {
-    throw new Error(`Conv2DBackpropFilter: dy shape [${dy.shape}] does not match the conv output [${[N, Ho, Wo, Co]}]`);
+    throw new Error(
+      `Conv2DBackpropFilter: dy shape [${dy.shape}] does not match the conv output [${[N, Ho, Wo, Co]}]`,
+    );
   }
   const K = kh * kw * C;
   const M = N * Ho * Wo;
   const out = backend.makeOutput(attrs.filterShape, "float32");
-  if (M === 0 || K === 0 || Co === 0) { heapF32(backend, out).fill(0); return out; }
+  if (M === 0 || K === 0 || Co === 0) {
+    heapF32(backend, out).fill(0);
+    return out;
+  }
   // 1x1, stride 1, no padding: the im2col matrix is x itself, viewed as [M, C].
-  const colsIsX = kh === 1 && kw === 1 && sh === 1 && sw === 1 && padTop === 0 && padLeft === 0 && Ho === H && Wo === W;
+  const colsIsX =
+    kh === 1 &&
+    kw === 1 &&
+    sh === 1 &&
+    sw === 1 &&
+    padTop === 0 &&
+    padLeft === 0 &&
+    Ho === H &&
+    Wo === W;
   const dyFirst = Co <= K; // true: compute dWᵀ = dyᵀ·cols (transpose dy); false: dW = colsᵀ·dy (transpose cols)
 
   const rowsPerChunk = chunkRows(M, Math.max(K, Co), conv2DBackpropFilterTuning.maxColsFloats);
@@ -45,9 +73,13 @@ export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
     let a: TensorInfo, b: TensorInfo;
     const own: TensorInfo[] = [];
     if (dyFirst) {
-      a = backend.makeOutput([1, Co, rows], "float32"); own.push(a);
+      a = backend.makeOutput([1, Co, rows], "float32");
+      own.push(a);
       if (colsIsX && rows === M) b = { dataId: x.dataId, shape: [1, M, K], dtype: "float32" };
-      else { b = backend.makeOutput([1, rows, K], "float32"); own.push(b); }
+      else {
+        b = backend.makeOutput([1, rows, K], "float32");
+        own.push(b);
+      }
       // Views only after the allocations above (an allocation may grow and detach the heap).
       transposeInto(heapF32(backend, a), heapF32(backend, dy), m0 * Co, rows, Co);
       if (own.length === 2) {
@@ -55,17 +87,27 @@ export function conv2DBackpropFilterWasm(args: { inputs: tf.NamedTensorInfoMap; 
         else fillCols(heapF32(backend, b), heapF32(backend, x), m0, rows, g);
       }
     } else {
-      a = backend.makeOutput([1, K, rows], "float32"); own.push(a);
+      a = backend.makeOutput([1, K, rows], "float32");
+      own.push(a);
       if (rows === M) b = { dataId: dy.dataId, shape: [1, M, Co], dtype: "float32" };
-      else { b = backend.makeOutput([1, rows, Co], "float32"); own.push(b); }
-      if (own.length === 2) heapF32(backend, b).set(heapF32(backend, dy).subarray(m0 * Co, (m0 + rows) * Co));
+      else {
+        b = backend.makeOutput([1, rows, Co], "float32");
+        own.push(b);
+      }
+      if (own.length === 2)
+        heapF32(backend, b).set(heapF32(backend, dy).subarray(m0 * Co, (m0 + rows) * Co));
       if (colsIsX) transposeInto(heapF32(backend, a), heapF32(backend, x), m0 * K, rows, K);
       else {
         fillCols(scratch!, heapF32(backend, x), m0, rows, g);
         transposeInto(heapF32(backend, a), scratch!, 0, rows, K);
       }
     }
-    const prod = runWasmKernel(backend, "BatchMatMul", { a, b }, { transposeA: false, transposeB: false });
+    const prod = runWasmKernel(
+      backend,
+      "BatchMatMul",
+      { a, b },
+      { transposeA: false, transposeB: false },
+    );
     for (const t of own) release(backend, t);
     const p = heapF32(backend, prod);
     for (let i = 0; i < acc.length; i++) acc[i] += p[i]!;

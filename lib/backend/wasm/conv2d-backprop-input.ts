@@ -15,16 +15,33 @@ import { heapF32, release, runWasmKernel, type TensorInfo, type WasmBackend } fr
 /** Upper bound on the dcols scratch per chunk, in floats (16 MB); tests lower it to exercise chunking. */
 export const conv2DBackpropInputTuning = { maxColsFloats: 1 << 22 };
 
-export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; backend: {}; attrs?: tf.NamedAttrMap }): TensorInfo {
+export function conv2DBackpropInputWasm(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: {};
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const backend = args.backend as WasmBackend;
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-  if (dy.dtype !== "float32" || filter.dtype !== "float32") throw new Error(`Conv2DBackpropInput: dy and filter must be float32, got ${dy.dtype} and ${filter.dtype}`);
+  if (dy.dtype !== "float32" || filter.dtype !== "float32")
+    throw new Error(
+      `Conv2DBackpropInput: dy and filter must be float32, got ${dy.dtype} and ${filter.dtype}`,
+    );
   const inputShape = [...attrs.inputShape];
-  const g = convGeometry("Conv2DBackpropInput", inputShape, filter.shape, attrs.strides, attrs.pad, attrs.dimRoundingMode, attrs.dataFormat);
+  const g = convGeometry(
+    "Conv2DBackpropInput",
+    inputShape,
+    filter.shape,
+    attrs.strides,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    attrs.dataFormat,
+  );
   const { N, Ho, Wo, Co, kh, kw, C } = g;
   if (dy.shape.join() !== [N, Ho, Wo, Co].join()) {
-    throw new Error(`Conv2DBackpropInput: dy shape [${dy.shape}] does not match the conv output [${[N, Ho, Wo, Co]}] for input [${inputShape}] and filter [${filter.shape}]`);
+    throw new Error(
+      `Conv2DBackpropInput: dy shape [${dy.shape}] does not match the conv output [${[N, Ho, Wo, Co]}] for input [${inputShape}] and filter [${filter.shape}]`,
+    );
   }
   const K = kh * kw * C;
   const M = N * Ho * Wo;
@@ -43,7 +60,12 @@ export function conv2DBackpropInputWasm(args: { inputs: tf.NamedTensorInfoMap; b
         dyChunk = backend.makeOutput([1, rows, Co], "float32");
         heapF32(backend, dyChunk).set(heapF32(backend, dy).subarray(m0 * Co, (m0 + rows) * Co));
       }
-      const dcols = runWasmKernel(backend, "BatchMatMul", { a: dyChunk, b: wT }, { transposeA: false, transposeB: false });
+      const dcols = runWasmKernel(
+        backend,
+        "BatchMatMul",
+        { a: dyChunk, b: wT },
+        { transposeA: false, transposeB: false },
+      );
       if (rows < M) release(backend, dyChunk);
       // Views after the product's allocation.
       addCols(heapF32(backend, out), heapF32(backend, dcols), m0, rows, g);

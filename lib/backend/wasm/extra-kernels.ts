@@ -34,8 +34,12 @@ export const registeredWasmKernels: string[] = [];
 export function registerWasmKernels(notes: string[]): void {
   // Gradients are backend-independent, but training on wasm needs them, so make sure they exist.
   // A failure here must not cost the backend itself (inference still works): say so in the notes.
-  try { registerTfGradients(); } catch (e) {
-    notes.push(`tfjs gradients could not be registered (training will fail): ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`);
+  try {
+    registerTfGradients();
+  } catch (e) {
+    notes.push(
+      `tfjs gradients could not be registered (training will fail): ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}`,
+    );
   }
   const added: string[] = [];
   for (const k of EXTRA_KERNELS) {
@@ -48,7 +52,11 @@ export function registerWasmKernels(notes: string[]): void {
   if (stockInput && stockInput.kernelFunc !== conv2DBackpropInputWasm) {
     stockConv2DBackpropInput = stockInput;
     tf.unregisterKernel("Conv2DBackpropInput", "wasm");
-    tf.registerKernel({ kernelName: "Conv2DBackpropInput", backendName: "wasm", kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: "Conv2DBackpropInput",
+      backendName: "wasm",
+      kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+    });
     added.push("Conv2DBackpropInput (replaced)");
   }
   registeredWasmKernels.push(...added);

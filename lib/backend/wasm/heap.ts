@@ -13,7 +13,11 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 export type WasmBackend = BackendWasm;
 export type TensorInfo = tf.TensorInfo;
 /** What tfjs passes a kernel function registered for "wasm". */
-export type KernelArgs = { inputs: Record<string, TensorInfo | undefined>; backend: WasmBackend; attrs: Record<string, unknown> };
+export type KernelArgs = {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: WasmBackend;
+  attrs: Record<string, unknown>;
+};
 export type KernelFn = (args: KernelArgs) => TensorInfo;
 
 /**
@@ -21,21 +25,27 @@ export type KernelFn = (args: KernelArgs) => TensorInfo;
  * allocation: growing the memory replaces the buffer. (Emscripten's module type, which declares
  * HEAPU8, is not among tfjs-backend-wasm's typings.)
  */
-export function heapU8(backend: WasmBackend): Uint8Array { return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8; }
+export function heapU8(backend: WasmBackend): Uint8Array {
+  return (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8;
+}
 
 /** Byte offset of a tensor's data on the wasm heap (what the native addon's functions take). */
-export function offset(backend: WasmBackend, t: TensorInfo): number { return backend.getMemoryOffset(t.dataId); }
+export function offset(backend: WasmBackend, t: TensorInfo): number {
+  return backend.getMemoryOffset(t.dataId);
+}
 
 /** A float32 (or int32) view of a tensor's data on the wasm heap; valid until the next allocation. */
 export function heapF32(backend: WasmBackend, t: TensorInfo): Float32Array {
   const v = backend.typedArrayFromHeap(t);
-  if (!(v instanceof Float32Array)) throw new Error(`expected a float32 tensor, got ${t.dtype} of shape [${t.shape}]`);
+  if (!(v instanceof Float32Array))
+    throw new Error(`expected a float32 tensor, got ${t.dtype} of shape [${t.shape}]`);
   return v;
 }
 
 export function heapI32(backend: WasmBackend, t: TensorInfo): Int32Array {
   const v = backend.typedArrayFromHeap(t);
-  if (!(v instanceof Int32Array)) throw new Error(`expected an int32 tensor, got ${t.dtype} of shape [${t.shape}]`);
+  if (!(v instanceof Int32Array))
+    throw new Error(`expected an int32 tensor, got ${t.dtype} of shape [${t.shape}]`);
   return v;
 }
 
@@ -44,7 +54,12 @@ export function heapI32(backend: WasmBackend, t: TensorInfo): Int32Array {
  * registered later — e.g. a fast BatchMatMul — is picked up). The result is an intermediate that
  * the caller must release with `release` unless it is returned as the kernel's output.
  */
-export function runWasmKernel(backend: WasmBackend, name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): TensorInfo {
+export function runWasmKernel(
+  backend: WasmBackend,
+  name: string,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): TensorInfo {
   const k = tf.getKernel(name, "wasm");
   if (!k) throw new Error(`wasm kernel ${name} is not registered`);
   const out = k.kernelFunc({ inputs, backend, attrs });

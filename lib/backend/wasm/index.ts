@@ -26,7 +26,8 @@ export async function initWasm(activate: (name: string) => Promise<void>, notes:
   registerWasmFastMatMul(notes);
   // The native kernels when the addon builds and loads; else the wasm fast path stays.
   const addon = await loadNativeAddon();
-  if (typeof addon === "string") notes.push(`native BLAS matmul ${addon}; matrix products stay on wasm`);
+  if (typeof addon === "string")
+    notes.push(`native BLAS matmul ${addon}; matrix products stay on wasm`);
   else if (registerNativeMatMul(addon, notes)) {
     registerNativeFused(addon, notes);
     registerNativeAdamW(addon, notes);

@@ -7,17 +7,28 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { heapI32, type TensorInfo, type WasmBackend } from "./heap.ts";
 
-export function unsortedSegmentSumWasm(args: { inputs: tf.NamedTensorInfoMap; backend: {}; attrs?: tf.NamedAttrMap }): TensorInfo {
+export function unsortedSegmentSumWasm(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: {};
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const backend = args.backend as WasmBackend;
   const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
   const numSegments = Number((args.attrs as { numSegments: number }).numSegments);
-  if (!Number.isInteger(numSegments) || numSegments < 0) throw new Error(`UnsortedSegmentSum: numSegments must be a non-negative integer, got ${numSegments}`);
-  if (segmentIds.dtype !== "int32") throw new Error(`UnsortedSegmentSum: segmentIds must be int32, got ${segmentIds.dtype}`);
-  if (x.dtype !== "float32" && x.dtype !== "int32") throw new Error(`UnsortedSegmentSum: x must be float32 or int32, got ${x.dtype}`);
+  if (!Number.isInteger(numSegments) || numSegments < 0)
+    throw new Error(
+      `UnsortedSegmentSum: numSegments must be a non-negative integer, got ${numSegments}`,
+    );
+  if (segmentIds.dtype !== "int32")
+    throw new Error(`UnsortedSegmentSum: segmentIds must be int32, got ${segmentIds.dtype}`);
+  if (x.dtype !== "float32" && x.dtype !== "int32")
+    throw new Error(`UnsortedSegmentSum: x must be float32 or int32, got ${x.dtype}`);
   const idRank = segmentIds.shape.length;
   for (let d = 0; d < idRank; d++) {
     if (x.shape[d] !== segmentIds.shape[d]) {
-      throw new Error(`UnsortedSegmentSum: segmentIds shape [${segmentIds.shape}] must be a prefix of x shape [${x.shape}]`);
+      throw new Error(
+        `UnsortedSegmentSum: segmentIds shape [${segmentIds.shape}] must be a prefix of x shape [${x.shape}]`,
+      );
     }
   }
   const innerShape = x.shape.slice(idRank);

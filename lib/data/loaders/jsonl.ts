@@ -9,7 +9,11 @@ import type { RecordSource } from "../records.ts";
 import { readLines, decodeUtf8 } from "../io.ts";
 import { pickImage, pickText, describe } from "./fields.ts";
 
-export interface JsonlOptions { textField?: string; imageField?: string; split?: string }
+export interface JsonlOptions {
+  textField?: string;
+  imageField?: string;
+  split?: string;
+}
 
 export function jsonlSource(path: string, opts: JsonlOptions = {}): RecordSource {
   const base = dirname(path);
@@ -19,15 +23,30 @@ export function jsonlSource(path: string, opts: JsonlOptions = {}): RecordSource
       for await (const { line, bytes } of readLines(path)) {
         const id = `${path}:${line}`;
         const s = decodeUtf8(bytes);
-        if (s === null) { yield { id, file: path, record: `line ${line}`, problem: "line is not valid UTF-8" }; continue; }
+        if (s === null) {
+          yield { id, file: path, record: `line ${line}`, problem: "line is not valid UTF-8" };
+          continue;
+        }
         if (!s.trim()) continue;
         let obj: unknown;
-        try { obj = JSON.parse(s); } catch (e) {
-          yield { id, file: path, record: `line ${line}`, problem: `invalid JSON: ${(e as Error).message}` };
+        try {
+          obj = JSON.parse(s);
+        } catch (e) {
+          yield {
+            id,
+            file: path,
+            record: `line ${line}`,
+            problem: `invalid JSON: ${(e as Error).message}`,
+          };
           continue;
         }
         if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
-          yield { id, file: path, record: `line ${line}`, problem: `expected a JSON object, got ${describe(obj)}` };
+          yield {
+            id,
+            file: path,
+            record: `line ${line}`,
+            problem: `expected a JSON object, got ${describe(obj)}`,
+          };
           continue;
         }
         const o = obj as Record<string, unknown>;
@@ -38,7 +57,15 @@ export function jsonlSource(path: string, opts: JsonlOptions = {}): RecordSource
         const meta: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(o)) if (k !== img.field && k !== txt.field) meta[k] = v;
         const rid = typeof o.id === "string" || typeof o.id === "number" ? String(o.id) : id;
-        yield { id: rid, file: path, record: `line ${line}`, imagePath: img.path, text: txt.text, meta, ...(problem ? { problem } : {}) };
+        yield {
+          id: rid,
+          file: path,
+          record: `line ${line}`,
+          imagePath: img.path,
+          text: txt.text,
+          meta,
+          ...(problem ? { problem } : {}),
+        };
       }
     },
   };
@@ -51,7 +78,15 @@ export function textSource(path: string): RecordSource {
     async *records(): AsyncGenerator<RawRecord> {
       for await (const { line, bytes } of readLines(path)) {
         const s = decodeUtf8(bytes);
-        if (s === null) { yield { id: `${path}:${line}`, file: path, record: `line ${line}`, problem: "line is not valid UTF-8" }; continue; }
+        if (s === null) {
+          yield {
+            id: `${path}:${line}`,
+            file: path,
+            record: `line ${line}`,
+            problem: "line is not valid UTF-8",
+          };
+          continue;
+        }
         if (!s.trim()) continue;
         yield { id: `${path}:${line}`, file: path, record: `line ${line}`, text: s };
       }

@@ -25,11 +25,22 @@ const TEXT_EXT = new Set(["txt", "json"]);
 
 /** The shard files of a path: a .tar, a folder of them, or a comma-separated list. */
 export async function listShards(path: string): Promise<string[]> {
-  if (path.includes(",")) return path.split(",").map((p) => p.trim()).filter(Boolean);
+  if (path.includes(","))
+    return path
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean);
   let st;
-  try { st = await stat(path); } catch { throw new DataError("no such file or folder", { file: path }); }
+  try {
+    st = await stat(path);
+  } catch {
+    throw new DataError("no such file or folder", { file: path });
+  }
   if (!st.isDirectory()) return [path];
-  const shards = (await readdir(path)).filter((f) => f.endsWith(".tar")).sort().map((f) => join(path, f));
+  const shards = (await readdir(path))
+    .filter((f) => f.endsWith(".tar"))
+    .sort()
+    .map((f) => join(path, f));
   if (!shards.length) throw new DataError("folder has no .tar shards", { file: path });
   return shards;
 }
@@ -42,7 +53,8 @@ export function splitKey(name: string): { key: string; ext: string } | { stray: 
   const path = name.replace(/^(\.\/)+/, "");
   const slash = path.lastIndexOf("/");
   const base = path.slice(slash + 1);
-  if (base.startsWith(".")) return { stray: `${name}: a hidden file (name starts with a dot), not part of any sample` };
+  if (base.startsWith("."))
+    return { stray: `${name}: a hidden file (name starts with a dot), not part of any sample` };
   const dot = base.indexOf(".");
   if (dot === -1) return { stray: `${name}: no extension, so not part of any sample` };
   return { key: path.slice(0, slash + 1 + dot), ext: base.slice(dot + 1).toLowerCase() };
@@ -51,7 +63,9 @@ export function splitKey(name: string): { key: string; ext: string } | { stray: 
 /** Where a shard's keys stop being grouped: the member whose key came back, and why; or undefined. */
 async function unsortedAt(shard: string): Promise<{ member: string; reason: string } | undefined> {
   const ended = new Map<string, number>();
-  let key: string | undefined, index = 0, last = 0;
+  let key: string | undefined,
+    index = 0,
+    last = 0;
   try {
     for await (const e of readTar(await FileBlocks.open(shard), { headersOnly: true })) {
       index++;
@@ -63,7 +77,8 @@ async function unsortedAt(shard: string): Promise<{ member: string; reason: stri
         if (endedAt !== undefined) {
           return {
             member: e.name,
-            reason: `shard not sorted by key: key "${k.key}" reappears at member ${index} (${e.name}) after its group ended at member ${endedAt}; ` +
+            reason:
+              `shard not sorted by key: key "${k.key}" reappears at member ${index} (${e.name}) after its group ended at member ${endedAt}; ` +
               "WebDataset readers group consecutive members only, so the whole shard is skipped (write it grouped, e.g. tar --sort=name -cf fixed.tar -C DIR .)",
           };
         }
@@ -78,7 +93,11 @@ async function unsortedAt(shard: string): Promise<{ member: string; reason: stri
   return undefined;
 }
 
-interface Group { key: string; files: Map<string, TarEntry>; problem?: string }
+interface Group {
+  key: string;
+  files: Map<string, TarEntry>;
+  problem?: string;
+}
 
 function toRecord(shard: string, g: Group): RawRecord {
   const { key, files } = g;
@@ -86,13 +105,28 @@ function toRecord(shard: string, g: Group): RawRecord {
   if (g.problem) return { ...base, problem: g.problem };
   const exts = [...files.keys()];
   const images = exts.filter((e) => IMAGE_EXT.has(e));
-  if (images.length > 1) return { ...base, problem: `two images in one sample (${images.map((e) => `${key}.${e}`).join(", ")})` };
+  if (images.length > 1)
+    return {
+      ...base,
+      problem: `two images in one sample (${images.map((e) => `${key}.${e}`).join(", ")})`,
+    };
   if (!images.length && !exts.some((e) => TEXT_EXT.has(e))) {
-    const dotted = exts.filter((e) => e.includes(".") && (IMAGE_EXT.has(e.slice(e.lastIndexOf(".") + 1)) || TEXT_EXT.has(e.slice(e.lastIndexOf(".") + 1))));
+    const dotted = exts.filter(
+      (e) =>
+        e.includes(".") &&
+        (IMAGE_EXT.has(e.slice(e.lastIndexOf(".") + 1)) ||
+          TEXT_EXT.has(e.slice(e.lastIndexOf(".") + 1))),
+    );
     if (dotted.length) {
-      return { ...base, problem: `no image or text: ${dotted.map((e) => `${key}.${e}`).join(", ")} ${dotted.length > 1 ? "have" : "has"} a dot in the key (a WebDataset key ends at the first dot of the file name, so the key is "${key}" and the extension "${dotted[0]}"); rename without dots in the key` };
+      return {
+        ...base,
+        problem: `no image or text: ${dotted.map((e) => `${key}.${e}`).join(", ")} ${dotted.length > 1 ? "have" : "has"} a dot in the key (a WebDataset key ends at the first dot of the file name, so the key is "${key}" and the extension "${dotted[0]}"); rename without dots in the key`,
+      };
     }
-    return { ...base, problem: `no image or text in the sample (only ${exts.map((e) => `.${e}`).join(", ")})` };
+    return {
+      ...base,
+      problem: `no image or text in the sample (only ${exts.map((e) => `.${e}`).join(", ")})`,
+    };
   }
   let text: string | Buffer | undefined = files.get("txt")?.data;
   let meta: Record<string, unknown> | undefined;
@@ -100,18 +134,31 @@ function toRecord(shard: string, g: Group): RawRecord {
   if (json) {
     const s = decodeUtf8(json.data);
     let parsed: unknown;
-    try { parsed = s === null ? undefined : JSON.parse(s); } catch { /* reported below */ }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return { ...base, problem: `${key}.json is not a JSON object` };
+    try {
+      parsed = s === null ? undefined : JSON.parse(s);
+    } catch {
+      /* reported below */
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      return { ...base, problem: `${key}.json is not a JSON object` };
     meta = parsed as Record<string, unknown>;
     if (text === undefined) {
       const c = meta.caption ?? meta.text;
-      if (c !== undefined && typeof c !== "string") return { ...base, problem: `${key}.json "caption" must be a string` };
+      if (c !== undefined && typeof c !== "string")
+        return { ...base, problem: `${key}.json "caption" must be a string` };
       text = c as string | undefined;
     }
   }
-  if (text === undefined) return { ...base, problem: `no caption (${key}.txt or "caption" in ${key}.json)` };
+  if (text === undefined)
+    return { ...base, problem: `no caption (${key}.txt or "caption" in ${key}.json)` };
   if (!images.length) return { ...base, text, meta };
-  return { ...base, imageBytes: files.get(images[0]!)!.data, imageName: `${key}.${images[0]}`, text, meta };
+  return {
+    ...base,
+    imageBytes: files.get(images[0]!)!.data,
+    imageName: `${key}.${images[0]}`,
+    text,
+    meta,
+  };
 }
 
 export function webdatasetSource(path: string): RecordSource {
@@ -120,25 +167,43 @@ export function webdatasetSource(path: string): RecordSource {
     async *records(): AsyncGenerator<RawRecord> {
       for (const shard of await listShards(path)) {
         const unsorted = await unsortedAt(shard);
-        if (unsorted) { yield { id: `${shard}:${unsorted.member}`, file: shard, record: unsorted.member, problem: unsorted.reason }; continue; }
+        if (unsorted) {
+          yield {
+            id: `${shard}:${unsorted.member}`,
+            file: shard,
+            record: unsorted.member,
+            problem: unsorted.reason,
+          };
+          continue;
+        }
         let group: Group | undefined;
         try {
           for await (const e of readTar(ByteReader.ofFile(shard))) {
             const k = splitKey(e.name);
-            if ("stray" in k) { yield { id: `${shard}:${e.name}`, file: shard, record: e.name, problem: k.stray }; continue; }
+            if ("stray" in k) {
+              yield { id: `${shard}:${e.name}`, file: shard, record: e.name, problem: k.stray };
+              continue;
+            }
             if (k.key !== group?.key) {
               if (group) yield toRecord(shard, group);
               group = { key: k.key, files: new Map() };
             }
             // The webdataset library stops on this ("duplicate file name in tar file"); here it is one bad sample.
-            if (group.files.has(k.ext)) group.problem ??= `duplicate member ${k.key}.${k.ext} in one sample`;
+            if (group.files.has(k.ext))
+              group.problem ??= `duplicate member ${k.key}.${k.ext} in one sample`;
             else group.files.set(k.ext, e);
           }
           if (group) yield toRecord(shard, group);
         } catch (e) {
-          if (!(e instanceof TarFormatError) && (e as NodeJS.ErrnoException).code === undefined) throw e;
+          if (!(e instanceof TarFormatError) && (e as NodeJS.ErrnoException).code === undefined)
+            throw e;
           const where = e instanceof TarFormatError ? `byte ${e.offset}` : "open";
-          yield { id: `${shard}@${where}`, file: shard, record: where, problem: `unreadable tar shard (${(e as Error).message}); rest of the shard skipped` };
+          yield {
+            id: `${shard}@${where}`,
+            file: shard,
+            record: where,
+            problem: `unreadable tar shard (${(e as Error).message}); rest of the shard skipped`,
+          };
         }
       }
     },

@@ -29,20 +29,43 @@ export function ensureOpenmoji(opts: { install?: boolean } = {}): string {
   const found = findOpenmoji();
   if (found) return found;
   if (opts.install === false || process.env.SIMVLM_NO_INSTALL === "1") {
-    throw new DataError(`the openmoji package is not installed; run: ${OPENMOJI_INSTALL}`, { file: "openmoji" });
+    throw new DataError(`the openmoji package is not installed; run: ${OPENMOJI_INSTALL}`, {
+      file: "openmoji",
+    });
   }
-  process.stderr.write(`simvlm: installing the openmoji package (about 70 MB) on first use: npm install --no-save openmoji\n`);
+  process.stderr.write(
+    `simvlm: installing the openmoji package (about 70 MB) on first use: npm install --no-save openmoji\n`,
+  );
   const hasFlock = spawnSync("flock", ["--version"], { stdio: "ignore" }).status === 0;
-  const cmd = hasFlock ? ["flock", "/tmp/simvlm-npm.lock", "npm", "install", "--no-save", "openmoji"] : ["npm", "install", "--no-save", "openmoji"];
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd: PROJECT_ROOT, stdio: ["ignore", "inherit", "inherit"] });
+  const cmd = hasFlock
+    ? ["flock", "/tmp/simvlm-npm.lock", "npm", "install", "--no-save", "openmoji"]
+    : ["npm", "install", "--no-save", "openmoji"];
+  const r = spawnSync(cmd[0]!, cmd.slice(1), {
+    cwd: PROJECT_ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   const dir = findOpenmoji();
-  if (r.status !== 0 || !dir) throw new DataError(`could not install the openmoji package (npm exit ${r.status}); run it yourself: ${OPENMOJI_INSTALL}`, { file: "openmoji" });
+  if (r.status !== 0 || !dir)
+    throw new DataError(
+      `could not install the openmoji package (npm exit ${r.status}); run it yourself: ${OPENMOJI_INSTALL}`,
+      { file: "openmoji" },
+    );
   return dir;
 }
 
-interface OpenmojiEntry { hexcode: string; annotation: string; tags?: string; openmoji_tags?: string; group?: string; subgroups?: string; skintone?: unknown }
+interface OpenmojiEntry {
+  hexcode: string;
+  annotation: string;
+  tags?: string;
+  openmoji_tags?: string;
+  group?: string;
+  subgroups?: string;
+  skintone?: unknown;
+}
 
-export function openmojiSource(opts: { split?: string; text?: string; skintones?: boolean; install?: boolean } = {}): RecordSource {
+export function openmojiSource(
+  opts: { split?: string; text?: string; skintones?: boolean; install?: boolean } = {},
+): RecordSource {
   return {
     name: "openmoji",
     fit: "contain", // pictures on a white canvas: padding keeps the whole drawing
@@ -58,9 +81,18 @@ export function openmojiSource(opts: { split?: string; text?: string; skintones?
         const tags = [e.tags, e.openmoji_tags].filter(Boolean).join(", ");
         const text = opts.text === "tags" && tags ? `${e.annotation}, ${tags}` : e.annotation;
         yield {
-          id: `openmoji-${e.hexcode}`, file: jsonPath, record: e.hexcode,
-          imagePath: join(dir, "color", "svg", `${e.hexcode}.svg`), text,
-          meta: { annotation: e.annotation, tags, group: e.group, subgroup: e.subgroups, split: splitOfKey(e.hexcode) },
+          id: `openmoji-${e.hexcode}`,
+          file: jsonPath,
+          record: e.hexcode,
+          imagePath: join(dir, "color", "svg", `${e.hexcode}.svg`),
+          text,
+          meta: {
+            annotation: e.annotation,
+            tags,
+            group: e.group,
+            subgroup: e.subgroups,
+            split: splitOfKey(e.hexcode),
+          },
         };
       }
     },

@@ -15,4 +15,13 @@ export function hashInts(...xs: number[]): number {
 }
 
 /** Stream tags keep the sub-generators of one record independent. */
-export const TAG = { split: 1, scene: 2, render: 3, text: 4, corpus: 5, stream: 6, order: 7, docOrder: 8 } as const;
+export const TAG = {
+  split: 1,
+  scene: 2,
+  render: 3,
+  text: 4,
+  corpus: 5,
+  stream: 6,
+  order: 7,
+  docOrder: 8,
+} as const;

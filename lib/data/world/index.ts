@@ -46,10 +46,13 @@ export interface WorldOptions {
 export function worldDataSeed(opts: { dataSeed?: number; seed?: number }): number {
   const { dataSeed, seed } = opts;
   if (dataSeed !== undefined && seed !== undefined && dataSeed !== seed) {
-    throw new RangeError(`world options: dataSeed (${dataSeed}) and its deprecated alias seed (${seed}) differ; pass dataSeed only`);
+    throw new RangeError(
+      `world options: dataSeed (${dataSeed}) and its deprecated alias seed (${seed}) differ; pass dataSeed only`,
+    );
   }
   const s = dataSeed ?? seed ?? WORLD_DATA_SEED;
-  if (!Number.isInteger(s)) throw new RangeError(`world options: dataSeed must be an integer, got ${s}`);
+  if (!Number.isInteger(s))
+    throw new RangeError(`world options: dataSeed must be an integer, got ${s}`);
   return s;
 }
 
@@ -60,42 +63,90 @@ export function worldSplitOf(dataSeed: number, j: number): WorldSplit {
 }
 
 /** Record j of the world with this data seed (its split is worldSplitOf(dataSeed, j)). */
-export function worldRecord(dataSeed: number, j: number, size = 64, antialias = true): AnnotatedImage {
+export function worldRecord(
+  dataSeed: number,
+  j: number,
+  size = 64,
+  antialias = true,
+): AnnotatedImage {
   const split = worldSplitOf(dataSeed, j);
   const allowHeldOut = split !== "train";
-  const objects = sampleScene(new Rng(hashInts(dataSeed, j, TAG.scene)), { allowHeldOut, heldOutRate: HELD_OUT_RATE });
-  const image = renderScene(objects, size, new Rng(hashInts(dataSeed, j, TAG.render)), { antialias });
+  const objects = sampleScene(new Rng(hashInts(dataSeed, j, TAG.scene)), {
+    allowHeldOut,
+    heldOutRate: HELD_OUT_RATE,
+  });
+  const image = renderScene(objects, size, new Rng(hashInts(dataSeed, j, TAG.render)), {
+    antialias,
+  });
   const rng = new Rng(hashInts(dataSeed, j, TAG.text));
   const altText = makeAltText(objects, rng, { allowHeldOut });
   const captions = makeCaptions(objects, rng);
   const vqa = makeVqa(objects, rng);
-  const entailment = makeEntailment(objects, captions[0]!, rng, { allowHeldOut, heldOutRate: HELD_OUT_RATE });
+  const entailment = makeEntailment(objects, captions[0]!, rng, {
+    allowHeldOut,
+    heldOutRate: HELD_OUT_RATE,
+  });
   const heldOut = objects.some((o) => isHeldOutPair(o.color, o.shape));
-  return { id: `shapes-${dataSeed}-${j}`, image, altText, captions, vqa, entailment, objects, split, heldOut };
+  return {
+    id: `shapes-${dataSeed}-${j}`,
+    image,
+    altText,
+    captions,
+    vqa,
+    entailment,
+    objects,
+    split,
+    heldOut,
+  };
 }
 
 function checkWorldOptions(opts: WorldOptions, what: string): { dataSeed: number; size: number } {
-  if (!Number.isInteger(opts.n) || opts.n < 0) throw new RangeError(`${what}: n must be a non-negative integer, got ${opts.n}`);
+  if (!Number.isInteger(opts.n) || opts.n < 0)
+    throw new RangeError(`${what}: n must be a non-negative integer, got ${opts.n}`);
   const size = opts.size ?? 64;
-  if (!Number.isInteger(size) || size < 8) throw new RangeError(`${what}: size must be an integer >= 8, got ${size}`);
-  if (!["train", "val", "test"].includes(opts.split)) throw new RangeError(`${what}: split must be train, val or test, got ${JSON.stringify(opts.split)}`);
+  if (!Number.isInteger(size) || size < 8)
+    throw new RangeError(`${what}: size must be an integer >= 8, got ${size}`);
+  if (!["train", "val", "test"].includes(opts.split))
+    throw new RangeError(
+      `${what}: split must be train, val or test, got ${JSON.stringify(opts.split)}`,
+    );
   return { dataSeed: worldDataSeed(opts), size };
 }
 
 /** Record indices of the first n records of a split (scanning from `start`). */
-function* splitIndices(dataSeed: number, split: WorldSplit, n: number, start = 0): Generator<number> {
-  for (let j = start, found = 0; found < n; j++) if (worldSplitOf(dataSeed, j) === split) { found++; yield j; }
+function* splitIndices(
+  dataSeed: number,
+  split: WorldSplit,
+  n: number,
+  start = 0,
+): Generator<number> {
+  for (let j = start, found = 0; found < n; j++)
+    if (worldSplitOf(dataSeed, j) === split) {
+      found++;
+      yield j;
+    }
 }
 
 /** The first n records of a split of the world `dataSeed` (scanning record indices from `start`). */
 export function makeWorld(opts: WorldOptions): AnnotatedImage[] {
   const { dataSeed, size } = checkWorldOptions(opts, "makeWorld");
-  return [...splitIndices(dataSeed, opts.split, opts.n, opts.start)].map((j) => worldRecord(dataSeed, j, size, opts.antialias ?? true));
+  return [...splitIndices(dataSeed, opts.split, opts.n, opts.start)].map((j) =>
+    worldRecord(dataSeed, j, size, opts.antialias ?? true),
+  );
 }
 
 /** Feed one record's whole content (ids, annotations, pixels) to a hash, in a fixed field order. */
 function hashRecord(h: ReturnType<typeof createHash>, r: AnnotatedImage): void {
-  const text = { id: r.id, split: r.split, heldOut: r.heldOut ?? false, objects: r.objects, altText: r.altText, captions: r.captions, vqa: r.vqa, entailment: r.entailment };
+  const text = {
+    id: r.id,
+    split: r.split,
+    heldOut: r.heldOut ?? false,
+    objects: r.objects,
+    altText: r.altText,
+    captions: r.captions,
+    vqa: r.vqa,
+    entailment: r.entailment,
+  };
   h.update(JSON.stringify(text));
   h.update(`\n${r.image.width}x${r.image.height}\n`);
   h.update(r.image.data);
@@ -121,7 +172,8 @@ export function recordsHash(records: readonly AnnotatedImage[]): string {
 export function splitHash(opts: WorldOptions): string {
   const { dataSeed, size } = checkWorldOptions(opts, "splitHash");
   const h = createHash("sha256");
-  for (const j of splitIndices(dataSeed, opts.split, opts.n, opts.start)) hashRecord(h, worldRecord(dataSeed, j, size, opts.antialias ?? true));
+  for (const j of splitIndices(dataSeed, opts.split, opts.n, opts.start))
+    hashRecord(h, worldRecord(dataSeed, j, size, opts.antialias ?? true));
   return h.digest("hex");
 }
 
@@ -133,7 +185,12 @@ export function worldDocument(dataSeed: number, t: number): string {
 }
 
 /** n fluent scene descriptions for text-only pretraining (the paper's C4 role). `seed` is a deprecated alias of dataSeed. */
-export function worldTextCorpus(opts: { dataSeed?: number; seed?: number; n: number; start?: number }): string[] {
+export function worldTextCorpus(opts: {
+  dataSeed?: number;
+  seed?: number;
+  n: number;
+  start?: number;
+}): string[] {
   const dataSeed = worldDataSeed(opts);
   const s = opts.start ?? 0;
   return Array.from({ length: opts.n }, (_, i) => worldDocument(dataSeed, s + i));

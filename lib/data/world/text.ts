@@ -5,7 +5,16 @@
  */
 import type { EntailmentItem, SceneObject, VqaItem } from "../types.ts";
 import type { Rng } from "../../util/rng.ts";
-import { WORLD_COLORS, WORLD_SHAPES, WORLD_SIZES, NUMBER_WORDS, positionPhrase, horizontalWord, verticalWord, isHeldOutPair } from "./vocab.ts";
+import {
+  WORLD_COLORS,
+  WORLD_SHAPES,
+  WORLD_SIZES,
+  NUMBER_WORDS,
+  positionPhrase,
+  horizontalWord,
+  verticalWord,
+  isHeldOutPair,
+} from "./vocab.ts";
 import { sampleScene } from "./scene.ts";
 
 /**
@@ -13,21 +22,46 @@ import { sampleScene } from "./scene.ts";
  * (allowed in val/test only). Default false: train text never composes a held-out pair, not even
  * through noise or a contradicted hypothesis (issue 14).
  */
-export interface HeldOutTextOptions { allowHeldOut?: boolean }
+export interface HeldOutTextOptions {
+  allowHeldOut?: boolean;
+}
 
-const JUNK = ["image", "picture", "shapes", "clipart", "icon", "vector", "png", "stock", "free", "download", "hd", "art", "design", "graphic"];
+const JUNK = [
+  "image",
+  "picture",
+  "shapes",
+  "clipart",
+  "icon",
+  "vector",
+  "png",
+  "stock",
+  "free",
+  "download",
+  "hd",
+  "art",
+  "design",
+  "graphic",
+];
 
 function np(o: SceneObject, withSize: boolean): string {
   return withSize ? `${o.size} ${o.color} ${o.shape}` : `${o.color} ${o.shape}`;
 }
-function withArticle(phrase: string): string { return `a ${phrase}`; }
+function withArticle(phrase: string): string {
+  return `a ${phrase}`;
+}
 function joinAnd(xs: string[]): string {
   if (xs.length <= 1) return xs.join("");
   return `${xs.slice(0, -1).join(", ")} and ${xs[xs.length - 1]}`;
 }
-function plural(shape: string): string { return shape === "cross" ? "crosses" : `${shape}s`; }
-function countWord(n: number): string { return NUMBER_WORDS[n] ?? String(n); }
-function leftToRight(objs: SceneObject[]): SceneObject[] { return [...objs].sort((a, b) => a.x - b.x); }
+function plural(shape: string): string {
+  return shape === "cross" ? "crosses" : `${shape}s`;
+}
+function countWord(n: number): string {
+  return NUMBER_WORDS[n] ?? String(n);
+}
+function leftToRight(objs: SceneObject[]): SceneObject[] {
+  return [...objs].sort((a, b) => a.x - b.x);
+}
 
 /** Web-like alt-text: keywords, partial, shuffled, with junk and sometimes a wrong word. */
 export function makeAltText(objs: SceneObject[], rng: Rng, opts: HeldOutTextOptions = {}): string {
@@ -36,7 +70,8 @@ export function makeAltText(objs: SceneObject[], rng: Rng, opts: HeldOutTextOpti
   const kept = objs.filter((_, i) => i === 0 || rng.next() < 0.75);
   const words: string[] = [];
   for (const o of kept) {
-    let color = o.color, shape = o.shape;
+    let color = o.color,
+      shape = o.shape;
     // Annotator/web noise: a wrong colour, rarely a wrong shape — never one that makes a pair the
     // scene's split must not contain (the true pair is always allowed, so neither list is empty).
     if (rng.next() < 0.1) color = rng.pick(WORLD_COLORS.filter((c) => ok(c, shape)));
@@ -48,10 +83,14 @@ export function makeAltText(objs: SceneObject[], rng: Rng, opts: HeldOutTextOpti
   for (let i = 0; i < junk; i++) words.push(rng.pick(JUNK));
   if (style !== 3) rng.shuffle(words);
   switch (style) {
-    case 0: return words.join(" ");
-    case 1: return words.join(", ");
-    case 2: return `${words.join(" ")} ${rng.pick(["jpg", "png", "image", "photo"])}`;
-    default: return `${rng.pick(["cute", "simple", "flat", "colorful"])} ${words.join(" ")}`;
+    case 0:
+      return words.join(" ");
+    case 1:
+      return words.join(", ");
+    case 2:
+      return `${words.join(" ")} ${rng.pick(["jpg", "png", "image", "photo"])}`;
+    default:
+      return `${rng.pick(["cute", "simple", "flat", "colorful"])} ${words.join(" ")}`;
   }
 }
 
@@ -60,72 +99,137 @@ export function makeCaptions(objs: SceneObject[], rng: Rng): string[] {
   const n = objs.length;
   const sorted = leftToRight(objs);
   const shuffled = rng.shuffle([...objs]);
-  const positioned = sorted.map((o) => `${withArticle(np(o, true))} ${positionPhrase(o.x, o.y) === "center" ? "in the center" : `on the ${positionPhrase(o.x, o.y)}`}`);
+  const positioned = sorted.map(
+    (o) =>
+      `${withArticle(np(o, true))} ${positionPhrase(o.x, o.y) === "center" ? "in the center" : `on the ${positionPhrase(o.x, o.y)}`}`,
+  );
   const noun = n === 1 ? "shape" : "shapes";
   return [
     joinAnd(positioned),
     `${n === 1 ? "there is" : "there are"} ${countWord(n)} ${noun}: ${joinAnd(shuffled.map((o) => withArticle(np(o, false))))}`,
     `a picture of ${joinAnd(sorted.map((o) => withArticle(np(o, true))))}${n > 1 ? " from left to right" : ""}`,
     `${joinAnd(shuffled.map((o) => withArticle(np(o, rng.next() < 0.5))))} on a ${rng.pick(["light", "pale", "plain", "soft"])} background`,
-    n === 1 ? `a single ${np(objs[0]!, true)}` : `${countWord(n)} objects including ${joinAnd(sorted.map((o) => withArticle(np(o, false))))}`,
+    n === 1
+      ? `a single ${np(objs[0]!, true)}`
+      : `${countWord(n)} objects including ${joinAnd(sorted.map((o) => withArticle(np(o, false))))}`,
   ];
 }
 
 /** 10 annotator answers: mostly the truth, sometimes a plausible slip (like real VQA). */
-function annotate(truth: string, alternatives: readonly string[], rng: Rng, noise = 0.08): string[] {
+function annotate(
+  truth: string,
+  alternatives: readonly string[],
+  rng: Rng,
+  noise = 0.08,
+): string[] {
   const others = alternatives.filter((a) => a !== truth);
-  return Array.from({ length: 10 }, () => (others.length && rng.next() < noise ? rng.pick(others) : truth));
+  return Array.from({ length: 10 }, () =>
+    others.length && rng.next() < noise ? rng.pick(others) : truth,
+  );
 }
 
 export function makeVqa(objs: SceneObject[], rng: Rng): VqaItem[] {
   const items: VqaItem[] = [];
-  const uniqueBy = (key: "shape" | "color") => objs.filter((o) => objs.filter((p) => p[key] === o[key]).length === 1);
-  const byShape = uniqueBy("shape"), byColor = uniqueBy("color");
+  const uniqueBy = (key: "shape" | "color") =>
+    objs.filter((o) => objs.filter((p) => p[key] === o[key]).length === 1);
+  const byShape = uniqueBy("shape"),
+    byColor = uniqueBy("color");
   if (byShape.length) {
     const o = rng.pick(byShape);
-    items.push({ kind: "color", question: `what color is the ${o.shape}?`, answers: annotate(o.color, WORLD_COLORS, rng) });
+    items.push({
+      kind: "color",
+      question: `what color is the ${o.shape}?`,
+      answers: annotate(o.color, WORLD_COLORS, rng),
+    });
   }
   if (byColor.length) {
     const o = rng.pick(byColor);
-    items.push({ kind: "shape", question: `what shape is the ${o.color} object?`, answers: annotate(o.shape, WORLD_SHAPES, rng) });
+    items.push({
+      kind: "shape",
+      question: `what shape is the ${o.color} object?`,
+      answers: annotate(o.shape, WORLD_SHAPES, rng),
+    });
   }
   const n = objs.length;
-  items.push({ kind: "count", question: "how many shapes are there?", answers: annotate(String(n), ["1", "2", "3", "4", "5"].filter((c) => Math.abs(Number(c) - n) === 1), rng, 0.1) });
+  items.push({
+    kind: "count",
+    question: "how many shapes are there?",
+    answers: annotate(
+      String(n),
+      ["1", "2", "3", "4", "5"].filter((c) => Math.abs(Number(c) - n) === 1),
+      rng,
+      0.1,
+    ),
+  });
   const c = rng.pick(WORLD_COLORS);
   const nc = objs.filter((o) => o.color === c).length;
-  items.push({ kind: "count", question: `how many ${c} shapes are there?`, answers: annotate(String(nc), [String(nc + 1), String(Math.max(0, nc - 1))], rng, 0.06) });
+  items.push({
+    kind: "count",
+    question: `how many ${c} shapes are there?`,
+    answers: annotate(String(nc), [String(nc + 1), String(Math.max(0, nc - 1))], rng, 0.06),
+  });
   const o = rng.pick(objs);
   const name = byShape.includes(o) ? `the ${o.shape}` : `the ${o.color} ${o.shape}`;
   const h = horizontalWord(o.x);
   if (rng.next() < 0.5 || h === "center") {
-    items.push({ kind: "position", question: `where is ${name}?`, answers: annotate(positionPhrase(o.x, o.y), ["left", "right", "top", "bottom", "center"], rng) });
+    items.push({
+      kind: "position",
+      question: `where is ${name}?`,
+      answers: annotate(
+        positionPhrase(o.x, o.y),
+        ["left", "right", "top", "bottom", "center"],
+        rng,
+      ),
+    });
   } else {
-    items.push({ kind: "position", question: `is ${name} on the left or the right?`, answers: annotate(h, ["left", "right"], rng, 0.05) });
+    items.push({
+      kind: "position",
+      question: `is ${name} on the left or the right?`,
+      answers: annotate(h, ["left", "right"], rng, 0.05),
+    });
   }
   return items;
 }
 
 /** The hypothesis templates: each is decided by the whole scene (present or absent, right count or not). */
 type HypothesisTemplate = "colorShape" | "sizeShape" | "sizeColorShape" | "count";
-const TEMPLATES: readonly HypothesisTemplate[] = ["colorShape", "sizeShape", "sizeColorShape", "count"];
+const TEMPLATES: readonly HypothesisTemplate[] = [
+  "colorShape",
+  "sizeShape",
+  "sizeColorShape",
+  "count",
+];
 
 /** Template t filled from object o of a scene of n objects: a statement true of that scene. */
 function fillTemplate(t: HypothesisTemplate, o: SceneObject, n: number): string {
   switch (t) {
-    case "colorShape": return `there is a ${o.color} ${o.shape}`;
-    case "sizeShape": return `there is a ${o.size} ${o.shape}`;
-    case "sizeColorShape": return `there is a ${o.size} ${o.color} ${o.shape}`;
-    default: return n === 1 ? "there is one shape" : `there are ${countWord(n)} shapes`;
+    case "colorShape":
+      return `there is a ${o.color} ${o.shape}`;
+    case "sizeShape":
+      return `there is a ${o.size} ${o.shape}`;
+    case "sizeColorShape":
+      return `there is a ${o.size} ${o.color} ${o.shape}`;
+    default:
+      return n === 1 ? "there is one shape" : `there are ${countWord(n)} shapes`;
   }
 }
 
 /** Whether template t filled from o (decoy scene of n' objects) holds in the scene objs. */
-function holds(t: HypothesisTemplate, o: SceneObject, nDecoy: number, objs: SceneObject[]): boolean {
+function holds(
+  t: HypothesisTemplate,
+  o: SceneObject,
+  nDecoy: number,
+  objs: SceneObject[],
+): boolean {
   switch (t) {
-    case "colorShape": return objs.some((p) => p.color === o.color && p.shape === o.shape);
-    case "sizeShape": return objs.some((p) => p.size === o.size && p.shape === o.shape);
-    case "sizeColorShape": return objs.some((p) => p.size === o.size && p.color === o.color && p.shape === o.shape);
-    default: return objs.length === nDecoy;
+    case "colorShape":
+      return objs.some((p) => p.color === o.color && p.shape === o.shape);
+    case "sizeShape":
+      return objs.some((p) => p.size === o.size && p.shape === o.shape);
+    case "sizeColorShape":
+      return objs.some((p) => p.size === o.size && p.color === o.color && p.shape === o.shape);
+    default:
+      return objs.length === nDecoy;
   }
 }
 
@@ -156,7 +260,12 @@ export interface EntailmentOptions extends HeldOutTextOptions {
  *
  * Held-out pairs: in train (allowHeldOut false) decoy scenes contain none, so no hypothesis names one.
  */
-export function makeEntailment(objs: SceneObject[], premise: string, rng: Rng, opts: EntailmentOptions = {}): EntailmentItem[] {
+export function makeEntailment(
+  objs: SceneObject[],
+  premise: string,
+  rng: Rng,
+  opts: EntailmentOptions = {},
+): EntailmentItem[] {
   const allowHeldOut = opts.allowHeldOut === true;
   const entT = rng.pick(TEMPLATES);
   const entail = fillTemplate(entT, rng.pick(objs), objs.length);
@@ -164,7 +273,10 @@ export function makeEntailment(objs: SceneObject[], premise: string, rng: Rng, o
   let contra: string | undefined;
   // P(a decoy statement holds here) is at most ~1/4 (the count), so this ends within a few draws.
   while (contra === undefined) {
-    const decoy = sampleScene(rng, { allowHeldOut, heldOutRate: allowHeldOut ? opts.heldOutRate ?? 0 : 0 });
+    const decoy = sampleScene(rng, {
+      allowHeldOut,
+      heldOutRate: allowHeldOut ? (opts.heldOutRate ?? 0) : 0,
+    });
     const o = rng.pick(decoy);
     if (!holds(conT, o, decoy.length, objs)) contra = fillTemplate(conT, o, decoy.length);
   }
@@ -178,35 +290,52 @@ export function makeEntailment(objs: SceneObject[], premise: string, rng: Rng, o
 export function makeDocument(objs: SceneObject[], rng: Rng): string {
   const n = objs.length;
   const sents: string[] = [];
-  sents.push(rng.pick([
-    `In this picture we can see ${countWord(n)} ${n === 1 ? "shape" : "shapes"} on a ${rng.pick(["pale", "light", "soft", "plain"])} background.`,
-    `The image shows ${joinAnd(objs.map((o) => withArticle(np(o, false))))}.`,
-    // Web text often opens this way; it is what makes the paper's zero-shot prompt "a picture of" work.
-    `A picture of ${joinAnd(objs.map((o) => withArticle(np(o, false))))}.`,
-    `Here is a simple drawing with ${countWord(n)} ${n === 1 ? "object" : "objects"}.`,
-  ]));
+  sents.push(
+    rng.pick([
+      `In this picture we can see ${countWord(n)} ${n === 1 ? "shape" : "shapes"} on a ${rng.pick(["pale", "light", "soft", "plain"])} background.`,
+      `The image shows ${joinAnd(objs.map((o) => withArticle(np(o, false))))}.`,
+      // Web text often opens this way; it is what makes the paper's zero-shot prompt "a picture of" work.
+      `A picture of ${joinAnd(objs.map((o) => withArticle(np(o, false))))}.`,
+      `Here is a simple drawing with ${countWord(n)} ${n === 1 ? "object" : "objects"}.`,
+    ]),
+  );
   for (const o of rng.shuffle([...objs])) {
     const where = positionPhrase(o.x, o.y);
     const at = where === "center" ? "in the center" : `near the ${where}`;
-    sents.push(rng.pick([
-      `A ${np(o, true)} sits ${at}.`,
-      `${cap(`the ${o.shape}`)} ${at} is ${o.color} and ${o.size}.`,
-      `There is a ${o.size} ${o.shape} ${at}, and it is ${o.color}.`,
-      `You can see a ${o.color} ${o.shape} ${at} of the picture.`,
-    ]));
+    sents.push(
+      rng.pick([
+        `A ${np(o, true)} sits ${at}.`,
+        `${cap(`the ${o.shape}`)} ${at} is ${o.color} and ${o.size}.`,
+        `There is a ${o.size} ${o.shape} ${at}, and it is ${o.color}.`,
+        `You can see a ${o.color} ${o.shape} ${at} of the picture.`,
+      ]),
+    );
   }
   if (n >= 2) {
     const [a, b] = rng.shuffle([...objs]).slice(0, 2) as [SceneObject, SceneObject];
     const rel = a.x < b.x ? "to the left of" : "to the right of";
     const sz = WORLD_SIZES.indexOf(a.size) - WORLD_SIZES.indexOf(b.size);
-    sents.push(rng.pick([
-      `The ${a.color} ${a.shape} is ${rel} the ${b.color} ${b.shape}.`,
-      sz === 0 ? `The ${a.shape} and the ${b.shape} have the same size.` : `The ${a.shape} is ${sz > 0 ? "bigger" : "smaller"} than the ${b.shape}.`,
-      `${cap(verticalWord(a.y) === verticalWord(b.y) ? `the ${a.shape} and the ${b.shape} are at the same height` : `the ${a.shape} is ${a.y < b.y ? "above" : "below"} the ${b.shape}`)}.`,
-    ]));
+    sents.push(
+      rng.pick([
+        `The ${a.color} ${a.shape} is ${rel} the ${b.color} ${b.shape}.`,
+        sz === 0
+          ? `The ${a.shape} and the ${b.shape} have the same size.`
+          : `The ${a.shape} is ${sz > 0 ? "bigger" : "smaller"} than the ${b.shape}.`,
+        `${cap(verticalWord(a.y) === verticalWord(b.y) ? `the ${a.shape} and the ${b.shape} are at the same height` : `the ${a.shape} is ${a.y < b.y ? "above" : "below"} the ${b.shape}`)}.`,
+      ]),
+    );
   }
-  sents.push(rng.pick([`Altogether there ${n === 1 ? "is one shape" : `are ${countWord(n)} shapes`}.`, "The colors are bright and easy to tell apart.", "Nothing else is in the picture.", ""]));
+  sents.push(
+    rng.pick([
+      `Altogether there ${n === 1 ? "is one shape" : `are ${countWord(n)} shapes`}.`,
+      "The colors are bright and easy to tell apart.",
+      "Nothing else is in the picture.",
+      "",
+    ]),
+  );
   return sents.filter(Boolean).join(" ");
 }
 
-function cap(s: string): string { return s.charAt(0).toUpperCase() + s.slice(1); }
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

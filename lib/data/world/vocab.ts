@@ -2,8 +2,26 @@
  * The vocabulary of the built-in world, kept small on purpose so a small model learns it in
  * minutes: 8 shapes × 8 colours × 3 sizes, 3×3 coarse positions.
  */
-export const WORLD_SHAPES = ["circle", "square", "triangle", "diamond", "star", "cross", "hexagon", "heart"] as const;
-export const WORLD_COLORS = ["red", "orange", "yellow", "green", "blue", "purple", "pink", "gray"] as const;
+export const WORLD_SHAPES = [
+  "circle",
+  "square",
+  "triangle",
+  "diamond",
+  "star",
+  "cross",
+  "hexagon",
+  "heart",
+] as const;
+export const WORLD_COLORS = [
+  "red",
+  "orange",
+  "yellow",
+  "green",
+  "blue",
+  "purple",
+  "pink",
+  "gray",
+] as const;
 export const WORLD_SIZES = ["small", "medium", "large"] as const;
 
 export type WorldShape = (typeof WORLD_SHAPES)[number];
@@ -12,8 +30,14 @@ export type WorldSize = (typeof WORLD_SIZES)[number];
 
 /** Base RGB per colour name; objects get a small seeded jitter around it. */
 export const COLOR_RGB: Record<WorldColor, [number, number, number]> = {
-  red: [214, 39, 40], orange: [245, 130, 20], yellow: [235, 205, 30], green: [44, 160, 44],
-  blue: [31, 90, 200], purple: [130, 60, 180], pink: [240, 110, 190], gray: [110, 110, 110],
+  red: [214, 39, 40],
+  orange: [245, 130, 20],
+  yellow: [235, 205, 30],
+  green: [44, 160, 44],
+  blue: [31, 90, 200],
+  purple: [130, 60, 180],
+  pink: [240, 110, 190],
+  gray: [110, 110, 110],
 };
 
 /** Radius (fraction of image side) of the circle that bounds each size. */
@@ -44,7 +68,8 @@ export function verticalWord(y: number): "top" | "middle" | "bottom" {
 }
 /** "top left", "left", "center", "bottom", … */
 export function positionPhrase(x: number, y: number): string {
-  const h = horizontalWord(x), v = verticalWord(y);
+  const h = horizontalWord(x),
+    v = verticalWord(y);
   if (h === "center" && v === "middle") return "center";
   if (v === "middle") return h;
   if (h === "center") return v;

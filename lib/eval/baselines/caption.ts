@@ -55,16 +55,35 @@ export interface BestConstantCaption {
 
 function checkRecords(xs: readonly CaptionRecord[], what: string): void {
   if (!Array.isArray(xs) || !xs.length) throw new EvalInputError(`${what}: no records`);
-  for (const r of xs) if (!Array.isArray(r.captions) || !r.captions.length) throw new EvalInputError(`${what}: record ${JSON.stringify(r.id)} has no reference captions`);
+  for (const r of xs)
+    if (!Array.isArray(r.captions) || !r.captions.length)
+      throw new EvalInputError(`${what}: record ${JSON.stringify(r.id)} has no reference captions`);
 }
 
 /** Test scores of one caption used for every image of `items`. */
-export function scoreConstantCaption(caption: string, items: readonly CaptionRecord[]): ConstantCaptionScores {
+export function scoreConstantCaption(
+  caption: string,
+  items: readonly CaptionRecord[],
+): ConstantCaptionScores {
   checkRecords(items, "scoreConstantCaption");
-  const refs: Record<string, string[]> = {}, cands: Record<string, string> = {}, scenes: Record<string, AnnotatedImage["objects"]> = {};
-  for (const it of items) { refs[it.id] = it.captions; cands[it.id] = caption; scenes[it.id] = it.objects; }
+  const refs: Record<string, string[]> = {},
+    cands: Record<string, string> = {},
+    scenes: Record<string, AnnotatedImage["objects"]> = {};
+  for (const it of items) {
+    refs[it.id] = it.captions;
+    cands[it.id] = caption;
+    scenes[it.id] = it.objects;
+  }
   const s = captionScores(refs, cands);
-  return { caption, n: items.length, bleu: s.bleu, bleu4: s.bleu[3], cider: s.cider, ciderPerImage: s.ciderPerImage, grounded: groundedScores(cands, scenes) };
+  return {
+    caption,
+    n: items.length,
+    bleu: s.bleu,
+    bleu4: s.bleu[3],
+    cider: s.cider,
+    ciderPerImage: s.ciderPerImage,
+    grounded: groundedScores(cands, scenes),
+  };
 }
 
 /** The most frequent n-grams (n = 1..6) of tokenized captions, NGRAM_CANDIDATES per order, as strings. */
@@ -74,27 +93,41 @@ function frequentNgrams(tokenized: string[]): string[] {
     const counts = new Map<string, number>(); // insertion order = first occurrence: the tie-break
     for (const c of tokenized) {
       const w = splitWords(c);
-      for (let i = 0; i + n <= w.length; i++) { const g = w.slice(i, i + n).join(" "); counts.set(g, (counts.get(g) ?? 0) + 1); }
+      for (let i = 0; i + n <= w.length; i++) {
+        const g = w.slice(i, i + n).join(" ");
+        counts.set(g, (counts.get(g) ?? 0) + 1);
+      }
     }
-    const ranked = [...counts.entries()].map(([g, c], i) => ({ g, c, i })).sort((a, b) => b.c - a.c || a.i - b.i);
+    const ranked = [...counts.entries()]
+      .map(([g, c], i) => ({ g, c, i }))
+      .sort((a, b) => b.c - a.c || a.i - b.i);
     out.push(...ranked.slice(0, NGRAM_CANDIDATES).map((x) => x.g));
   }
   return out;
 }
 
 /** The candidate constant captions of `bestConstantCaption`, in tie-break order, each with its source. */
-export function constantCaptionCandidates(train: readonly CaptionRecord[]): { caption: string; source: BestConstantCaption["source"] }[] {
+export function constantCaptionCandidates(
+  train: readonly CaptionRecord[],
+): { caption: string; source: BestConstantCaption["source"] }[] {
   checkRecords(train, "constantCaptionCandidates");
   const refs = train.flatMap((r) => r.captions);
   return [
     ...refs.map((caption) => ({ caption, source: "caption" as const })),
     ...train.map((r) => ({ caption: r.altText, source: "alt-text" as const })),
-    ...frequentNgrams(refs.map(cocoTokenize)).map((caption) => ({ caption, source: "n-gram" as const })),
+    ...frequentNgrams(refs.map(cocoTokenize)).map((caption) => ({
+      caption,
+      source: "n-gram" as const,
+    })),
   ];
 }
 
 /** The constant caption with the highest val CIDEr-D among the train-built candidates, scored on test. */
-export function bestConstantCaption(train: readonly CaptionRecord[], val: readonly CaptionRecord[], test: readonly CaptionRecord[]): BestConstantCaption {
+export function bestConstantCaption(
+  train: readonly CaptionRecord[],
+  val: readonly CaptionRecord[],
+  test: readonly CaptionRecord[],
+): BestConstantCaption {
   checkRecords(val, "bestConstantCaption (val)");
   const valCider = ciderDScorer(val.map((r) => r.captions.map(cocoTokenize)));
   const seen = new Set<string>();
@@ -106,18 +139,31 @@ export function bestConstantCaption(train: readonly CaptionRecord[], val: readon
     const score = valCider.constant(tok).score;
     if (!best || score > best.score) best = { ...c, score };
   }
-  return { caption: best!.caption, source: best!.source, valCider: best!.score, candidates: seen.size, test: scoreConstantCaption(best!.caption, test) };
+  return {
+    caption: best!.caption,
+    source: best!.source,
+    valCider: best!.score,
+    candidates: seen.size,
+    test: scoreConstantCaption(best!.caption, test),
+  };
 }
 
 /** The most frequent train reference caption, scored on test as a constant caption. */
-export function mostFrequentCaption(train: readonly CaptionRecord[], test: readonly CaptionRecord[]): ConstantCaptionScores & { count: number } {
+export function mostFrequentCaption(
+  train: readonly CaptionRecord[],
+  test: readonly CaptionRecord[],
+): ConstantCaptionScores & { count: number } {
   checkRecords(train, "mostFrequentCaption (train)");
   const counts = new Map<string, number>();
-  let best = "", bestCount = 0;
+  let best = "",
+    bestCount = 0;
   for (const c of train.flatMap((r) => r.captions)) {
     const k = (counts.get(c) ?? 0) + 1;
     counts.set(c, k);
-    if (k > bestCount) { best = c; bestCount = k; }
+    if (k > bestCount) {
+      best = c;
+      bestCount = k;
+    }
   }
   return { ...scoreConstantCaption(best, test), count: bestCount };
 }

@@ -18,18 +18,31 @@
 import type { AnnotatedImage, EntailmentLabel } from "../../data/types.ts";
 import { EvalInputError } from "../metrics/errors.ts";
 
-export const ENTAILMENT_BASELINE_LABELS: readonly EntailmentLabel[] = ["entailment", "neutral", "contradiction"];
+export const ENTAILMENT_BASELINE_LABELS: readonly EntailmentLabel[] = [
+  "entailment",
+  "neutral",
+  "contradiction",
+];
 export type EntailmentRecord = Pick<AnnotatedImage, "id" | "entailment">;
 
-interface Item { id: string; hypothesis: string; label: EntailmentLabel }
+interface Item {
+  id: string;
+  hypothesis: string;
+  label: EntailmentLabel;
+}
 
 function items(records: readonly EntailmentRecord[], what: string): Item[] {
   const out: Item[] = [];
-  for (const r of records) (r.entailment ?? []).forEach((e, j) => {
-    if (!ENTAILMENT_BASELINE_LABELS.includes(e.label)) throw new EvalInputError(`${what}: ${r.id}#${j} has unknown label ${JSON.stringify(e.label)}`);
-    if (typeof e.hypothesis !== "string") throw new EvalInputError(`${what}: ${r.id}#${j} has no hypothesis text`);
-    out.push({ id: `${r.id}#${j}`, hypothesis: e.hypothesis, label: e.label });
-  });
+  for (const r of records)
+    (r.entailment ?? []).forEach((e, j) => {
+      if (!ENTAILMENT_BASELINE_LABELS.includes(e.label))
+        throw new EvalInputError(
+          `${what}: ${r.id}#${j} has unknown label ${JSON.stringify(e.label)}`,
+        );
+      if (typeof e.hypothesis !== "string")
+        throw new EvalInputError(`${what}: ${r.id}#${j} has no hypothesis text`);
+      out.push({ id: `${r.id}#${j}`, hypothesis: e.hypothesis, label: e.label });
+    });
   if (!out.length) throw new EvalInputError(`${what}: no entailment items`);
   return out;
 }
@@ -45,8 +58,14 @@ export interface EntailmentBaselineEval {
 }
 
 function evaluate(test: Item[], predict: (h: string) => EntailmentLabel): EntailmentBaselineEval {
-  const perItem: Record<string, number> = {}, predictions: Record<string, EntailmentLabel> = {};
-  const confusion = Object.fromEntries(ENTAILMENT_BASELINE_LABELS.map((g) => [g, Object.fromEntries(ENTAILMENT_BASELINE_LABELS.map((p) => [p, 0]))])) as EntailmentBaselineEval["confusion"];
+  const perItem: Record<string, number> = {},
+    predictions: Record<string, EntailmentLabel> = {};
+  const confusion = Object.fromEntries(
+    ENTAILMENT_BASELINE_LABELS.map((g) => [
+      g,
+      Object.fromEntries(ENTAILMENT_BASELINE_LABELS.map((p) => [p, 0])),
+    ]),
+  ) as EntailmentBaselineEval["confusion"];
   let right = 0;
   for (const it of test) {
     const p = predict(it.hypothesis);
@@ -59,16 +78,23 @@ function evaluate(test: Item[], predict: (h: string) => EntailmentLabel): Entail
 }
 
 /** The majority train label, and its accuracy on the test items. */
-export function majorityEntailment(train: readonly EntailmentRecord[], test: readonly EntailmentRecord[]): EntailmentBaselineEval & { label: EntailmentLabel } {
+export function majorityEntailment(
+  train: readonly EntailmentRecord[],
+  test: readonly EntailmentRecord[],
+): EntailmentBaselineEval & { label: EntailmentLabel } {
   const counts = new Map<EntailmentLabel, number>();
-  for (const it of items(train, "majorityEntailment (train)")) counts.set(it.label, (counts.get(it.label) ?? 0) + 1);
+  for (const it of items(train, "majorityEntailment (train)"))
+    counts.set(it.label, (counts.get(it.label) ?? 0) + 1);
   let label = ENTAILMENT_BASELINE_LABELS[0]!;
-  for (const l of ENTAILMENT_BASELINE_LABELS) if ((counts.get(l) ?? 0) > (counts.get(label) ?? 0)) label = l;
+  for (const l of ENTAILMENT_BASELINE_LABELS)
+    if ((counts.get(l) ?? 0) > (counts.get(label) ?? 0)) label = l;
   return { label, ...evaluate(items(test, "majorityEntailment (test)"), () => label) };
 }
 
 /** Words of a hypothesis: lower-cased runs of letters or digits. */
-export function hypothesisWords(h: string): string[] { return h.toLowerCase().match(/[a-z]+|\d+/g) ?? []; }
+export function hypothesisWords(h: string): string[] {
+  return h.toLowerCase().match(/[a-z]+|\d+/g) ?? [];
+}
 
 export interface HypothesisOnlyModel {
   labels: readonly EntailmentLabel[];
@@ -84,23 +110,41 @@ export interface HypothesisOnlyModel {
 /** Fit the multinomial naive Bayes hypothesis-only classifier on train items (rules in the file comment). */
 export function fitHypothesisOnly(train: readonly EntailmentRecord[]): HypothesisOnlyModel {
   const data = items(train, "fitHypothesisOnly");
-  const L = ENTAILMENT_BASELINE_LABELS, docs = L.map(() => 0), totals = L.map(() => 0);
+  const L = ENTAILMENT_BASELINE_LABELS,
+    docs = L.map(() => 0),
+    totals = L.map(() => 0);
   const counts = new Map<string, number[]>();
   for (const it of data) {
     const c = L.indexOf(it.label);
     docs[c]!++;
     for (const w of hypothesisWords(it.hypothesis)) {
-      const row = counts.get(w) ?? counts.set(w, L.map(() => 0)).get(w)!;
-      row[c]!++; totals[c]!++;
+      const row =
+        counts.get(w) ??
+        counts
+          .set(
+            w,
+            L.map(() => 0),
+          )
+          .get(w)!;
+      row[c]!++;
+      totals[c]!++;
     }
   }
   const V = counts.size;
   // A label never seen in train gets prior 0 (log −∞): never predicted.
   const logPrior = docs.map((d) => Math.log(d / data.length));
-  const logLikelihood = new Map([...counts].map(([w, row]) => [w, row.map((k, c) => Math.log((k + 1) / (totals[c]! + V)))]));
+  const logLikelihood = new Map(
+    [...counts].map(([w, row]) => [w, row.map((k, c) => Math.log((k + 1) / (totals[c]! + V)))]),
+  );
   const scores = (h: string) => {
     const s = [...logPrior];
-    for (const w of hypothesisWords(h)) { const ll = logLikelihood.get(w); if (ll) ll.forEach((v, c) => { s[c]! += v; }); }
+    for (const w of hypothesisWords(h)) {
+      const ll = logLikelihood.get(w);
+      if (ll)
+        ll.forEach((v, c) => {
+          s[c]! += v;
+        });
+    }
     return s;
   };
   const predict = (h: string) => {
@@ -113,6 +157,9 @@ export function fitHypothesisOnly(train: readonly EntailmentRecord[]): Hypothesi
 }
 
 /** Accuracy of a fitted hypothesis-only model on the test items. */
-export function evalHypothesisOnly(model: HypothesisOnlyModel, test: readonly EntailmentRecord[]): EntailmentBaselineEval {
+export function evalHypothesisOnly(
+  model: HypothesisOnlyModel,
+  test: readonly EntailmentRecord[],
+): EntailmentBaselineEval {
   return evaluate(items(test, "evalHypothesisOnly (test)"), model.predict);
 }

@@ -24,13 +24,23 @@
  */
 import type { Example } from "../../data/types.ts";
 import type { PrefixOptions } from "../../train/objectives.ts";
-import { prefixLengthSupport, suffixChars, summarizePrefixLosses, type PrefixLossReport } from "../metrics/prefix-loss.ts";
+import {
+  prefixLengthSupport,
+  suffixChars,
+  summarizePrefixLosses,
+  type PrefixLossReport,
+} from "../metrics/prefix-loss.ts";
 import { EvalInputError } from "../metrics/errors.ts";
 
 /** The specials of the tokenizer contract (SPECIAL_IDS: BOS = 1, EOS = 2). */
-const BOS = 1, EOS = 2;
+const BOS = 1,
+  EOS = 2;
 
-interface Context { total: number; types: number; counts: Map<number, number> }
+interface Context {
+  total: number;
+  types: number;
+  counts: Map<number, number>;
+}
 
 export interface NgramLm {
   order: number;
@@ -52,34 +62,53 @@ const key = (xs: readonly number[]) => xs.join(",");
 
 /** Fit an interpolated Kneser-Ney model on token sequences (text tokens without specials). */
 export function fitNgramLm(sequences: readonly (readonly number[])[], opts: NgramOptions): NgramLm {
-  const N = opts.order ?? 3, V = opts.vocabSize;
-  if (!Number.isInteger(N) || N < 1) throw new EvalInputError(`fitNgramLm: order must be an integer ≥ 1, got ${N}`);
-  if (!Number.isInteger(V) || V < 3) throw new EvalInputError(`fitNgramLm: vocabSize must be an integer ≥ 3, got ${V}`);
+  const N = opts.order ?? 3,
+    V = opts.vocabSize;
+  if (!Number.isInteger(N) || N < 1)
+    throw new EvalInputError(`fitNgramLm: order must be an integer ≥ 1, got ${N}`);
+  if (!Number.isInteger(V) || V < 3)
+    throw new EvalInputError(`fitNgramLm: vocabSize must be an integer ≥ 3, got ${V}`);
   // Highest order: raw counts of every N-gram ending at a predicted position.
   const grams = new Map<string, number>(); // "h…,w" → count, h of N − 1 tokens
   for (const seq of sequences) {
     const padded = [...Array<number>(N - 1).fill(BOS), ...seq, EOS];
-    for (const t of seq) if (!Number.isInteger(t) || t < 0 || t >= V) throw new EvalInputError(`fitNgramLm: token id ${t} is outside [0, ${V})`);
-    for (let i = N - 1; i < padded.length; i++) { const g = key(padded.slice(i - N + 1, i + 1)); grams.set(g, (grams.get(g) ?? 0) + 1); }
+    for (const t of seq)
+      if (!Number.isInteger(t) || t < 0 || t >= V)
+        throw new EvalInputError(`fitNgramLm: token id ${t} is outside [0, ${V})`);
+    for (let i = N - 1; i < padded.length; i++) {
+      const g = key(padded.slice(i - N + 1, i + 1));
+      grams.set(g, (grams.get(g) ?? 0) + 1);
+    }
   }
   // counts[m − 1]: order-m gram → count (raw for N, continuation for lower orders).
   const counts: Map<string, number>[] = Array.from({ length: N }, () => new Map());
   counts[N - 1] = grams;
   for (let m = N - 1; m >= 1; m--) {
-    for (const g of counts[m]!.keys()) { const lower = key(g.split(",").slice(1).map(Number)); counts[m - 1]!.set(lower, (counts[m - 1]!.get(lower) ?? 0) + 1); }
+    for (const g of counts[m]!.keys()) {
+      const lower = key(g.split(",").slice(1).map(Number));
+      counts[m - 1]!.set(lower, (counts[m - 1]!.get(lower) ?? 0) + 1);
+    }
   }
   const discounts = counts.map((c) => {
-    let n1 = 0, n2 = 0;
-    for (const v of c.values()) { if (v === 1) n1++; else if (v === 2) n2++; }
+    let n1 = 0,
+      n2 = 0;
+    for (const v of c.values()) {
+      if (v === 1) n1++;
+      else if (v === 2) n2++;
+    }
     return n1 + 2 * n2 > 0 && n1 > 0 ? n1 / (n1 + 2 * n2) : 0.5;
   });
   // contexts[m − 1]: order-m context key → totals over its continuations.
   const contexts: Map<string, Context>[] = counts.map((c) => {
     const out = new Map<string, Context>();
     for (const [g, v] of c) {
-      const parts = g.split(",").map(Number), w = parts.pop()!, h = key(parts);
+      const parts = g.split(",").map(Number),
+        w = parts.pop()!,
+        h = key(parts);
       const ctx = out.get(h) ?? out.set(h, { total: 0, types: 0, counts: new Map() }).get(h)!;
-      ctx.total += v; ctx.types++; ctx.counts.set(w, v);
+      ctx.total += v;
+      ctx.types++;
+      ctx.counts.set(w, v);
     }
     return out;
   });
@@ -92,9 +121,12 @@ export function fitNgramLm(sequences: readonly (readonly number[])[], opts: Ngra
     return (Math.max((ctx.counts.get(w) ?? 0) - D, 0) + D * ctx.types * lower) / ctx.total;
   };
   return {
-    order: N, vocabSize: V, discounts,
+    order: N,
+    vocabSize: V,
+    discounts,
     logProb(context, token) {
-      if (!Number.isInteger(token) || token < 0 || token >= V) throw new EvalInputError(`NgramLm.logProb: token id ${token} is outside [0, ${V})`);
+      if (!Number.isInteger(token) || token < 0 || token >= V)
+        throw new EvalInputError(`NgramLm.logProb: token id ${token} is outside [0, ${V})`);
       const padded = [...Array<number>(N - 1).fill(BOS), ...context];
       return Math.log(prob(padded.slice(padded.length - (N - 1)), token));
     },
@@ -102,31 +134,62 @@ export function fitNgramLm(sequences: readonly (readonly number[])[], opts: Ngra
 }
 
 /** What the n-gram baseline needs of a tokenizer (SimTokenizer fits). */
-export interface NgramTokenizer { encode(text: string): number[]; decode(ids: number[]): string; readonly vocabSize: number }
+export interface NgramTokenizer {
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+  readonly vocabSize: number;
+}
 
 /** Fit the n-gram baseline on training texts through the experiment's tokenizer (V = tokenizer.vocabSize unless given). */
-export function fitNgramBaseline(texts: readonly string[], tokenizer: NgramTokenizer, opts: Partial<NgramOptions> = {}): NgramLm {
+export function fitNgramBaseline(
+  texts: readonly string[],
+  tokenizer: NgramTokenizer,
+  opts: Partial<NgramOptions> = {},
+): NgramLm {
   if (!texts.length) throw new EvalInputError("fitNgramBaseline: no training texts");
-  return fitNgramLm(texts.map((t) => tokenizer.encode(t)), { order: opts.order, vocabSize: opts.vocabSize ?? tokenizer.vocabSize });
+  return fitNgramLm(
+    texts.map((t) => tokenizer.encode(t)),
+    { order: opts.order, vocabSize: opts.vocabSize ?? tokenizer.vocabSize },
+  );
 }
 
 /**
  * The n-gram model's losses on evaluation examples at T_p = 0 and over random T_p, in the model's
  * units (see the file comment). `maxTextLen` is the model config's: texts are cut to maxTextLen − 1 tokens.
  */
-export function ngramPrefixLosses(lm: NgramLm, tokenizer: Pick<NgramTokenizer, "encode" | "decode">, examples: readonly Pick<Example, "id" | "text" | "image">[],
-  opts: { maxTextLen: number; prefix?: PrefixOptions }): PrefixLossReport {
+export function ngramPrefixLosses(
+  lm: NgramLm,
+  tokenizer: Pick<NgramTokenizer, "encode" | "decode">,
+  examples: readonly Pick<Example, "id" | "text" | "image">[],
+  opts: { maxTextLen: number; prefix?: PrefixOptions },
+): PrefixLossReport {
   if (!examples.length) throw new EvalInputError("ngramPrefixLosses: no examples");
-  const limit = Math.max(1, opts.maxTextLen - 1), prefix = opts.prefix ?? { mode: "random" };
-  return summarizePrefixLosses(examples.map((ex) => {
-    const toks = tokenizer.encode(ex.text).slice(0, limit), n = toks.length, hasImage = ex.image !== undefined;
-    // nll of each predicted position i = 0..n (n is eos), given all earlier text tokens.
-    const pos = Array.from({ length: n + 1 }, (_, i) => -lm.logProb(toks.slice(0, i), i < n ? toks[i]! : EOS));
-    const chars = suffixChars((ids) => tokenizer.decode(ids), toks);
-    const tps = [...new Set([0, ...prefixLengthSupport(n, hasImage, prefix)])];
-    return {
-      id: ex.id, hasImage, textTokens: n,
-      atTp: tps.map((k) => ({ tp: k, nll: pos.slice(k).reduce((a, b) => a + b, 0), tokens: n - k + 1, chars: chars[k]! })),
-    };
-  }), prefix);
+  const limit = Math.max(1, opts.maxTextLen - 1),
+    prefix = opts.prefix ?? { mode: "random" };
+  return summarizePrefixLosses(
+    examples.map((ex) => {
+      const toks = tokenizer.encode(ex.text).slice(0, limit),
+        n = toks.length,
+        hasImage = ex.image !== undefined;
+      // nll of each predicted position i = 0..n (n is eos), given all earlier text tokens.
+      const pos = Array.from(
+        { length: n + 1 },
+        (_, i) => -lm.logProb(toks.slice(0, i), i < n ? toks[i]! : EOS),
+      );
+      const chars = suffixChars((ids) => tokenizer.decode(ids), toks);
+      const tps = [...new Set([0, ...prefixLengthSupport(n, hasImage, prefix)])];
+      return {
+        id: ex.id,
+        hasImage,
+        textTokens: n,
+        atTp: tps.map((k) => ({
+          tp: k,
+          nll: pos.slice(k).reduce((a, b) => a + b, 0),
+          tokens: n - k + 1,
+          chars: chars[k]!,
+        })),
+      };
+    }),
+    prefix,
+  );
 }

@@ -23,26 +23,42 @@ import { EvalInputError } from "../metrics/errors.ts";
 export type VqaRecord = Pick<AnnotatedImage, "id" | "vqa">;
 
 /** The question with its colour/shape/size words abstracted (rules in the file comment). */
-export function questionTemplate(question: string, vocab: GroundedVocabulary = WORLD_GROUNDED_VOCABULARY): string {
+export function questionTemplate(
+  question: string,
+  vocab: GroundedVocabulary = WORLD_GROUNDED_VOCABULARY,
+): string {
   const slot = new Map<string, string>();
   for (const c of vocab.colors) slot.set(c, "<color>");
   for (const s of vocab.sizes) slot.set(s, "<size>");
-  for (const s of vocab.shapes) { slot.set(s, "<shape>"); slot.set(/(s|x|z|ch|sh)$/.test(s) ? `${s}es` : `${s}s`, "<shape>"); }
+  for (const s of vocab.shapes) {
+    slot.set(s, "<shape>");
+    slot.set(/(s|x|z|ch|sh)$/.test(s) ? `${s}es` : `${s}s`, "<shape>");
+  }
   slot.set("grey", "<color>");
-  return question.toLowerCase().replace(/\s+/g, " ").trim().replace(/[a-z]+/g, (w) => slot.get(w) ?? w);
+  return question
+    .toLowerCase()
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(/[a-z]+/g, (w) => slot.get(w) ?? w);
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const xs = m.get(k);
-  if (xs) xs.push(v); else m.set(k, [v]);
+  if (xs) xs.push(v);
+  else m.set(k, [v]);
 }
 
 /** The most frequent string (ties: lexicographically smallest); undefined for none. */
 function mode(xs: readonly string[]): string | undefined {
   const counts = new Map<string, number>();
   for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
-  let best: string | undefined, bestCount = 0;
-  for (const [x, c] of counts) if (c > bestCount || (c === bestCount && x < best!)) { best = x; bestCount = c; }
+  let best: string | undefined,
+    bestCount = 0;
+  for (const [x, c] of counts)
+    if (c > bestCount || (c === bestCount && x < best!)) {
+      best = x;
+      bestCount = c;
+    }
   return best;
 }
 
@@ -54,11 +70,17 @@ export interface VqaPrior {
 }
 
 /** Fit the question-type prior on train records. */
-export function fitVqaPrior(train: readonly VqaRecord[], vocab: GroundedVocabulary = WORLD_GROUNDED_VOCABULARY): VqaPrior {
-  const byTemplate = new Map<string, string[]>(), byKind = new Map<VqaItem["kind"], string[]>(), all: string[] = [];
+export function fitVqaPrior(
+  train: readonly VqaRecord[],
+  vocab: GroundedVocabulary = WORLD_GROUNDED_VOCABULARY,
+): VqaPrior {
+  const byTemplate = new Map<string, string[]>(),
+    byKind = new Map<VqaItem["kind"], string[]>(),
+    all: string[] = [];
   for (const r of train) {
     for (const [j, q] of (r.vqa ?? []).entries()) {
-      if (!Array.isArray(q.answers) || !q.answers.length) throw new EvalInputError(`fitVqaPrior: ${r.id}#${j} has no answers`);
+      if (!Array.isArray(q.answers) || !q.answers.length)
+        throw new EvalInputError(`fitVqaPrior: ${r.id}#${j} has no answers`);
       const a = mode(q.answers)!;
       const t = questionTemplate(q.question, vocab);
       push(byTemplate, t, a);
@@ -68,15 +90,25 @@ export function fitVqaPrior(train: readonly VqaRecord[], vocab: GroundedVocabula
   }
   if (!all.length) throw new EvalInputError("fitVqaPrior: the train records have no VQA questions");
   return {
-    byTemplate: Object.fromEntries([...byTemplate].map(([t, as]) => [t, { answer: mode(as)!, questions: as.length }])),
+    byTemplate: Object.fromEntries(
+      [...byTemplate].map(([t, as]) => [t, { answer: mode(as)!, questions: as.length }]),
+    ),
     byKind: Object.fromEntries([...byKind].map(([k, as]) => [k, mode(as)!])),
     overall: mode(all)!,
   };
 }
 
 /** The prior's answer to one question. */
-export function vqaPriorAnswer(prior: VqaPrior, q: Pick<VqaItem, "question" | "kind">, vocab: GroundedVocabulary = WORLD_GROUNDED_VOCABULARY): string {
-  return prior.byTemplate[questionTemplate(q.question, vocab)]?.answer ?? prior.byKind[q.kind] ?? prior.overall;
+export function vqaPriorAnswer(
+  prior: VqaPrior,
+  q: Pick<VqaItem, "question" | "kind">,
+  vocab: GroundedVocabulary = WORLD_GROUNDED_VOCABULARY,
+): string {
+  return (
+    prior.byTemplate[questionTemplate(q.question, vocab)]?.answer ??
+    prior.byKind[q.kind] ??
+    prior.overall
+  );
 }
 
 export interface VqaPriorEval {
@@ -92,20 +124,38 @@ export interface VqaPriorEval {
 }
 
 /** Score the prior on test records with the official VQA accuracy. */
-export function evalVqaPrior(prior: VqaPrior, test: readonly VqaRecord[], vocab: GroundedVocabulary = WORLD_GROUNDED_VOCABULARY): VqaPriorEval {
-  const gt: Record<string, string[]> = {}, preds: Record<string, string> = {}, kind: Record<string, VqaItem["kind"]> = {};
+export function evalVqaPrior(
+  prior: VqaPrior,
+  test: readonly VqaRecord[],
+  vocab: GroundedVocabulary = WORLD_GROUNDED_VOCABULARY,
+): VqaPriorEval {
+  const gt: Record<string, string[]> = {},
+    preds: Record<string, string> = {},
+    kind: Record<string, VqaItem["kind"]> = {};
   let unseen = 0;
   for (const r of test) {
     (r.vqa ?? []).forEach((q, j) => {
       const id = `${r.id}#${j}`;
-      gt[id] = q.answers; preds[id] = vqaPriorAnswer(prior, q, vocab); kind[id] = q.kind;
+      gt[id] = q.answers;
+      preds[id] = vqaPriorAnswer(prior, q, vocab);
+      kind[id] = q.kind;
       if (!prior.byTemplate[questionTemplate(q.question, vocab)]) unseen++;
     });
   }
-  if (!Object.keys(gt).length) throw new EvalInputError("evalVqaPrior: the test records have no VQA questions");
+  if (!Object.keys(gt).length)
+    throw new EvalInputError("evalVqaPrior: the test records have no VQA questions");
   const acc = vqaAccuracy(gt, preds);
   const sums = new Map<VqaItem["kind"], number[]>();
   for (const [id, a] of Object.entries(acc.perQuestion)) push(sums, kind[id]!, a);
-  const perKind = Object.fromEntries([...sums].map(([k, xs]) => [k, xs.reduce((s, x) => s + x, 0) / xs.length]));
-  return { accuracy: acc.overall, perKind, perQuestion: acc.perQuestion, answers: preds, n: Object.keys(gt).length, unseenTemplates: unseen };
+  const perKind = Object.fromEntries(
+    [...sums].map(([k, xs]) => [k, xs.reduce((s, x) => s + x, 0) / xs.length]),
+  );
+  return {
+    accuracy: acc.overall,
+    perKind,
+    perQuestion: acc.perQuestion,
+    answers: preds,
+    n: Object.keys(gt).length,
+    unseenTemplates: unseen,
+  };
 }

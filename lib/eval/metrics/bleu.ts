@@ -12,7 +12,12 @@ import { countNgrams, splitWords } from "./ngrams.ts";
 const TINY = 1e-15; // keeps a zero-match score at (almost) zero instead of 0/0
 const SMALL = 1e-9; // keeps a zero-total denominator from dividing by zero
 
-export interface BleuStats { testLen: number; refLen: number; guess: number[]; correct: number[] }
+export interface BleuStats {
+  testLen: number;
+  refLen: number;
+  guess: number[];
+  correct: number[];
+}
 
 /** The per-caption statistics pycocoevalcap's cook_test produces, for candidate and its references. */
 export function bleuCaptionStats(cand: string, refs: string[], n = 4): BleuStats {
@@ -21,14 +26,16 @@ export function bleuCaptionStats(cand: string, refs: string[], n = 4): BleuStats
   for (const r of refs) {
     const words = splitWords(r);
     refLens.push(words.length);
-    for (const [g, c] of countNgrams(words, n)) maxRefCounts.set(g, Math.max(maxRefCounts.get(g) ?? 0, c));
+    for (const [g, c] of countNgrams(words, n))
+      maxRefCounts.set(g, Math.max(maxRefCounts.get(g) ?? 0, c));
   }
   const words = splitWords(cand);
   const testLen = words.length;
   // closest reference length; on equal distance the shorter one (Python's min over (|l-c|, l) tuples)
   let refLen = refLens[0]!;
   for (const l of refLens) {
-    const d = Math.abs(l - testLen), best = Math.abs(refLen - testLen);
+    const d = Math.abs(l - testLen),
+      best = Math.abs(refLen - testLen);
     if (d < best || (d === best && l < refLen)) refLen = l;
   }
   const guess = Array.from({ length: n }, (_, k) => Math.max(0, testLen - k));
@@ -42,7 +49,10 @@ export function bleuCaptionStats(cand: string, refs: string[], n = 4): BleuStats
 
 /** Corpus BLEU-1..n over aligned candidates and reference lists. */
 export function corpusBleu(cands: string[], refs: string[][], n = 4): number[] {
-  return combineBleuStats(cands.map((c, i) => bleuCaptionStats(c, refs[i]!, n)), n);
+  return combineBleuStats(
+    cands.map((c, i) => bleuCaptionStats(c, refs[i]!, n)),
+    n,
+  );
 }
 
 /**
@@ -51,11 +61,17 @@ export function corpusBleu(cands: string[], refs: string[][], n = 4): number[] {
  * statistics instead of re-tokenizing the captions.
  */
 export function combineBleuStats(stats: readonly BleuStats[], n = 4): number[] {
-  let testLen = 0, refLen = 0;
-  const guess = new Array<number>(n).fill(0), correct = new Array<number>(n).fill(0);
+  let testLen = 0,
+    refLen = 0;
+  const guess = new Array<number>(n).fill(0),
+    correct = new Array<number>(n).fill(0);
   for (const s of stats) {
-    testLen += s.testLen; refLen += s.refLen;
-    for (let k = 0; k < n; k++) { guess[k]! += s.guess[k]!; correct[k]! += s.correct[k]!; }
+    testLen += s.testLen;
+    refLen += s.refLen;
+    for (let k = 0; k < n; k++) {
+      guess[k]! += s.guess[k]!;
+      correct[k]! += s.correct[k]!;
+    }
   }
   const ratio = (testLen + TINY) / (refLen + SMALL);
   const scores: number[] = [];

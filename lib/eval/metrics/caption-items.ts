@@ -27,13 +27,29 @@ import { EvalInputError } from "./errors.ts";
 import { isHeldOutPair } from "../../data/world/vocab.ts";
 import type { ItemStatistic } from "../item-bootstrap.ts";
 
-export interface PairClassCounts { named: number; scene: number; matched: number }
-export interface GroundedPairCounts { heldOut: PairClassCounts; seen: PairClassCounts; /** Objects named without a colour (no pair, neither class). */ uncoloured: number }
+export interface PairClassCounts {
+  named: number;
+  scene: number;
+  matched: number;
+}
+export interface GroundedPairCounts {
+  heldOut: PairClassCounts;
+  seen: PairClassCounts;
+  /** Objects named without a colour (no pair, neither class). */ uncoloured: number;
+}
 
 /** Held-out vs seen colour+shape counts of one text against its scene (rules in the file comment). */
-export function groundedPairCounts(text: string, objects: readonly GroundedObject[], isHeldOut: (color: string, shape: string) => boolean = isHeldOutPair,
-  vocab: GroundedVocabulary = WORLD_GROUNDED_VOCABULARY): GroundedPairCounts {
-  const out: GroundedPairCounts = { heldOut: { named: 0, scene: 0, matched: 0 }, seen: { named: 0, scene: 0, matched: 0 }, uncoloured: 0 };
+export function groundedPairCounts(
+  text: string,
+  objects: readonly GroundedObject[],
+  isHeldOut: (color: string, shape: string) => boolean = isHeldOutPair,
+  vocab: GroundedVocabulary = WORLD_GROUNDED_VOCABULARY,
+): GroundedPairCounts {
+  const out: GroundedPairCounts = {
+    heldOut: { named: 0, scene: 0, matched: 0 },
+    seen: { named: 0, scene: 0, matched: 0 },
+    uncoloured: 0,
+  };
   // Keyed as groundedItemScore keys them ("? shape" for a mention without colour).
   const byKey = new Map<string, { color?: string; shape: string; n: number; sizes: Set<string> }>();
   for (const m of parseObjectMentions(text, vocab).mentions) {
@@ -50,7 +66,10 @@ export function groundedPairCounts(text: string, objects: readonly GroundedObjec
     out[isHeldOut(o.color, o.shape) ? "heldOut" : "seen"].scene++;
   }
   for (const [key, e] of byKey) {
-    if (e.color === undefined) { out.uncoloured += e.n; continue; }
+    if (e.color === undefined) {
+      out.uncoloured += e.n;
+      continue;
+    }
     const c = out[isHeldOut(e.color, e.shape) ? "heldOut" : "seen"];
     c.named += e.n;
     c.matched += Math.min(e.n, inScene.get(key) ?? 0);
@@ -71,12 +90,20 @@ export interface CaptionItemStats {
  * Per-item statistics of candidate captions against references and scenes (`refs`, `cands` and
  * `scenes` keyed by the same image ids; EvalInputError naming the ids otherwise).
  */
-export function captionItemStats(refs: Record<string, string[]>, cands: Record<string, string>, scenes: Record<string, readonly GroundedObject[]>,
-  opts: { isHeldOut?: (color: string, shape: string) => boolean; vocab?: GroundedVocabulary } = {}): CaptionItemStats {
+export function captionItemStats(
+  refs: Record<string, string[]>,
+  cands: Record<string, string>,
+  scenes: Record<string, readonly GroundedObject[]>,
+  opts: { isHeldOut?: (color: string, shape: string) => boolean; vocab?: GroundedVocabulary } = {},
+): CaptionItemStats {
   const ids = checkCaptionInputs(refs, cands);
   const noScene = ids.filter((id) => !Array.isArray(scenes[id]));
-  if (noScene.length) throw new EvalInputError(`captionItemStats: no scene (objects) for image ids ${noScene.slice(0, 10).join(", ")}`);
-  const refTok = ids.map((id) => refs[id]!.map(cocoTokenize)), candTok = ids.map((id) => cocoTokenize(cands[id]!));
+  if (noScene.length)
+    throw new EvalInputError(
+      `captionItemStats: no scene (objects) for image ids ${noScene.slice(0, 10).join(", ")}`,
+    );
+  const refTok = ids.map((id) => refs[id]!.map(cocoTokenize)),
+    candTok = ids.map((id) => cocoTokenize(cands[id]!));
   const cider = ciderD(candTok, refTok, 4, 6).perImage;
   return {
     ids,
@@ -108,27 +135,73 @@ export type CaptionItemMetric = keyof typeof CAPTION_ITEM_METRICS;
 const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
 
 /** One caption metric as an ItemStatistic over `stats` (NaN where undefined, e.g. precision of texts that name nothing). */
-export function captionStatistic(stats: CaptionItemStats, metric: CaptionItemMetric): ItemStatistic {
-  const sum = (idx: readonly number[], f: (i: number) => number) => { let s = 0; for (const i of idx) s += f(i); return s; };
-  const g = stats.grounded, p = stats.pairs;
-  const prf = (idx: readonly number[], c: (i: number) => PairClassCounts | GroundedItemScore, which: "p" | "r" | "f") => {
-    const m = sum(idx, (i) => c(i).matched), n = sum(idx, (i) => c(i).named), s = sum(idx, (i) => c(i).scene);
+export function captionStatistic(
+  stats: CaptionItemStats,
+  metric: CaptionItemMetric,
+): ItemStatistic {
+  const sum = (idx: readonly number[], f: (i: number) => number) => {
+    let s = 0;
+    for (const i of idx) s += f(i);
+    return s;
+  };
+  const g = stats.grounded,
+    p = stats.pairs;
+  const prf = (
+    idx: readonly number[],
+    c: (i: number) => PairClassCounts | GroundedItemScore,
+    which: "p" | "r" | "f",
+  ) => {
+    const m = sum(idx, (i) => c(i).matched),
+      n = sum(idx, (i) => c(i).named),
+      s = sum(idx, (i) => c(i).scene);
     return which === "p" ? ratio(m, n) : which === "r" ? ratio(m, s) : ratio(2 * m, n + s);
   };
   switch (metric) {
-    case "cider": return (idx) => ratio(sum(idx, (i) => stats.cider[i]!), idx.length);
-    case "bleu1": return (idx) => combineBleuStats(idx.map((i) => stats.bleu[i]!), 4)[0]!;
-    case "bleu4": return (idx) => combineBleuStats(idx.map((i) => stats.bleu[i]!), 4)[3]!;
-    case "objectPrecision": return (idx) => prf(idx, (i) => g[i]!, "p");
-    case "objectRecall": return (idx) => prf(idx, (i) => g[i]!, "r");
-    case "objectF1": return (idx) => prf(idx, (i) => g[i]!, "f");
-    case "countAccuracy": return (idx) => ratio(sum(idx, (i) => (g[i]!.countCorrect ? 1 : 0)), sum(idx, (i) => (g[i]!.countCorrect === null ? 0 : 1)));
-    case "seenPrecision": return (idx) => prf(idx, (i) => p[i]!.seen, "p");
-    case "seenRecall": return (idx) => prf(idx, (i) => p[i]!.seen, "r");
-    case "seenF1": return (idx) => prf(idx, (i) => p[i]!.seen, "f");
-    case "heldOutPrecision": return (idx) => prf(idx, (i) => p[i]!.heldOut, "p");
-    case "heldOutRecall": return (idx) => prf(idx, (i) => p[i]!.heldOut, "r");
-    case "heldOutF1": return (idx) => prf(idx, (i) => p[i]!.heldOut, "f");
-    default: throw new EvalInputError(`captionStatistic: unknown metric ${JSON.stringify(metric)}; one of ${Object.keys(CAPTION_ITEM_METRICS).join(", ")}`);
+    case "cider":
+      return (idx) =>
+        ratio(
+          sum(idx, (i) => stats.cider[i]!),
+          idx.length,
+        );
+    case "bleu1":
+      return (idx) =>
+        combineBleuStats(
+          idx.map((i) => stats.bleu[i]!),
+          4,
+        )[0]!;
+    case "bleu4":
+      return (idx) =>
+        combineBleuStats(
+          idx.map((i) => stats.bleu[i]!),
+          4,
+        )[3]!;
+    case "objectPrecision":
+      return (idx) => prf(idx, (i) => g[i]!, "p");
+    case "objectRecall":
+      return (idx) => prf(idx, (i) => g[i]!, "r");
+    case "objectF1":
+      return (idx) => prf(idx, (i) => g[i]!, "f");
+    case "countAccuracy":
+      return (idx) =>
+        ratio(
+          sum(idx, (i) => (g[i]!.countCorrect ? 1 : 0)),
+          sum(idx, (i) => (g[i]!.countCorrect === null ? 0 : 1)),
+        );
+    case "seenPrecision":
+      return (idx) => prf(idx, (i) => p[i]!.seen, "p");
+    case "seenRecall":
+      return (idx) => prf(idx, (i) => p[i]!.seen, "r");
+    case "seenF1":
+      return (idx) => prf(idx, (i) => p[i]!.seen, "f");
+    case "heldOutPrecision":
+      return (idx) => prf(idx, (i) => p[i]!.heldOut, "p");
+    case "heldOutRecall":
+      return (idx) => prf(idx, (i) => p[i]!.heldOut, "r");
+    case "heldOutF1":
+      return (idx) => prf(idx, (i) => p[i]!.heldOut, "f");
+    default:
+      throw new EvalInputError(
+        `captionStatistic: unknown metric ${JSON.stringify(metric)}; one of ${Object.keys(CAPTION_ITEM_METRICS).join(", ")}`,
+      );
   }
 }

@@ -14,9 +14,16 @@
  */
 import { countNgrams, splitWords } from "./ngrams.ts";
 
-interface TfIdf { vec: Map<string, number>[]; norm: number[]; length: number }
+interface TfIdf {
+  vec: Map<string, number>[];
+  norm: number[];
+  length: number;
+}
 
-export interface CiderResult { score: number; perImage: number[] }
+export interface CiderResult {
+  score: number;
+  perImage: number[];
+}
 
 /** CIDEr-D against fixed references: `score(cands)` for one candidate per image, `constant(c)` for one caption for every image. */
 export interface CiderDScorer {
@@ -66,41 +73,65 @@ export function ciderDScorer(refs: string[][], n = 4, sigma = 6): CiderDScorer {
         sum += val * penalty;
       }
     });
-    return ((sum / n) / refVecs[i]!.length) * 10;
+    return (sum / n / refVecs[i]!.length) * 10;
   };
-  const finish = (perImage: number[]): CiderResult => ({ score: perImage.length ? perImage.reduce((a, b) => a + b, 0) / perImage.length : NaN, perImage });
+  const finish = (perImage: number[]): CiderResult => ({
+    score: perImage.length ? perImage.reduce((a, b) => a + b, 0) / perImage.length : NaN,
+    perImage,
+  });
 
   // n-gram → every (image, reference, tf-idf value) holding it: a constant caption only meets these.
   let postings: Map<string, [number, number, number][]> | undefined;
   const index = () => {
     postings = new Map();
-    refVecs.forEach((rs, i) => rs.forEach((ref, r) => ref.vec.forEach((m) => m.forEach((v, g) => {
-      const xs = postings!.get(g);
-      if (xs) xs.push([i, r, v]); else postings!.set(g, [[i, r, v]]);
-    }))));
+    refVecs.forEach((rs, i) =>
+      rs.forEach((ref, r) =>
+        ref.vec.forEach((m) =>
+          m.forEach((v, g) => {
+            const xs = postings!.get(g);
+            if (xs) xs.push([i, r, v]);
+            else postings!.set(g, [[i, r, v]]);
+          }),
+        ),
+      ),
+    );
     return postings;
   };
 
   return {
     score(cands) {
-      if (cands.length !== refs.length) throw new RangeError(`ciderD: ${cands.length} candidates for ${refs.length} reference sets`);
+      if (cands.length !== refs.length)
+        throw new RangeError(
+          `ciderD: ${cands.length} candidates for ${refs.length} reference sets`,
+        );
       const vecs = new Map<string, TfIdf>(); // a repeated candidate is vectorised once
-      return finish(cands.map((c, i) => {
-        let hyp = vecs.get(c);
-        if (!hyp) vecs.set(c, hyp = toVec(countNgrams(splitWords(c), n)));
-        const sims = refVecs[i]!.map((ref) => hyp!.vec.map((m, k) => {
-          let val = 0;
-          for (const [g, vh] of m) { const vr = ref.vec[k]!.get(g) ?? 0; val += Math.min(vh, vr) * vr; }
-          return val;
-        }));
-        return perImageScore(sims, hyp, i);
-      }));
+      return finish(
+        cands.map((c, i) => {
+          let hyp = vecs.get(c);
+          if (!hyp) vecs.set(c, (hyp = toVec(countNgrams(splitWords(c), n))));
+          const sims = refVecs[i]!.map((ref) =>
+            hyp!.vec.map((m, k) => {
+              let val = 0;
+              for (const [g, vh] of m) {
+                const vr = ref.vec[k]!.get(g) ?? 0;
+                val += Math.min(vh, vr) * vr;
+              }
+              return val;
+            }),
+          );
+          return perImageScore(sims, hyp, i);
+        }),
+      );
     },
     constant(cand) {
       const hyp = toVec(countNgrams(splitWords(cand), n));
       const sims = refVecs.map((rs) => rs.map(() => new Array<number>(n).fill(0)));
       const post = postings ?? index();
-      hyp.vec.forEach((m, k) => m.forEach((vh, g) => { for (const [i, r, vr] of post.get(g) ?? []) sims[i]![r]![k]! += Math.min(vh, vr) * vr; }));
+      hyp.vec.forEach((m, k) =>
+        m.forEach((vh, g) => {
+          for (const [i, r, vr] of post.get(g) ?? []) sims[i]![r]![k]! += Math.min(vh, vr) * vr;
+        }),
+      );
       return finish(refVecs.map((_, i) => perImageScore(sims[i]!, hyp, i)));
     },
   };

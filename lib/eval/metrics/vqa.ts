@@ -9,11 +9,49 @@
  */
 import { EvalInputError } from "./errors.ts";
 
-const CONTRACTIONS: Record<string, string> = Object.fromEntries(`aint ain't|arent aren't|cant can't|couldve could've|couldnt couldn't|couldn'tve couldn't've|couldnt've couldn't've|didnt didn't|doesnt doesn't|dont don't|hadnt hadn't|hadnt've hadn't've|hadn'tve hadn't've|hasnt hasn't|havent haven't|hed he'd|hed've he'd've|he'dve he'd've|hes he's|howd how'd|howll how'll|hows how's|Id've I'd've|I'dve I'd've|Im I'm|Ive I've|isnt isn't|itd it'd|itd've it'd've|it'dve it'd've|itll it'll|let's let's|maam ma'am|mightnt mightn't|mightnt've mightn't've|mightn'tve mightn't've|mightve might've|mustnt mustn't|mustve must've|neednt needn't|notve not've|oclock o'clock|oughtnt oughtn't|ow's'at 'ow's'at|'ows'at 'ow's'at|'ow'sat 'ow's'at|shant shan't|shed've she'd've|she'dve she'd've|she's she's|shouldve should've|shouldnt shouldn't|shouldnt've shouldn't've|shouldn'tve shouldn't've|somebody'd somebodyd|somebodyd've somebody'd've|somebody'dve somebody'd've|somebodyll somebody'll|somebodys somebody's|someoned someone'd|someoned've someone'd've|someone'dve someone'd've|someonell someone'll|someones someone's|somethingd something'd|somethingd've something'd've|something'dve something'd've|somethingll something'll|thats that's|thered there'd|thered've there'd've|there'dve there'd've|therere there're|theres there's|theyd they'd|theyd've they'd've|they'dve they'd've|theyll they'll|theyre they're|theyve they've|twas 'twas|wasnt wasn't|wed've we'd've|we'dve we'd've|weve we've|werent weren't|whatll what'll|whatre what're|whats what's|whatve what've|whens when's|whered where'd|wheres where's|whereve where've|whod who'd|whod've who'd've|who'dve who'd've|wholl who'll|whos who's|whove who've|whyll why'll|whyre why're|whys why's|wont won't|wouldve would've|wouldnt wouldn't|wouldnt've wouldn't've|wouldn'tve wouldn't've|yall y'all|yall'll y'all'll|y'allll y'all'll|yall'd've y'all'd've|y'alld've y'all'd've|y'all'dve y'all'd've|youd you'd|youd've you'd've|you'dve you'd've|youll you'll|youre you're|youve you've`
-  .split("|").map((p) => p.split(" ") as [string, string]));
-const NUMBER_WORDS: Record<string, string> = { none: "0", zero: "0", one: "1", two: "2", three: "3", four: "4", five: "5", six: "6", seven: "7", eight: "8", nine: "9", ten: "10" };
+const CONTRACTIONS: Record<string, string> = Object.fromEntries(
+  `aint ain't|arent aren't|cant can't|couldve could've|couldnt couldn't|couldn'tve couldn't've|couldnt've couldn't've|didnt didn't|doesnt doesn't|dont don't|hadnt hadn't|hadnt've hadn't've|hadn'tve hadn't've|hasnt hasn't|havent haven't|hed he'd|hed've he'd've|he'dve he'd've|hes he's|howd how'd|howll how'll|hows how's|Id've I'd've|I'dve I'd've|Im I'm|Ive I've|isnt isn't|itd it'd|itd've it'd've|it'dve it'd've|itll it'll|let's let's|maam ma'am|mightnt mightn't|mightnt've mightn't've|mightn'tve mightn't've|mightve might've|mustnt mustn't|mustve must've|neednt needn't|notve not've|oclock o'clock|oughtnt oughtn't|ow's'at 'ow's'at|'ows'at 'ow's'at|'ow'sat 'ow's'at|shant shan't|shed've she'd've|she'dve she'd've|she's she's|shouldve should've|shouldnt shouldn't|shouldnt've shouldn't've|shouldn'tve shouldn't've|somebody'd somebodyd|somebodyd've somebody'd've|somebody'dve somebody'd've|somebodyll somebody'll|somebodys somebody's|someoned someone'd|someoned've someone'd've|someone'dve someone'd've|someonell someone'll|someones someone's|somethingd something'd|somethingd've something'd've|something'dve something'd've|somethingll something'll|thats that's|thered there'd|thered've there'd've|there'dve there'd've|therere there're|theres there's|theyd they'd|theyd've they'd've|they'dve they'd've|theyll they'll|theyre they're|theyve they've|twas 'twas|wasnt wasn't|wed've we'd've|we'dve we'd've|weve we've|werent weren't|whatll what'll|whatre what're|whats what's|whatve what've|whens when's|whered where'd|wheres where's|whereve where've|whod who'd|whod've who'd've|who'dve who'd've|wholl who'll|whos who's|whove who've|whyll why'll|whyre why're|whys why's|wont won't|wouldve would've|wouldnt wouldn't|wouldnt've wouldn't've|wouldn'tve wouldn't've|yall y'all|yall'll y'all'll|y'allll y'all'll|yall'd've y'all'd've|y'alld've y'all'd've|y'all'dve y'all'd've|youd you'd|youd've you'd've|you'dve you'd've|youll you'll|youre you're|youve you've`
+    .split("|")
+    .map((p) => p.split(" ") as [string, string]),
+);
+const NUMBER_WORDS: Record<string, string> = {
+  none: "0",
+  zero: "0",
+  one: "1",
+  two: "2",
+  three: "3",
+  four: "4",
+  five: "5",
+  six: "6",
+  seven: "7",
+  eight: "8",
+  nine: "9",
+  ten: "10",
+};
 const ARTICLES = new Set(["a", "an", "the"]);
-const PUNCT = [";", "/", "[", "]", "\"", "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!"];
+const PUNCT = [
+  ";",
+  "/",
+  "[",
+  "]",
+  '"',
+  "{",
+  "}",
+  "(",
+  ")",
+  "=",
+  "+",
+  "\\",
+  "_",
+  "-",
+  ">",
+  "<",
+  "@",
+  "`",
+  ",",
+  "?",
+  "!",
+];
 const COMMA_STRIP = /(\d)(,)(\d)/;
 // Official pattern "(?!<=\d)(\.)(?!\d)": the first group is a (mistyped) lookahead that never
 // blocks, so a period is removed unless a digit follows. The call passes re.UNICODE as `count`,
@@ -24,7 +62,8 @@ export function vqaProcessPunctuation(inText: string): string {
   let out = inText;
   const hasCommaNumber = COMMA_STRIP.test(inText);
   for (const p of PUNCT) {
-    if (inText.includes(p + " ") || inText.includes(" " + p) || hasCommaNumber) out = out.split(p).join("");
+    if (inText.includes(p + " ") || inText.includes(" " + p) || hasCommaNumber)
+      out = out.split(p).join("");
     else out = out.split(p).join(" ");
   }
   let n = 0;
@@ -61,24 +100,51 @@ export function vqaAnswerAccuracy(gtAnswers: string[], pred: string): number {
   return sum / gts.length;
 }
 
-export interface VqaAccuracy { overall: number; perQuestion: Record<string, number> }
+export interface VqaAccuracy {
+  overall: number;
+  perQuestion: Record<string, number>;
+}
 
-export function vqaAccuracy(gt: Record<string, string[]>, preds: Record<string, string>): VqaAccuracy {
-  if (gt === null || typeof gt !== "object") throw new EvalInputError("vqaAccuracy: gt must be an object mapping question id -> array of answers");
-  if (preds === null || typeof preds !== "object") throw new EvalInputError("vqaAccuracy: preds must be an object mapping question id -> answer");
+export function vqaAccuracy(
+  gt: Record<string, string[]>,
+  preds: Record<string, string>,
+): VqaAccuracy {
+  if (gt === null || typeof gt !== "object")
+    throw new EvalInputError(
+      "vqaAccuracy: gt must be an object mapping question id -> array of answers",
+    );
+  if (preds === null || typeof preds !== "object")
+    throw new EvalInputError("vqaAccuracy: preds must be an object mapping question id -> answer");
   const ids = Object.keys(preds);
   const unknown = ids.filter((id) => !(id in gt));
-  if (unknown.length) throw new EvalInputError(`vqaAccuracy: predicted question ids not in gt: ${unknown.slice(0, 10).map((s) => JSON.stringify(s)).join(", ")}${unknown.length > 10 ? ` (${unknown.length} in all)` : ""}`);
+  if (unknown.length)
+    throw new EvalInputError(
+      `vqaAccuracy: predicted question ids not in gt: ${unknown
+        .slice(0, 10)
+        .map((s) => JSON.stringify(s))
+        .join(", ")}${unknown.length > 10 ? ` (${unknown.length} in all)` : ""}`,
+    );
   const missing = Object.keys(gt).filter((id) => !(id in preds));
-  if (missing.length) throw new EvalInputError(`vqaAccuracy: gt question ids without a prediction: ${missing.slice(0, 10).map((s) => JSON.stringify(s)).join(", ")}${missing.length > 10 ? ` (${missing.length} in all)` : ""}`);
+  if (missing.length)
+    throw new EvalInputError(
+      `vqaAccuracy: gt question ids without a prediction: ${missing
+        .slice(0, 10)
+        .map((s) => JSON.stringify(s))
+        .join(", ")}${missing.length > 10 ? ` (${missing.length} in all)` : ""}`,
+    );
   if (!ids.length) throw new EvalInputError("vqaAccuracy: no questions to score");
   const perQuestion: Record<string, number> = {};
   let total = 0;
   for (const id of ids) {
     const answers = gt[id];
     if (!Array.isArray(answers) || answers.length < 2 || answers.some((a) => typeof a !== "string"))
-      throw new EvalInputError(`vqaAccuracy: gt[${JSON.stringify(id)}] must be an array of answer strings (normally 10), got ${JSON.stringify(answers)?.slice(0, 80)}`);
-    if (typeof preds[id] !== "string") throw new EvalInputError(`vqaAccuracy: preds[${JSON.stringify(id)}] is ${typeof preds[id]}, expected a string`);
+      throw new EvalInputError(
+        `vqaAccuracy: gt[${JSON.stringify(id)}] must be an array of answer strings (normally 10), got ${JSON.stringify(answers)?.slice(0, 80)}`,
+      );
+    if (typeof preds[id] !== "string")
+      throw new EvalInputError(
+        `vqaAccuracy: preds[${JSON.stringify(id)}] is ${typeof preds[id]}, expected a string`,
+      );
     const acc = vqaAnswerAccuracy(answers, preds[id]!);
     perQuestion[id] = acc;
     total += acc;

@@ -55,7 +55,8 @@ export function entailmentPrefix(hypothesis: string, premise?: string): string {
   return p ? `${h} ${p}` : h;
 }
 /** The encoder text for a text premise (argument order kept from the earlier API). */
-export const textPremisePrefix = (premise: string, hypothesis: string) => entailmentPrefix(hypothesis, premise);
+export const textPremisePrefix = (premise: string, hypothesis: string) =>
+  entailmentPrefix(hypothesis, premise);
 /** The encoder text for an image premise (the image supplies the premise). */
 export const imagePremisePrefix = (hypothesis: string) => entailmentPrefix(hypothesis);
 
@@ -67,21 +68,31 @@ export interface EntailmentPair extends TaskPair {
 }
 
 /** What fitting a text premise needs: the tokenizer and the encoder's text length. */
-export interface PrefixFit { tokenizer: Pick<SimTokenizer, "encode">; maxTextLen: number }
+export interface PrefixFit {
+  tokenizer: Pick<SimTokenizer, "encode">;
+  maxTextLen: number;
+}
 
 /**
  * The text-premise prefix, with premise words dropped from the end (fewest possible, by bisection)
  * until it is at most `fit.maxTextLen` tokens. The hypothesis is never cut; when it alone is too
  * long, the prefix is the hypothesis alone and every premise word counts as dropped.
  */
-export function fitEntailmentPrefix(hypothesis: string, premise: string, fit?: PrefixFit): { prefix: string; premiseWordsDropped: number } {
+export function fitEntailmentPrefix(
+  hypothesis: string,
+  premise: string,
+  fit?: PrefixFit,
+): { prefix: string; premiseWordsDropped: number } {
   const words = premise.split(/\s+/).filter(Boolean);
   const make = (k: number) => entailmentPrefix(hypothesis, words.slice(0, k).join(" "));
-  if (!fit || fit.tokenizer.encode(make(words.length)).length <= fit.maxTextLen) return { prefix: make(words.length), premiseWordsDropped: 0 };
-  let lo = 0, hi = words.length - 1; // the largest k whose prefix fits (0 if none does)
+  if (!fit || fit.tokenizer.encode(make(words.length)).length <= fit.maxTextLen)
+    return { prefix: make(words.length), premiseWordsDropped: 0 };
+  let lo = 0,
+    hi = words.length - 1; // the largest k whose prefix fits (0 if none does)
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (fit.tokenizer.encode(make(mid)).length <= fit.maxTextLen) lo = mid; else hi = mid - 1;
+    if (fit.tokenizer.encode(make(mid)).length <= fit.maxTextLen) lo = mid;
+    else hi = mid - 1;
   }
   return { prefix: make(lo), premiseWordsDropped: words.length - lo };
 }
@@ -96,17 +107,39 @@ export function fitTextPremise(premise: string, hypothesis: string, fit?: Prefix
  * premise as text, as the image, or absent ("none"). Give `fit` (tokenizer + maxTextLen) so a long
  * text premise is shortened from its end, never the hypothesis.
  */
-export function entailmentPairs(items: Pick<AnnotatedImage, "id" | "image" | "entailment">[], premise: EntailmentPremise, fit?: PrefixFit): EntailmentPair[] {
-  if (!ENTAILMENT_PREMISES.includes(premise)) throw new EvalInputError(`premise must be one of ${ENTAILMENT_PREMISES.join(", ")}, got ${JSON.stringify(premise)}`, { option: "premise" });
+export function entailmentPairs(
+  items: Pick<AnnotatedImage, "id" | "image" | "entailment">[],
+  premise: EntailmentPremise,
+  fit?: PrefixFit,
+): EntailmentPair[] {
+  if (!ENTAILMENT_PREMISES.includes(premise))
+    throw new EvalInputError(
+      `premise must be one of ${ENTAILMENT_PREMISES.join(", ")}, got ${JSON.stringify(premise)}`,
+      { option: "premise" },
+    );
   const out: EntailmentPair[] = [];
   for (const it of items) {
     (it.entailment ?? []).forEach((e, j) => {
-      if (!ENTAILMENT_LABELS.includes(e.label)) throw new EvalInputError(`image ${JSON.stringify(it.id)} entailment[${j}]: label ${JSON.stringify(e.label)} is not one of ${ENTAILMENT_LABELS.join(", ")}`);
+      if (!ENTAILMENT_LABELS.includes(e.label))
+        throw new EvalInputError(
+          `image ${JSON.stringify(it.id)} entailment[${j}]: label ${JSON.stringify(e.label)} is not one of ${ENTAILMENT_LABELS.join(", ")}`,
+        );
       const id = `${it.id}#${j}`;
       if (premise === "text") {
         const f = fitEntailmentPrefix(e.hypothesis, e.premise, fit);
-        out.push({ id, prefix: f.prefix, target: e.label, premiseWordsDropped: f.premiseWordsDropped });
-      } else if (premise === "image") out.push({ id, image: it.image, prefix: imagePremisePrefix(e.hypothesis), target: e.label });
+        out.push({
+          id,
+          prefix: f.prefix,
+          target: e.label,
+          premiseWordsDropped: f.premiseWordsDropped,
+        });
+      } else if (premise === "image")
+        out.push({
+          id,
+          image: it.image,
+          prefix: imagePremisePrefix(e.hypothesis),
+          target: e.label,
+        });
       else out.push({ id, prefix: imagePremisePrefix(e.hypothesis), target: e.label });
     });
   }
@@ -117,14 +150,23 @@ export function entailmentPairs(items: Pick<AnnotatedImage, "id" | "image" | "en
  * Log-likelihood of every label for every pair: [pair][label] in `labels` order (sum over the
  * label's tokens and eos). With `perToken`, divided by that token count instead.
  */
-export function labelLogLikelihoods(model: Pick<SimVLM, "apply" | "config">, tokenizer: Pick<SimTokenizer, "encode">, pairs: { id: string; image?: RgbImage; prefix: string }[],
-  labels: readonly string[] = ENTAILMENT_LABELS, opts: LongRunOptions & { batchSize?: number; perToken?: boolean } = {}): number[][] {
-  const expanded: TaskPair[] = pairs.flatMap((p) => labels.map((l) => ({ id: p.id, image: p.image, prefix: p.prefix, target: l })));
+export function labelLogLikelihoods(
+  model: Pick<SimVLM, "apply" | "config">,
+  tokenizer: Pick<SimTokenizer, "encode">,
+  pairs: { id: string; image?: RgbImage; prefix: string }[],
+  labels: readonly string[] = ENTAILMENT_LABELS,
+  opts: LongRunOptions & { batchSize?: number; perToken?: boolean } = {},
+): number[][] {
+  const expanded: TaskPair[] = pairs.flatMap((p) =>
+    labels.map((l) => ({ id: p.id, image: p.image, prefix: p.prefix, target: l })),
+  );
   const s = scorePairs(model, tokenizer, expanded, opts);
-  return pairs.map((_, i) => labels.map((__, j) => {
-    const k = i * labels.length + j;
-    return opts.perToken ? s.logLik[k]! / s.tokens[k]! : s.logLik[k]!;
-  }));
+  return pairs.map((_, i) =>
+    labels.map((__, j) => {
+      const k = i * labels.length + j;
+      return opts.perToken ? s.logLik[k]! / s.tokens[k]! : s.logLik[k]!;
+    }),
+  );
 }
 
 export interface EntailmentEval {
@@ -152,20 +194,42 @@ export interface EntailmentEval {
   perItem: Record<string, number>;
   /** Per item id: the likelihood-ranked label. */
   predictions: Record<string, EntailmentLabel>;
-  samples: { id: string; prefix: string; gold: string; predicted: string; generated: string; logLik: Record<string, number> }[];
+  samples: {
+    id: string;
+    prefix: string;
+    gold: string;
+    predicted: string;
+    generated: string;
+    logLik: Record<string, number>;
+  }[];
 }
 
 /** Score entailment items both ways (label likelihood and free generation); the premise as text, the image, or absent. */
-export async function evalEntailment(model: SimVLM, tokenizer: SimTokenizer, items: Pick<AnnotatedImage, "id" | "image" | "entailment">[],
-  opts: LongRunOptions & { premise?: EntailmentPremise; batchSize?: number; samples?: number; generate?: boolean } = {}): Promise<EntailmentEval> {
+export async function evalEntailment(
+  model: SimVLM,
+  tokenizer: SimTokenizer,
+  items: Pick<AnnotatedImage, "id" | "image" | "entailment">[],
+  opts: LongRunOptions & {
+    premise?: EntailmentPremise;
+    batchSize?: number;
+    samples?: number;
+    generate?: boolean;
+  } = {},
+): Promise<EntailmentEval> {
   const premise = opts.premise ?? "image";
   const pairs = entailmentPairs(items, premise, { tokenizer, maxTextLen: model.config.maxTextLen });
-  if (!pairs.length) throw new EvalInputError("evalEntailment: the images have no entailment items");
+  if (!pairs.length)
+    throw new EvalInputError("evalEntailment: the images have no entailment items");
   const signal = runSignal(opts);
   const ll = labelLogLikelihoods(model, tokenizer, pairs, ENTAILMENT_LABELS, opts);
   const pred = ll.map((row) => row.indexOf(Math.max(...row)));
-  const tokenCounts = ENTAILMENT_LABELS.map((l) => Math.min(tokenizer.encode(l).length, model.config.maxTextLen - 1) + 1);
-  const predPerToken = ll.map((row) => { const m = row.map((v, j) => v / tokenCounts[j]!); return m.indexOf(Math.max(...m)); });
+  const tokenCounts = ENTAILMENT_LABELS.map(
+    (l) => Math.min(tokenizer.encode(l).length, model.config.maxTextLen - 1) + 1,
+  );
+  const predPerToken = ll.map((row) => {
+    const m = row.map((v, j) => v / tokenCounts[j]!);
+    return m.indexOf(Math.max(...m));
+  });
   const gold = pairs.map((p) => ENTAILMENT_LABELS.indexOf(p.target));
   const confusion = ENTAILMENT_LABELS.map(() => ENTAILMENT_LABELS.map(() => 0));
   gold.forEach((g, i) => confusion[g]![pred[i]!]!++);
@@ -178,30 +242,50 @@ export async function evalEntailment(model: SimVLM, tokenizer: SimTokenizer, ite
       throwIfAborted(signal, "entailment");
       const chunk = pairs.slice(i, i + bs);
       const hasImage = chunk.some((p) => p.image);
-      if (hasImage && !chunk.every((p) => p.image)) throw new EvalInputError("evalEntailment: a batch mixes image and text premises");
+      if (hasImage && !chunk.every((p) => p.image))
+        throw new EvalInputError("evalEntailment: a batch mixes image and text premises");
       const r = await generate(model, tokenizer, {
-        images: hasImage ? chunk.map((p) => p.image!) : undefined, prefixTexts: chunk.map((p) => p.prefix), maxLen: maxLabelTokens, signal, progress: false,
+        images: hasImage ? chunk.map((p) => p.image!) : undefined,
+        prefixTexts: chunk.map((p) => p.prefix),
+        maxLen: maxLabelTokens,
+        signal,
+        progress: false,
       });
       generated.push(...r.texts.map((t) => t.trim()));
     }
   }
   const labelCounts = ENTAILMENT_LABELS.map((_, j) => gold.filter((g) => g === j).length);
   const n = pairs.length;
-  const perItem: Record<string, number> = {}, predictions: Record<string, EntailmentLabel> = {};
-  pairs.forEach((p, i) => { perItem[p.id] = pred[i] === gold[i] ? 1 : 0; predictions[p.id] = ENTAILMENT_LABELS[pred[i]!]!; });
+  const perItem: Record<string, number> = {},
+    predictions: Record<string, EntailmentLabel> = {};
+  pairs.forEach((p, i) => {
+    perItem[p.id] = pred[i] === gold[i] ? 1 : 0;
+    predictions[p.id] = ENTAILMENT_LABELS[pred[i]!]!;
+  });
   return {
-    task: "entailment", premise, n,
+    task: "entailment",
+    premise,
+    n,
     metrics: {
       accuracy: pred.filter((p, i) => p === gold[i]).length / n,
       accuracy_per_token: predPerToken.filter((p, i) => p === gold[i]).length / n,
-      generation_accuracy: generated.length ? generated.filter((t, i) => t === pairs[i]!.target).length / n : NaN,
+      generation_accuracy: generated.length
+        ? generated.filter((t, i) => t === pairs[i]!.target).length / n
+        : NaN,
       chance: 1 / ENTAILMENT_LABELS.length,
       majority: Math.max(...labelCounts) / n,
       premise_truncated: pairs.filter((p) => (p.premiseWordsDropped ?? 0) > 0).length,
     },
-    confusion, labelCounts, perItem, predictions,
+    confusion,
+    labelCounts,
+    perItem,
+    predictions,
     samples: pairs.slice(0, opts.samples ?? 6).map((p, i) => ({
-      id: p.id, prefix: p.prefix, gold: p.target, predicted: ENTAILMENT_LABELS[pred[i]!]!, generated: generated[i] ?? "",
+      id: p.id,
+      prefix: p.prefix,
+      gold: p.target,
+      predicted: ENTAILMENT_LABELS[pred[i]!]!,
+      generated: generated[i] ?? "",
       logLik: Object.fromEntries(ENTAILMENT_LABELS.map((l, j) => [l, ll[i]![j]!])),
     })),
   };

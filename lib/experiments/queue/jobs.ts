@@ -60,22 +60,38 @@ export const REFUSED = "refused";
 export function jobDataProblem(d: unknown): string | undefined {
   if (!d || typeof d !== "object" || Array.isArray(d)) return "data is not an object";
   const o = d as Record<string, unknown>;
-  if (o.v !== 1) return `field "v" must be 1 (this worker's job format), got ${JSON.stringify(o.v)}`;
-  for (const f of ["key", "run", "label", "codeVersion", "grid"]) if (typeof o[f] !== "string" || !o[f]) return `field "${f}" must be a non-empty string`;
-  for (const f of ["params", "diff"]) if (!o[f] || typeof o[f] !== "object" || Array.isArray(o[f])) return `field "${f}" must be an object`;
+  if (o.v !== 1)
+    return `field "v" must be 1 (this worker's job format), got ${JSON.stringify(o.v)}`;
+  for (const f of ["key", "run", "label", "codeVersion", "grid"])
+    if (typeof o[f] !== "string" || !o[f]) return `field "${f}" must be a non-empty string`;
+  for (const f of ["params", "diff"])
+    if (!o[f] || typeof o[f] !== "object" || Array.isArray(o[f]))
+      return `field "${f}" must be an object`;
   if (!Number.isInteger(o.seed)) return `field "seed" must be an integer`;
   const d2 = o as unknown as RunJobData;
-  if (o.resources !== undefined && (!o.resources || typeof o.resources !== "object" || Array.isArray(o.resources) || Object.values(o.resources).some((v) => typeof v !== "string"))) return `field "resources" must be an object of strings`;
-  if (runKey(d2, d2.codeVersion, d2.resources) !== d2.key) return `field "key" (${d2.key}) is not the key of the job's run, params, seed, resources and code version`;
+  if (
+    o.resources !== undefined &&
+    (!o.resources ||
+      typeof o.resources !== "object" ||
+      Array.isArray(o.resources) ||
+      Object.values(o.resources).some((v) => typeof v !== "string"))
+  )
+    return `field "resources" must be an object of strings`;
+  if (runKey(d2, d2.codeVersion, d2.resources) !== d2.key)
+    return `field "key" (${d2.key}) is not the key of the job's run, params, seed, resources and code version`;
   return undefined;
 }
 
 /** Text files a run leaves that are results: logs and tables. Checkpoint files are not among them. */
 const RESULT_FILE = /\.(jsonl|log|csv|txt)$/;
-const MAX_FILE = 8 << 20, MAX_TOTAL = 32 << 20;
+const MAX_FILE = 8 << 20,
+  MAX_TOTAL = 32 << 20;
 
 /** The run folder's result files (relative path → text), at most 8 MiB each and 32 MiB in all. */
-export function collectResultFiles(dir: string): { files: Record<string, string>; leftOut: string[] } {
+export function collectResultFiles(dir: string): {
+  files: Record<string, string>;
+  leftOut: string[];
+} {
   const files: Record<string, string> = {};
   const leftOut: string[] = [];
   let total = 0;
@@ -83,10 +99,18 @@ export function collectResultFiles(dir: string): { files: Record<string, string>
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       const st = statSync(p);
-      if (st.isDirectory()) { walk(p); continue; }
+      if (st.isDirectory()) {
+        walk(p);
+        continue;
+      }
       if (!RESULT_FILE.test(name)) continue;
       const rel = relative(dir, p).split(sep).join("/");
-      if (st.size > MAX_FILE || total + st.size > MAX_TOTAL) { leftOut.push(`${rel} (${(st.size / 2 ** 20).toFixed(1)} MiB: over the ${st.size > MAX_FILE ? "8 MiB per file" : "32 MiB per run"} limit)`); continue; }
+      if (st.size > MAX_FILE || total + st.size > MAX_TOTAL) {
+        leftOut.push(
+          `${rel} (${(st.size / 2 ** 20).toFixed(1)} MiB: over the ${st.size > MAX_FILE ? "8 MiB per file" : "32 MiB per run"} limit)`,
+        );
+        continue;
+      }
       files[rel] = readFileSync(p, "utf8");
       total += st.size;
     }
@@ -97,5 +121,10 @@ export function collectResultFiles(dir: string): { files: Record<string, string>
 
 /** A result file's path is used under the submitter's run folder: only plain relative paths. */
 export function safeRelativePath(p: string): boolean {
-  return !!p && !p.startsWith("/") && !p.includes("\\") && p.split("/").every((s) => s !== "" && s !== "." && s !== "..");
+  return (
+    !!p &&
+    !p.startsWith("/") &&
+    !p.includes("\\") &&
+    p.split("/").every((s) => s !== "" && s !== "." && s !== "..")
+  );
 }

@@ -16,7 +16,16 @@ export interface FailedRun {
 
 /** What the submitter reports while a grid runs on the queue (the CLI prints each as a line). */
 export interface QueueEvent {
-  kind: "queued" | "joined" | "started" | "retrying" | "done" | "failed" | "refused" | "requeued" | "connection";
+  kind:
+    | "queued"
+    | "joined"
+    | "started"
+    | "retrying"
+    | "done"
+    | "failed"
+    | "refused"
+    | "requeued"
+    | "connection";
   /** The run's label, seed and key (absent for connection events). */
   label?: string;
   seed?: number;

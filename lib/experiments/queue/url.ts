@@ -30,11 +30,22 @@ export function redactUrl(url: string): string {
 /** Check the URL's shape: scheme redis/rediss, a host, a port and database that are numbers. */
 export function checkQueueUrl(url: string): URL {
   let u: URL;
-  try { u = new URL(url); } catch { throw new QueueError(`queue URL ${redactUrl(url)} is not a URL: expected redis://[user:pass@]HOST:PORT[/DB] or rediss://… (TLS)`); }
-  if (u.protocol !== "redis:" && u.protocol !== "rediss:") throw new QueueError(`queue URL ${redactUrl(url)}: scheme must be redis:// or rediss:// (TLS), got ${u.protocol}//`);
+  try {
+    u = new URL(url);
+  } catch {
+    throw new QueueError(
+      `queue URL ${redactUrl(url)} is not a URL: expected redis://[user:pass@]HOST:PORT[/DB] or rediss://… (TLS)`,
+    );
+  }
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:")
+    throw new QueueError(
+      `queue URL ${redactUrl(url)}: scheme must be redis:// or rediss:// (TLS), got ${u.protocol}//`,
+    );
   if (!u.hostname) throw new QueueError(`queue URL ${redactUrl(url)}: names no host`);
   const db = u.pathname.replace(/^\//, "");
-  if (db !== "" && !/^\d+$/.test(db)) throw new QueueError(`queue URL ${redactUrl(url)}: the path must be a database number (/0, /1, …), got /${db}`);
+  if (db !== "" && !/^\d+$/.test(db))
+    throw new QueueError(
+      `queue URL ${redactUrl(url)}: the path must be a database number (/0, /1, …), got /${db}`,
+    );
   return u;
 }
-

@@ -27,8 +27,20 @@ import { RunCache, type RunResult } from "../cache.ts";
 import { codeVersion } from "../hash.ts";
 import { getRun, registeredRuns, type RunOutput } from "../registry.ts";
 import { loadRunModules } from "../runner.ts";
-import { checkRedis, connectionOptions, DEFAULT_QUEUE_NAME, QueueError, redactUrl } from "./connection.ts";
-import { collectResultFiles, jobDataProblem, REFUSED, type RunJobData, type RunJobResult } from "./jobs.ts";
+import {
+  checkRedis,
+  connectionOptions,
+  DEFAULT_QUEUE_NAME,
+  QueueError,
+  redactUrl,
+} from "./connection.ts";
+import {
+  collectResultFiles,
+  jobDataProblem,
+  REFUSED,
+  type RunJobData,
+  type RunJobResult,
+} from "./jobs.ts";
 
 export interface QueueWorkerOptions {
   /** redis://[user:pass@]HOST:PORT[/DB] or rediss://… (TLS). */
@@ -70,13 +82,25 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const name = opts.name ?? `${hostname()}:${process.pid}`;
   if (!/^[^\s]+$/.test(name)) throw new QueueError(`worker name "${name}" must not contain spaces`);
   const concurrency = opts.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new QueueError(`concurrency must be an integer ≥ 1, got ${concurrency}`, { option: "concurrency" });
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new QueueError(`concurrency must be an integer ≥ 1, got ${concurrency}`, {
+      option: "concurrency",
+    });
   const lockMs = opts.lockMs ?? 30_000;
-  if (!(lockMs >= 1000)) throw new QueueError(`lockMs must be at least 1000 ms, got ${lockMs}`, { option: "lockMs" });
-  const modules = (opts.modules ?? []).map((m) => (m.startsWith(".") || m.startsWith("/") ? resolve(m) : m));
+  if (!(lockMs >= 1000))
+    throw new QueueError(`lockMs must be at least 1000 ms, got ${lockMs}`, { option: "lockMs" });
+  const modules = (opts.modules ?? []).map((m) =>
+    m.startsWith(".") || m.startsWith("/") ? resolve(m) : m,
+  );
   const store = opts.store ? resolve(opts.store) : undefined;
   if (store) {
-    try { mkdirSync(join(store, "runs"), { recursive: true }); } catch (e) { throw new QueueError(`store ${store} cannot be written: ${(e as Error).message}`, { option: "store" }); }
+    try {
+      mkdirSync(join(store, "runs"), { recursive: true });
+    } catch (e) {
+      throw new QueueError(`store ${store} cannot be written: ${(e as Error).message}`, {
+        option: "store",
+      });
+    }
   }
   const log = opts.log ?? ((line: string) => console.log(line));
   await checkRedis(opts.queue);
@@ -88,7 +112,11 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   let forcing = false;
 
   const processor = async (job: Job, token?: string): Promise<RunJobResult> => {
-    const problem = jobDataProblem(job.data) ?? (job.data.key !== job.id ? `field "key" (${job.data.key}) is not the job id ${job.id}` : undefined);
+    const problem =
+      jobDataProblem(job.data) ??
+      (job.data.key !== job.id
+        ? `field "key" (${job.data.key}) is not the job id ${job.id}`
+        : undefined);
     if (problem) {
       log(`rejects job ${job.id}: ${problem}`);
       throw new UnrecoverableError(`worker ${name} rejects job ${job.id}: ${problem}`);
@@ -96,16 +124,27 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     const d = job.data as RunJobData;
     const what = `${d.label} seed ${d.seed} (${d.key})`;
     const refuse = async (reason: string): Promise<never> => {
-      if (!saidOnce.has(reason)) { saidOnce.add(reason); log(`refuses ${what}: ${reason}`); }
+      if (!saidOnce.has(reason)) {
+        saidOnce.add(reason);
+        log(`refuses ${what}: ${reason}`);
+      }
       await job.log(`${REFUSED}\t${name}\t${reason}`);
       await job.moveToDelayed(Date.now() + REFUSE_DELAY_MS, token);
       throw new DelayedError();
     };
-    if (d.codeVersion !== version) await refuse(`this worker's code version ${version} differs from the submitter's ${d.codeVersion}; update its checkout to the submitter's and restart it`);
-    if (!getRun(d.run)) await refuse(`no run function "${d.run}" here (registered: ${registeredRuns().join(", ")}); start the worker with --module FILE that registers it`);
+    if (d.codeVersion !== version)
+      await refuse(
+        `this worker's code version ${version} differs from the submitter's ${d.codeVersion}; update its checkout to the submitter's and restart it`,
+      );
+    if (!getRun(d.run))
+      await refuse(
+        `no run function "${d.run}" here (registered: ${registeredRuns().join(", ")}); start the worker with --module FILE that registers it`,
+      );
 
     const attempt = `attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1}`;
-    log(`takes ${what}, ${attempt}${job.stalledCounter ? ` (taken over after ${job.stalledCounter} stall${job.stalledCounter > 1 ? "s" : ""})` : ""}`);
+    log(
+      `takes ${what}, ${attempt}${job.stalledCounter ? ` (taken over after ${job.stalledCounter} stall${job.stalledCounter > 1 ? "s" : ""})` : ""}`,
+    );
     const started = new Date();
     const spec = { run: d.run, label: d.label, params: d.params, seed: d.seed, diff: d.diff };
     const dir = store ? new RunCache(store).begin(d.key, spec) : join(scratch!, d.key);
@@ -115,22 +154,54 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       const now = Date.now();
       if (now - lastSent < 1000 && p.step !== p.total) return;
       lastSent = now;
-      job.updateProgress({ step: p.step, total: p.total, message: p.message }).catch(() => { /* progress is best effort */ });
+      job.updateProgress({ step: p.step, total: p.total, message: p.message }).catch(() => {
+        /* progress is best effort */
+      });
     };
     try {
-      const out = await runChild(d, dir, modules, onProgress, (line) => log(`  [${d.label} seed ${d.seed}] ${line}`),
-        (child) => children.set(d.key, { child, label: d.label, seed: d.seed }));
+      const out = await runChild(
+        d,
+        dir,
+        modules,
+        onProgress,
+        (line) => log(`  [${d.label} seed ${d.seed}] ${line}`),
+        (child) => children.set(d.key, { child, label: d.label, seed: d.seed }),
+      );
       const finished = new Date();
       const seconds = (finished.getTime() - started.getTime()) / 1000;
       if (store) {
-        const r: RunResult = { key: d.key, ...spec, codeVersion: d.codeVersion, metrics: out.metrics, ...(out.na ? { na: out.na } : {}), ...(out.items ? { items: out.items } : {}), extra: out.extra,
-          startedAt: started.toISOString(), finishedAt: finished.toISOString(), seconds, grid: d.grid };
+        const r: RunResult = {
+          key: d.key,
+          ...spec,
+          codeVersion: d.codeVersion,
+          metrics: out.metrics,
+          ...(out.na ? { na: out.na } : {}),
+          ...(out.items ? { items: out.items } : {}),
+          extra: out.extra,
+          startedAt: started.toISOString(),
+          finishedAt: finished.toISOString(),
+          seconds,
+          grid: d.grid,
+        };
         new RunCache(store).finish(r);
       }
       const { files, leftOut } = collectResultFiles(dir);
-      log(`done ${what} in ${seconds.toFixed(1)} s: ${fmtMetrics(out.metrics)}${store ? `; checkpoints in ${dir}` : "; no --store: only results go back"}`);
-      return { metrics: out.metrics, ...(out.na ? { na: out.na } : {}), ...(out.items ? { items: out.items } : {}), extra: out.extra, files, leftOut, worker: name, store: store ? dir : undefined,
-        startedAt: started.toISOString(), finishedAt: finished.toISOString(), seconds };
+      log(
+        `done ${what} in ${seconds.toFixed(1)} s: ${fmtMetrics(out.metrics)}${store ? `; checkpoints in ${dir}` : "; no --store: only results go back"}`,
+      );
+      return {
+        metrics: out.metrics,
+        ...(out.na ? { na: out.na } : {}),
+        ...(out.items ? { items: out.items } : {}),
+        extra: out.extra,
+        files,
+        leftOut,
+        worker: name,
+        store: store ? dir : undefined,
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        seconds,
+      };
     } catch (e) {
       if ((e as { aborted?: boolean }).aborted && forcing) {
         // Stopped by a second Ctrl-C: back to the queue for another worker, without spending an attempt.
@@ -148,37 +219,64 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   };
 
   const worker = new Worker(opts.queueName ?? DEFAULT_QUEUE_NAME, processor, {
-    connection: connectionOptions(opts.queue), name, concurrency, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 2,
+    connection: connectionOptions(opts.queue),
+    name,
+    concurrency,
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
+    maxStalledCount: 2,
   });
   let lastError = "";
   worker.on("error", (e) => {
     const m = (e as Error).message;
-    if (m !== lastError) { lastError = m; log(`queue error (${redactUrl(opts.queue)}): ${m}; reconnecting`); }
+    if (m !== lastError) {
+      lastError = m;
+      log(`queue error (${redactUrl(opts.queue)}): ${m}; reconnecting`);
+    }
   });
-  worker.on("ready", () => { if (lastError) { lastError = ""; log(`connected again to ${redactUrl(opts.queue)}`); } });
-  worker.on("stalled", (jobId) => log(`run ${jobId} stalled (its worker stopped renewing the lock): back to the queue`));
+  worker.on("ready", () => {
+    if (lastError) {
+      lastError = "";
+      log(`connected again to ${redactUrl(opts.queue)}`);
+    }
+  });
+  worker.on("stalled", (jobId) =>
+    log(`run ${jobId} stalled (its worker stopped renewing the lock): back to the queue`),
+  );
   await worker.waitUntilReady();
-  log(`worker ${name} on ${redactUrl(opts.queue)} (queue ${opts.queueName ?? DEFAULT_QUEUE_NAME}), code version ${version}, ${concurrency} at a time; ` +
-    `runs: ${registeredRuns().join(", ")}${modules.length ? ` (modules: ${modules.join(", ")})` : " (built-in only; --module FILE adds more)"}; ` +
-    (store ? `store ${store}` : "no --store: checkpoints are discarded after each run, only results go back"));
+  log(
+    `worker ${name} on ${redactUrl(opts.queue)} (queue ${opts.queueName ?? DEFAULT_QUEUE_NAME}), code version ${version}, ${concurrency} at a time; ` +
+      `runs: ${registeredRuns().join(", ")}${modules.length ? ` (modules: ${modules.join(", ")})` : " (built-in only; --module FILE adds more)"}; ` +
+      (store
+        ? `store ${store}`
+        : "no --store: checkpoints are discarded after each run, only results go back"),
+  );
 
   let closing: Promise<void> | undefined;
   return {
-    name, codeVersion: version,
-    running: () => [...children.entries()].map(([key, c]) => ({ key, label: c.label, seed: c.seed })),
+    name,
+    codeVersion: version,
+    running: () =>
+      [...children.entries()].map(([key, c]) => ({ key, label: c.label, seed: c.seed })),
     async close(force = false) {
       if (force) {
         forcing = true;
-        for (const { child } of children.values()) if (child.connected) child.send({ type: "abort" });
+        for (const { child } of children.values())
+          if (child.connected) child.send({ type: "abort" });
       }
-      closing ??= worker.close().finally(() => { if (scratch) rmSync(scratch, { recursive: true, force: true }); });
+      closing ??= worker.close().finally(() => {
+        if (scratch) rmSync(scratch, { recursive: true, force: true });
+      });
       await closing;
     },
   };
 }
 
 function fmtMetrics(m: Record<string, number>): string {
-  return Object.entries(m).slice(0, 4).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(", ");
+  return Object.entries(m)
+    .slice(0, 4)
+    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
+    .join(", ");
 }
 
 /**
@@ -186,10 +284,20 @@ function fmtMetrics(m: Record<string, number>): string {
  * output to DIR/run.log and to `echo`. Rejects with the run's error (`aborted` set when it stopped
  * on an abort).
  */
-function runChild(d: RunJobData, dir: string, modules: string[], onProgress: (p: Progress) => void,
-  echo: (line: string) => void, started: (child: ChildProcess) => void): Promise<RunOutput> {
-  const child = fork(CHILD, [], { execArgv: ["--import", TSX], stdio: ["ignore", "pipe", "pipe", "ipc"], detached: true,
-    env: { ...process.env, SIMVLM_WORKER: "1" } });
+function runChild(
+  d: RunJobData,
+  dir: string,
+  modules: string[],
+  onProgress: (p: Progress) => void,
+  echo: (line: string) => void,
+  started: (child: ChildProcess) => void,
+): Promise<RunOutput> {
+  const child = fork(CHILD, [], {
+    execArgv: ["--import", TSX],
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    detached: true,
+    env: { ...process.env, SIMVLM_WORKER: "1" },
+  });
   started(child);
   const logFile = createWriteStream(join(dir, "run.log"), { flags: "a" });
   let errorLine = "";
@@ -204,16 +312,37 @@ function runChild(d: RunJobData, dir: string, modules: string[], onProgress: (p:
     });
   }
   return new Promise<RunOutput>((res, rej) => {
-    child.on("message", (m: { type: string; output?: RunOutput; error?: string; progress?: Progress; aborted?: boolean }) => {
-      if (m.type === "progress" && m.progress) onProgress(m.progress);
-      else if (m.type === "done") res(m.output!);
-      else if (m.type === "error") {
-        const firstLine = (m.error ?? "unknown error").split("\n")[0]!;
-        rej(Object.assign(new Error(firstLine), { aborted: m.aborted }));
-      }
+    child.on(
+      "message",
+      (m: {
+        type: string;
+        output?: RunOutput;
+        error?: string;
+        progress?: Progress;
+        aborted?: boolean;
+      }) => {
+        if (m.type === "progress" && m.progress) onProgress(m.progress);
+        else if (m.type === "done") res(m.output!);
+        else if (m.type === "error") {
+          const firstLine = (m.error ?? "unknown error").split("\n")[0]!;
+          rej(Object.assign(new Error(firstLine), { aborted: m.aborted }));
+        }
+      },
+    );
+    child.on("exit", (code, signal) =>
+      rej(
+        new Error(
+          `the run's process exited (${signal ?? `code ${code}`}) before finishing${errorLine ? `: ${errorLine}` : ""}`,
+        ),
+      ),
+    );
+    child.send({
+      type: "run",
+      modules,
+      run: d.run,
+      params: d.params,
+      info: { seed: d.seed, dir, label: d.label },
     });
-    child.on("exit", (code, signal) => rej(new Error(`the run's process exited (${signal ?? `code ${code}`}) before finishing${errorLine ? `: ${errorLine}` : ""}`)));
-    child.send({ type: "run", modules, run: d.run, params: d.params, info: { seed: d.seed, dir, label: d.label } });
   }).finally(() => {
     if (child.connected) child.disconnect();
     logFile.end();

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { registerRun } from "../../../lib/experiments/registry.ts"; // not the index: it would load the model in every run
 
 registerRun("marked", async (p, info) => {
-  const dir = String(p.dir), id = `x=${p.x} seed ${info.seed}`;
+  const dir = String(p.dir),
+    id = `x=${p.x} seed ${info.seed}`;
   appendFileSync(join(dir, "starts.log"), `${id} pid ${process.pid}\n`);
   const steps = Number(p.steps ?? 2);
   for (let s = 1; s <= steps; s++) {
@@ -15,9 +16,14 @@ registerRun("marked", async (p, info) => {
     appendFileSync(join(info.dir, "train.jsonl"), `${JSON.stringify({ step: s, loss: 1 / s })}\n`);
     info.onProgress?.({ step: s, total: steps });
   }
-  const starts = existsSync(join(dir, "starts.log")) ? readFileSync(join(dir, "starts.log"), "utf8").split("\n").filter((l) => l.startsWith(`${id} `)).length : 0;
+  const starts = existsSync(join(dir, "starts.log"))
+    ? readFileSync(join(dir, "starts.log"), "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith(`${id} `)).length
+    : 0;
   if (p.alwaysFail) throw new Error(`boom: ${id} always fails`);
-  if (starts <= Number(p.failTimes ?? 0)) throw new Error(`flaky: ${id} fails on attempt ${starts}`);
+  if (starts <= Number(p.failTimes ?? 0))
+    throw new Error(`flaky: ${id} fails on attempt ${starts}`);
   appendFileSync(join(dir, "ends.log"), `${id}\n`);
   writeFileSync(join(info.dir, "weights.bin"), "not a result file");
   return { metrics: { value: Number(p.x) * 10 + info.seed, steps }, extra: { pid: process.pid } };

@@ -10,7 +10,11 @@ import { MAXRANK } from "../catalog.ts";
 import { CudaError, toCudaError } from "../device.ts";
 
 export type TensorInfo = tf.TensorInfo;
-export interface KernelArgs { inputs: Record<string, TensorInfo | undefined>; backend: CudaBackend; attrs: Record<string, unknown> }
+export interface KernelArgs {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: CudaBackend;
+  attrs: Record<string, unknown>;
+}
 export type KernelFn = (args: KernelArgs) => TensorInfo | TensorInfo[];
 
 export const BACKEND_NAME = "cuda";
@@ -18,7 +22,9 @@ export const BACKEND_NAME = "cuda";
 const registered: [string, KernelFn][] = [];
 
 /** Add a kernel to the set registerCudaKernels() installs. */
-export function kernel(name: string, fn: KernelFn): void { registered.push([name, fn]); }
+export function kernel(name: string, fn: KernelFn): void {
+  registered.push([name, fn]);
+}
 
 /**
  * Register every kernel for the cuda backend (idempotent). Each runs guarded: when it throws (out of
@@ -34,12 +40,18 @@ export function registerAll(): string[] {
         return fn(args);
       } catch (e) {
         args.backend.rollbackData(mark);
-        throw e instanceof CudaError && !e.message.startsWith("cuda kernel") ? toCudaError(e, `cuda kernel ${kernelName}`) : e;
+        throw e instanceof CudaError && !e.message.startsWith("cuda kernel")
+          ? toCudaError(e, `cuda kernel ${kernelName}`)
+          : e;
       } finally {
         args.backend.unmarkData();
       }
     };
-    tf.registerKernel({ kernelName, backendName: BACKEND_NAME, kernelFunc: guarded as unknown as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName,
+      backendName: BACKEND_NAME,
+      kernelFunc: guarded as unknown as tf.KernelFunc,
+    });
   }
   return registered.map(([n]) => n);
 }
@@ -56,13 +68,20 @@ export function input(args: KernelArgs, name: string, kernelName: string): Tenso
 export function stridesOf(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]!; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
   return s;
 }
 
 /** Strides reading `inShape` (right-aligned) at every index of `outShape`: 0 along broadcast axes. */
-export function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
-  const s = stridesOf(inShape), lead = outShape.length - inShape.length;
+export function broadcastStrides(
+  inShape: readonly number[],
+  outShape: readonly number[],
+): number[] {
+  const s = stridesOf(inShape),
+    lead = outShape.length - inShape.length;
   return outShape.map((d, i) => {
     const j = i - lead;
     if (j < 0) return 0;
@@ -74,7 +93,10 @@ export function broadcastStrides(inShape: readonly number[], outShape: readonly 
  * Merge neighbouring axes that every operand walks contiguously (stride[i] = stride[i+1]·shape[i+1])
  * and drop size-1 axes; returns at least one axis.
  */
-export function collapse(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+export function collapse(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
   const keep = shape.map((d, i) => i).filter((i) => shape[i] !== 1);
   let sh = keep.map((i) => shape[i]!);
   let st = strides.map((s) => keep.map((i) => s[i]!));
@@ -90,7 +112,10 @@ export function collapse(shape: readonly number[], strides: readonly (readonly n
 
 /** An array padded with zeros to MAXRANK entries (the device kernels' fixed argument slots). */
 export function pad8(a: readonly number[], what: string): number[] {
-  if (a.length > MAXRANK) throw new Error(`cuda: ${what} needs ${a.length} axes after merging contiguous ones; the device kernels take at most ${MAXRANK}`);
+  if (a.length > MAXRANK)
+    throw new Error(
+      `cuda: ${what} needs ${a.length} axes after merging contiguous ones; the device kernels take at most ${MAXRANK}`,
+    );
   return [...a, ...new Array<number>(MAXRANK - a.length).fill(0)];
 }
 
@@ -101,9 +126,18 @@ export function reshapeInfo(backend: CudaBackend, t: TensorInfo, shape: number[]
 }
 
 /** Run another registered cuda kernel (intermediates must be disposed by the caller). */
-export function runKernel(backend: CudaBackend, name: string, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown> = {}): TensorInfo {
+export function runKernel(
+  backend: CudaBackend,
+  name: string,
+  inputs: Record<string, TensorInfo>,
+  attrs: Record<string, unknown> = {},
+): TensorInfo {
   const k = tf.getKernel(name, BACKEND_NAME);
   if (!k) throw new Error(`cuda kernel ${name} is not registered`);
-  const out = k.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend, attrs: attrs as tf.NamedAttrMap });
+  const out = k.kernelFunc({
+    inputs: inputs as tf.NamedTensorInfoMap,
+    backend,
+    attrs: attrs as tf.NamedAttrMap,
+  });
   return Array.isArray(out) ? out[0]! : out;
 }
