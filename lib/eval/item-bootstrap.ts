@@ -20,7 +20,12 @@
  * how many were. The point estimate is the mean over seeds of the statistic on all items.
  */
 import { Rng } from "../util/rng.ts";
-import { percentile, type BootstrapDiff, type BootstrapOptions } from "./stats.ts";
+import {
+  bootstrapOptions,
+  percentile,
+  type BootstrapDiff,
+  type BootstrapOptions,
+} from "./stats.ts";
 import { EvalInputError } from "./metrics/errors.ts";
 
 /** A metric recomputed on a multiset of item indices (NaN where it is undefined). */
@@ -38,21 +43,6 @@ export interface StatisticInterval {
   seed: number;
   items: number;
   seeds: number;
-}
-
-function resolve(opts: BootstrapOptions, what: string): Required<BootstrapOptions> {
-  const o = {
-    resamples: opts.resamples ?? 10_000,
-    seed: opts.seed ?? 0,
-    level: opts.level ?? 0.95,
-  };
-  if (!Number.isInteger(o.resamples) || o.resamples < 1)
-    throw new EvalInputError(`${what}: resamples must be an integer ≥ 1, got ${o.resamples}`);
-  if (!Number.isInteger(o.seed))
-    throw new EvalInputError(`${what}: seed must be an integer, got ${o.seed}`);
-  if (!(o.level > 0 && o.level < 1))
-    throw new EvalInputError(`${what}: level must be in (0, 1), got ${o.level}`);
-  return o;
 }
 
 function check(n: number, systems: readonly (readonly ItemStatistic[])[], what: string): void {
@@ -107,7 +97,7 @@ export function statisticInterval(
   a: readonly ItemStatistic[],
   opts: BootstrapOptions = {},
 ): StatisticInterval {
-  const o = resolve(opts, "statisticInterval");
+  const o = bootstrapOptions(opts, "statisticInterval");
   check(n, [a], "statisticInterval");
   const all = allSeeds(n);
   const value = meanOver(a, allSeeds(a.length), all);
@@ -132,7 +122,7 @@ export function statisticDifference(
   b: readonly ItemStatistic[],
   opts: BootstrapOptions = {},
 ): BootstrapDiff & { dropped: number } {
-  const o = resolve(opts, "statisticDifference");
+  const o = bootstrapOptions(opts, "statisticDifference");
   check(n, [a, b], "statisticDifference");
   const all = allSeeds(n);
   const meanA = meanOver(a, allSeeds(a.length), all),

@@ -166,7 +166,8 @@ function align(a: Scores, b: Scores, what: string): { ids: string[]; a: number[]
   return { ids, a: ids.map((id) => ra[id]!), b: ids.map((id) => rb[id]!) };
 }
 
-function options(opts: BootstrapOptions, what: string): Required<BootstrapOptions> {
+/** A bootstrap's options with their defaults (10 000 resamples, seed 0, 95%), checked; errors name `what`. */
+export function bootstrapOptions(opts: BootstrapOptions, what: string): Required<BootstrapOptions> {
   const o = {
     resamples: opts.resamples ?? 10_000,
     seed: opts.seed ?? 0,
@@ -194,7 +195,7 @@ function interval(stats: number[], o: Required<BootstrapOptions>): { lo: number;
  * order) and takes the mean of a − b over them; the interval is the percentile interval.
  */
 export function pairedBootstrap(a: Scores, b: Scores, opts: BootstrapOptions = {}): BootstrapDiff {
-  const o = options(opts, "pairedBootstrap");
+  const o = bootstrapOptions(opts, "pairedBootstrap");
   const x = align(a, b, "pairedBootstrap");
   const n = x.a.length;
   if (!n) throw new EvalInputError("pairedBootstrap: no items");
@@ -248,7 +249,7 @@ export function hierarchicalBootstrap(
   b: readonly Scores[],
   opts: BootstrapOptions = {},
 ): BootstrapDiff {
-  const o = options(opts, "hierarchicalBootstrap");
+  const o = bootstrapOptions(opts, "hierarchicalBootstrap");
   if (!Array.isArray(a) || !Array.isArray(b) || !a.length || !b.length)
     throw new EvalInputError(
       "hierarchicalBootstrap: needs at least one seed's scores per system (arrays of per-item scores)",
