@@ -100,11 +100,15 @@ describe(
             (imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length,
           );
         assert.equal(pngs, want.pngs, "every PNG output shows its image");
-        const md = await page
-          .locator(
-            ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output.jp-RenderedMarkdown",
-          )
-          .count();
+        // JupyterLab renders markdown outputs asynchronously: wait (up to 20 s) for all of them.
+        const mdOutputs = page.locator(
+          ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output.jp-RenderedMarkdown",
+        );
+        let md = await mdOutputs.count();
+        for (const end = Date.now() + 20_000; md < want.markdown && Date.now() < end;) {
+          await page.waitForTimeout(250);
+          md = await mdOutputs.count();
+        }
         assert.equal(md, want.markdown, "every markdown summary is rendered as markdown");
         assert.deepEqual(errors, []);
       });
