@@ -16,6 +16,29 @@ export const XENT_GRAD_KERNEL = "SimvlmSoftmaxXentGrad";
 export const ADAMW_KERNEL = "SimvlmAdamW";
 export const SUM_SQUARES_KERNEL = "SimvlmSumSquares";
 
+/**
+ * [rows, d] of a layer norm over the last axis of x (any backend's tensor info), checking that gamma
+ * and beta are [d]; errors name the kernel. Shared by every backend that registers the fused kernels.
+ */
+export function layerNormRows(
+  kernel: string,
+  x: { shape: readonly number[] },
+  gamma: { shape: readonly number[] },
+  beta: { shape: readonly number[] },
+): [number, number] {
+  const d = x.shape[x.shape.length - 1] ?? 0;
+  if (x.shape.length < 1 || d < 1)
+    throw new Error(`${kernel}: x must have a non-empty last axis, got [${x.shape}]`);
+  for (const [name, t] of [
+    ["gamma", gamma],
+    ["beta", beta],
+  ] as const) {
+    if (t.shape.length !== 1 || t.shape[0] !== d)
+      throw new Error(`${kernel}: ${name} must be [${d}], got [${t.shape}]`);
+  }
+  return [x.shape.reduce((a, b) => a * b, 1) / d, d];
+}
+
 /** Whether the current backend registered `kernel`. */
 function hasKernel(kernel: string): boolean {
   const backend = tf.getBackend();

@@ -13,6 +13,7 @@ import {
   GELU_GRAD_KERNEL,
   LAYER_NORM_KERNEL,
   LAYER_NORM_GRAD_KERNEL,
+  layerNormRows,
 } from "../fused-ops.ts";
 import { heapU8, offset, type KernelArgs, type TensorInfo } from "./heap.ts";
 
@@ -58,7 +59,7 @@ function kernels(addon: FusedAddon): [string, (args: KernelArgs) => TensorInfo |
     const x = inputs.x!,
       gamma = inputs.gamma!,
       beta = inputs.beta!;
-    const [rows, d] = lnShape(LAYER_NORM_KERNEL, x, gamma, beta);
+    const [rows, d] = layerNormRows(LAYER_NORM_KERNEL, x, gamma, beta);
     const y = backend.makeOutput([...x.shape], "float32");
     const mean = backend.makeOutput([rows], "float32"),
       rstd = backend.makeOutput([rows], "float32");
@@ -79,7 +80,7 @@ function kernels(addon: FusedAddon): [string, (args: KernelArgs) => TensorInfo |
   const layerNormGrad = ({ inputs, backend }: KernelArgs) => {
     requireFloat32(LAYER_NORM_GRAD_KERNEL, inputs);
     const { dy, x, gamma, mean, rstd } = inputs as Record<string, TensorInfo>;
-    const [rows, d] = lnShape(LAYER_NORM_GRAD_KERNEL, x!, gamma!, gamma!);
+    const [rows, d] = layerNormRows(LAYER_NORM_GRAD_KERNEL, x!, gamma!, gamma!);
     if (size(dy!) !== rows * d || size(mean!) !== rows || size(rstd!) !== rows) {
       throw new Error(
         `${LAYER_NORM_GRAD_KERNEL}: dy [${dy!.shape}], mean [${mean!.shape}], rstd [${rstd!.shape}] do not match x [${x!.shape}]`,
@@ -109,26 +110,6 @@ function kernels(addon: FusedAddon): [string, (args: KernelArgs) => TensorInfo |
     [LAYER_NORM_KERNEL, layerNorm],
     [LAYER_NORM_GRAD_KERNEL, layerNormGrad],
   ];
-}
-
-/** [rows, d] of a layer norm over the last axis of x, checking gamma and beta are [d]. */
-function lnShape(
-  kernel: string,
-  x: TensorInfo,
-  gamma: TensorInfo,
-  beta: TensorInfo,
-): [number, number] {
-  const d = x.shape[x.shape.length - 1] ?? 0;
-  if (x.shape.length < 1 || d < 1)
-    throw new Error(`${kernel}: x must have a non-empty last axis, got [${x.shape}]`);
-  for (const [name, t] of [
-    ["gamma", gamma],
-    ["beta", beta],
-  ] as const) {
-    if (t.shape.length !== 1 || t.shape[0] !== d)
-      throw new Error(`${kernel}: ${name} must be [${d}], got [${t.shape}]`);
-  }
-  return [size(x) / d, d];
 }
 
 /** Registers this file's kernels for the wasm backend (called once the addon has loaded). */

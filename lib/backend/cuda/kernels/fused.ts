@@ -14,6 +14,7 @@ import {
   ADAMW_KERNEL,
   SUM_SQUARES_KERNEL,
   type AdamWScalars,
+  layerNormRows,
 } from "../../fused-ops.ts";
 import { DROPOUT_MASK_KERNEL, type MaskAttrs } from "../../dropout.ts";
 import type { CudaBackend } from "../backend.ts";
@@ -31,26 +32,6 @@ function requireFloat32(
       throw new Error(`${name}: input ${k} must be float32, got ${t.dtype}`);
   }
   return inputs as Record<string, TensorInfo>;
-}
-
-/** [rows, d] of a layer norm over the last axis of x, checking gamma and beta are [d]. */
-function lnShape(
-  name: string,
-  x: TensorInfo,
-  gamma: TensorInfo,
-  beta: TensorInfo,
-): [number, number] {
-  const d = x.shape[x.shape.length - 1] ?? 0;
-  if (x.shape.length < 1 || d < 1)
-    throw new Error(`${name}: x must have a non-empty last axis, got [${x.shape}]`);
-  for (const [n, t] of [
-    ["gamma", gamma],
-    ["beta", beta],
-  ] as const) {
-    if (t.shape.length !== 1 || t.shape[0] !== d)
-      throw new Error(`${name}: ${n} must be [${d}], got [${t.shape}]`);
-  }
-  return [size(x.shape) / d, d];
 }
 
 kernel(GELU_KERNEL, ({ inputs, backend }: KernelArgs) => {
@@ -76,7 +57,7 @@ kernel(GELU_GRAD_KERNEL, ({ inputs, backend }: KernelArgs) => {
 
 kernel(LAYER_NORM_KERNEL, ({ inputs, backend, attrs }: KernelArgs) => {
   const { x, gamma, beta } = requireFloat32(LAYER_NORM_KERNEL, inputs);
-  const [rows, d] = lnShape(LAYER_NORM_KERNEL, x!, gamma!, beta!);
+  const [rows, d] = layerNormRows(LAYER_NORM_KERNEL, x!, gamma!, beta!);
   const y = backend.makeTensorInfo(x!.shape, "float32"),
     mean = backend.makeTensorInfo([rows], "float32"),
     rstd = backend.makeTensorInfo([rows], "float32");
@@ -96,7 +77,7 @@ kernel(LAYER_NORM_KERNEL, ({ inputs, backend, attrs }: KernelArgs) => {
 
 kernel(LAYER_NORM_GRAD_KERNEL, ({ inputs, backend }: KernelArgs) => {
   const { dy, x, gamma, mean, rstd } = requireFloat32(LAYER_NORM_GRAD_KERNEL, inputs);
-  const [rows, d] = lnShape(LAYER_NORM_GRAD_KERNEL, x!, gamma!, gamma!);
+  const [rows, d] = layerNormRows(LAYER_NORM_GRAD_KERNEL, x!, gamma!, gamma!);
   if (size(dy!.shape) !== rows * d || size(mean!.shape) !== rows || size(rstd!.shape) !== rows) {
     throw new Error(
       `${LAYER_NORM_GRAD_KERNEL}: dy [${dy!.shape}], mean [${mean!.shape}], rstd [${rstd!.shape}] do not match x [${x!.shape}]`,
