@@ -8,8 +8,9 @@
  *    (edit map, then the transpiler's map):
  *    - top-level `const/let/var`, functions, classes and imports become globals, so later cells see
  *      them and may redeclare them (`const x = 1` → `;(x = 1);`, with `var x` in the header);
- *    - `import … from "m"` → `({ … } = await __simvlm.import("m"))` (the kernel resolves "simvlm",
- *      the "tslab" compatibility module and packages from the notebook's folder);
+ *    - `import … from "m"` → `({ … } = await __simvlm.import("m"))` and `import(m)` →
+ *      `__simvlm.import(m)` (the kernel resolves "simvlm", the "tslab" compatibility module and
+ *      packages from the notebook's folder);
  *    - the body runs in an async arrow function (top-level await); a final expression is returned;
  *    - every loop body starts with `__simvlm.tick()`, which throws once the cell is interrupted, so an
  *      interrupted loop really stops, sync or async.
@@ -141,6 +142,11 @@ export function convertCell(ts: typeof TS, code: string, fileName = "cell.ts"): 
   }
   // Loop guards everywhere (functions declared in the cell included).
   const visit = (n: TS.Node): void => {
+    // `import(x)` → `__simvlm.import(x)`: vm scripts have no dynamic-import callback (Node throws
+    // "A dynamic import callback was not specified"), and a cell should resolve a module the same
+    // way whether it imports it statically or dynamically.
+    if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword)
+      replace(start(n.expression), n.expression.end, "__simvlm.import");
     if (ts.isIterationStatement(n, false)) {
       const body = n.statement;
       if (ts.isBlock(body)) edit.appendLeft(start(body) + 1, GUARD);

@@ -222,3 +222,13 @@ describe("display values, without sockets", { timeout: 120_000 }, () => {
     assert.match(data["text/html"], /"y":\[0\.5,0\.25,0\.125\]/);
   });
 });
+
+describe("dynamic import", { timeout: 120_000 }, () => {
+  it('resolves dynamic import() in a cell as a static import would ("simvlm" is the library)', async () => {
+    const { reply, iopub } = await k.execute(
+      "const dyn = await import('simvlm'); const p = await import('node:path'); [typeof dyn.pretrain, p.join('a', 'b')].join(' ')",
+    );
+    assert.equal(reply.content.status, "ok", JSON.stringify(reply.content));
+    assert.equal(resultText(iopub), "'function a/b'");
+  });
+});

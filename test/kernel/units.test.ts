@@ -237,6 +237,16 @@ describe("converter", () => {
       { value: "a/b" },
     );
   });
+  it("sends dynamic import() through the kernel's resolver", async () => {
+    const js = convertCell(ts, "const m = await import('node:path'); m.join('a', 'b')").js;
+    assert.match(js, /__simvlm\.import\('node:path'\)/);
+    assert.deepEqual(
+      await run("const convDyn = await import('node:path'); convDyn.join('a', 'b')"),
+      {
+        value: "a/b",
+      },
+    );
+  });
   it("keeps no result for statements and reports syntax errors with positions", async () => {
     assert.equal(await run("let convQ = 1"), undefined);
     const bad = convertCell(ts, "let x = 1\nlet = ;");
