@@ -4,7 +4,15 @@
 // submitters sharing runs, refusals, and the errors for a bad URL or grid.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
@@ -23,6 +31,7 @@ import { checkRedis } from "../../lib/experiments/queue/connection.ts";
 import { runOnQueue } from "../../lib/experiments/queue/submit.ts";
 import { expandGrid } from "../../lib/experiments/grid.ts";
 import { setRunContext, getRunContext, startProgress } from "../../lib/runtime.ts";
+import { Redis } from "ioredis";
 import { BIN, RUNS_MODULE, startRedis, startWorker, until, type TestRedis } from "./queue/redis.ts";
 
 const skip = skipUnless("redis");
@@ -205,6 +214,35 @@ test(
         ["queued"],
       );
       assert.match(events[0]!.message, /^0 runs on the queue .*, 2 from the cache/);
+      // Redis loses the finished jobs (flushed), and a submitter without these results in its cache
+      // queues them again: the workers answer from their store and train nothing (the checkpoints
+      // keep their modification time).
+      const flush = new Redis(url);
+      await flush.flushdb();
+      flush.disconnect();
+      const weights = remote.rows.map((r) =>
+        join(store, "runs", r.key, "ckpt", "weights.safetensors"),
+      );
+      const before = weights.map((w) => statSync(w).mtimeMs);
+      const fresh = await runGrid(grid, {
+        cacheDir: join(root, "exact-fresh"),
+        queue: url,
+        progress: false,
+      });
+      assert.deepEqual(
+        fresh.rows.map((r) => r.metrics),
+        remote.rows.map((r) => r.metrics),
+      );
+      assert.deepEqual(
+        weights.map((w) => statSync(w).mtimeMs),
+        before,
+        "nothing was trained again",
+      );
+      assert.equal(
+        workers.map((w) => w.out().match(/ from the store /g)?.length ?? 0).reduce((a, b) => a + b),
+        2,
+        "both runs were sent from the store",
+      );
     } finally {
       await Promise.all(workers.map((w) => w.stop(10_000)));
     }

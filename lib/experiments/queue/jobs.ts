@@ -51,6 +51,8 @@ export interface RunJobResult {
   startedAt: string;
   finishedAt: string;
   seconds: number;
+  /** True when the worker found the finished run in its --store and sent that instead of training. */
+  fromStore?: boolean;
 }
 
 /** A refusal is written to the job's log as `refused<TAB>worker<TAB>reason` (the submitter reads it). */

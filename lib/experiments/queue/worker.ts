@@ -141,6 +141,29 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         `no run function "${d.run}" here (registered: ${registeredRuns().join(", ")}); start the worker with --module FILE that registers it`,
       );
 
+    // The key names the run's code, params, seed and resources, so a finished result in the store
+    // is this job's answer: send it instead of training again (Redis lost the job, or a submitter
+    // without the result in its own cache asked again).
+    const stored = store ? new RunCache(store).get(d.key) : undefined;
+    if (stored && stored.codeVersion === d.codeVersion) {
+      const dir = new RunCache(store).runDir(d.key);
+      const { files, leftOut } = collectResultFiles(dir);
+      log(`sends ${what} from the store (finished ${stored.finishedAt}); nothing is trained again`);
+      return {
+        metrics: stored.metrics,
+        ...(stored.na ? { na: stored.na } : {}),
+        ...(stored.items ? { items: stored.items } : {}),
+        extra: stored.extra,
+        files,
+        leftOut,
+        worker: name,
+        store: dir,
+        startedAt: stored.startedAt,
+        finishedAt: stored.finishedAt,
+        seconds: stored.seconds,
+        fromStore: true,
+      };
+    }
     const attempt = `attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1}`;
     log(
       `takes ${what}, ${attempt}${job.stalledCounter ? ` (taken over after ${job.stalledCounter} stall${job.stalledCounter > 1 ? "s" : ""})` : ""}`,
