@@ -16,6 +16,7 @@ import {
   recordsHash,
   ORDER_BLOCK,
 } from "../../lib/data/index.ts";
+import { ALT_TEXT_SENTENCE_RATE } from "../../lib/data/world/text.ts";
 
 const digest = (x: unknown) =>
   createHash("sha256")
@@ -229,4 +230,17 @@ test("splitHash: stable for the same content, changes when the content changes, 
   answer[3]!.vqa[0]!.answers[9] = "x";
   assert.notEqual(recordsHash(answer), h, "one VQA answer");
   assert.equal(recordsHash(structuredClone(records)), h, "a copy hashes the same");
+});
+
+test("alt-text: a sentence for about ALT_TEXT_SENTENCE_RATE of the scenes, a keyword list otherwise; the first object is (almost) always named", () => {
+  const leads = /^(a picture of|an image of|a drawing of|picture of|illustration of) a /;
+  const records = makeWorld({ dataSeed: 3, split: "train", n: 1000, size: 8 });
+  const sentences = records.filter((r) => leads.test(r.altText));
+  const share = sentences.length / records.length;
+  // Binomial(1000, p): ±4 standard deviations is ±0.062 at p = 0.4.
+  assert.ok(Math.abs(share - ALT_TEXT_SENTENCE_RATE) < 0.062, `share ${share}`);
+  // The first object is always kept; only shape noise (5%) hides its shape.
+  const named = records.filter((r) => r.altText.includes(r.objects[0]!.shape)).length;
+  assert.ok(named / records.length > 0.9, `first object's shape in ${named} of 1000`);
+  for (const r of sentences) assert.doesNotMatch(r.altText, /\b(png|jpg|clipart|stock|download)\b/);
 });

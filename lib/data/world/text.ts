@@ -63,12 +63,19 @@ function leftToRight(objs: SceneObject[]): SceneObject[] {
   return [...objs].sort((a, b) => a.x - b.x);
 }
 
-/** Web-like alt-text: keywords, partial, shuffled, with junk and sometimes a wrong word. */
+/** Share of alt-texts written as a sentence ("a drawing of a red circle and a blue star"), same noise. */
+export const ALT_TEXT_SENTENCE_RATE = 0.4;
+
+/**
+ * Web-like alt-text: keywords, partial, shuffled, with junk and sometimes a wrong word; or, for
+ * ALT_TEXT_SENTENCE_RATE of the scenes, the same (noisy, partial) objects as one sentence.
+ */
 export function makeAltText(objs: SceneObject[], rng: Rng, opts: HeldOutTextOptions = {}): string {
   const ok = (c: string, s: string) => opts.allowHeldOut === true || !isHeldOutPair(c, s);
   const style = rng.int(0, 3);
   const kept = objs.filter((_, i) => i === 0 || rng.next() < 0.75);
   const words: string[] = [];
+  const phrases: string[] = [];
   for (const o of kept) {
     let color = o.color,
       shape = o.shape;
@@ -76,8 +83,23 @@ export function makeAltText(objs: SceneObject[], rng: Rng, opts: HeldOutTextOpti
     // scene's split must not contain (the true pair is always allowed, so neither list is empty).
     if (rng.next() < 0.1) color = rng.pick(WORLD_COLORS.filter((c) => ok(c, shape)));
     if (rng.next() < 0.05) shape = rng.pick(WORLD_SHAPES.filter((s) => ok(color, s)));
-    if (rng.next() < 0.3) words.push(o.size);
-    words.push(rng.next() < 0.85 ? `${color} ${shape}` : shape);
+    const sized = rng.next() < 0.3;
+    if (sized) words.push(o.size);
+    const noun = rng.next() < 0.85 ? `${color} ${shape}` : shape;
+    words.push(noun);
+    phrases.push(sized ? `${o.size} ${noun}` : noun);
+  }
+  // Much web alt-text is a sentence ("picture of a red car"), which is why the paper's zero-shot
+  // prompt "a picture of" works; without it the model only ever writes keyword lists (issue 14).
+  if (rng.next() < ALT_TEXT_SENTENCE_RATE) {
+    const lead = rng.pick([
+      "a picture of",
+      "an image of",
+      "a drawing of",
+      "picture of",
+      "illustration of",
+    ]);
+    return `${lead} ${joinAnd(phrases.map(withArticle))}`;
   }
   const junk = rng.int(0, 3);
   for (let i = 0; i < junk; i++) words.push(rng.pick(JUNK));
