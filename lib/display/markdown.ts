@@ -11,9 +11,10 @@ import { Marked, type Tokens } from "marked";
 
 const ALIGN = /^(left|right|center)$/;
 
-// Table cells state their alignment twice: `style` for viewers that keep inline styles (JupyterLab,
-// the trusted classic Notebook, nbconvert) and `align` for those that strip them; the notebook
-// stylesheets' `text-align: right` on td/th wins over a bare `align` attribute.
+// Table cells state their alignment for every viewer: `style` where inline styles are kept
+// (JupyterLab, the trusted classic Notebook, nbconvert) and, for the untrusted classic Notebook,
+// which strips styles and whose stylesheet right-aligns td/th (outranking a cell's own `align`), an
+// `align` attribute on a <div> around the content, which no rule there overrides.
 const parser = new Marked({
   gfm: true,
   renderer: {
@@ -23,8 +24,10 @@ const parser = new Marked({
     ) {
       const tag = token.header ? "th" : "td";
       const a = token.align && ALIGN.test(token.align) ? token.align : undefined;
-      const attrs = a ? ` align="${a}" style="text-align: ${a}"` : "";
-      return `<${tag}${attrs}>${this.parser.parseInline(token.tokens)}</${tag}>\n`;
+      const content = this.parser.parseInline(token.tokens);
+      return a
+        ? `<${tag} align="${a}" style="text-align: ${a}"><div align="${a}">${content}</div></${tag}>\n`
+        : `<${tag}>${content}</${tag}>\n`;
     },
   },
 });

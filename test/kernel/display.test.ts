@@ -191,9 +191,18 @@ describe("display bundles", () => {
     assert.equal(b["text/markdown"], md);
     const html = b["text/html"] as string;
     assert.match(html, /<p><strong>Runs<\/strong><\/p>/);
-    assert.match(html, /<th align="left" style="text-align: left">run<\/th>/);
-    assert.match(html, /<td align="right" style="text-align: right">1\.5<\/td>/);
-    assert.match(html, /<td align="left" style="text-align: left">a <em>b<\/em><\/td>/);
+    assert.match(
+      html,
+      /<th align="left" style="text-align: left"><div align="left">run<\/div><\/th>/,
+    );
+    assert.match(
+      html,
+      /<td align="right" style="text-align: right"><div align="right">1\.5<\/div><\/td>/,
+    );
+    assert.match(
+      html,
+      /<td align="left" style="text-align: left"><div align="left">a <em>b<\/em><\/div><\/td>/,
+    );
     assert.doesNotMatch(html, /\*\*|\| ?---|<script/);
     const own = completeBundle({ "text/markdown": "x", "text/html": "<b>x</b>" });
     assert.equal(own["text/html"], "<b>x</b>", "a bundle's own HTML is kept");
