@@ -42,6 +42,8 @@ export interface RunNotebooksOptions {
   timeout?: number;
   /** Forward the kernel's and nbclient's stderr (default true). */
   stderr?: boolean;
+  /** Draw static pictures of the figures (default true; needs Chromium, else the run fails). */
+  pictures?: boolean;
 }
 
 /** Install the simvlm kernelspec into a fresh temporary prefix; returns its share/jupyter folder. */
@@ -97,7 +99,7 @@ export async function runNotebooks(opts: RunNotebooksOptions = {}): Promise<Note
           }
         });
       });
-      if (existsSync(dest)) {
+      if (opts.pictures !== false && existsSync(dest)) {
         const [pics] = await addStaticFigures([dest]);
         summary.pictures = pics!.rendered;
         summary.png += pics!.rendered;
