@@ -1,9 +1,11 @@
 /**
  * The display API cells use (`display.html(…)`, `display.plotly(fig)`, progress displays) and the
  * rendering of values into mime bundles. Every bundle goes through `completeBundle`: JSON-valued
- * mime types pass the one display serialiser (lib/display/json.ts) and Plotly figures get
- * offline-capable HTML built from the same serialised data. The first Plotly figure of a session
- * is followed by an output carrying plotly.js (plotlyLoaderBundle).
+ * mime types pass the one display serialiser (lib/display/json.ts), Plotly figures get
+ * offline-capable HTML built from the same serialised data, with the bundle's static picture inside
+ * it, and markdown gets an HTML rendering beside it — what viewers that run no scripts and trust
+ * nothing (the untrusted classic Notebook, nbconvert's HTML, GitHub) show. The first Plotly figure
+ * of a session is followed by an output carrying plotly.js (plotlyLoaderBundle).
  */
 import { inspect } from "node:util";
 import { escapeHtml } from "../lib/display/html.ts";
@@ -16,6 +18,7 @@ import {
   type PlotlyFigure,
 } from "../lib/display/index.ts";
 import { DisplayValueError, toJsonValue } from "../lib/display/json.ts";
+import { markdownHtml } from "../lib/display/markdown.ts";
 import { plotlyFigureHtml, plotlyFigureText, plotlyLoaderHtml } from "../lib/display/plotly.ts";
 import {
   progressText,
@@ -75,7 +78,8 @@ const isJsonMime = (mime: string) => mime === "application/json" || mime.endsWit
  * A bundle as it goes on the wire: JSON types (application/json, any +json) serialised by the
  * display rules; other types as strings (numbers and booleans as their text, bytes for an image
  * type as base64; anything else is an error naming the mime type). Plotly gets offline-capable
- * HTML and a text line.
+ * HTML that shows the bundle's PNG, JPEG or SVG until (and unless) its script draws, and a text line;
+ * markdown gets its HTML rendering (untrusted, the classic Notebook shows no markdown output).
  */
 export function completeBundle(bundle: MimeBundle): MimeBundle {
   const out: MimeBundle = {};
@@ -100,11 +104,26 @@ export function completeBundle(bundle: MimeBundle): MimeBundle {
     );
   }
   if (fig) {
-    if (!("text/html" in out)) out["text/html"] = plotlyFigureHtml(fig);
+    if (!("text/html" in out))
+      out["text/html"] = plotlyFigureHtml(fig, { image: staticImage(out) });
     out["text/plain"] ??= plotlyFigureText(fig);
   }
+  if (typeof out["text/markdown"] === "string" && !("text/html" in out))
+    out["text/html"] = markdownHtml(out["text/markdown"]);
   if (!("text/plain" in out)) out["text/plain"] = `<${Object.keys(out).join(", ")}>`;
   return out;
+}
+
+/** The bundle's static picture as a data: URI (PNG, then SVG, then JPEG), if it has one. */
+function staticImage(out: MimeBundle): string | undefined {
+  for (const mime of ["image/png", "image/svg+xml", "image/jpeg"]) {
+    const v = out[mime];
+    if (typeof v !== "string" || v === "") continue;
+    const data =
+      mime === "image/svg+xml" ? Buffer.from(v).toString("base64") : v.replace(/\s+/g, "");
+    return `data:${mime};base64,${data}`;
+  }
+  return undefined;
 }
 
 const describe = (v: unknown) =>
@@ -121,7 +140,8 @@ const describe = (v: unknown) =>
  * HTML (that figure's script waits for it): it makes a saved notebook and its nbconvert HTML render
  * offline. It is an output of its own (a script, nothing visible) so that every figure output stays
  * small, and it carries plotly.js's cartesian bundle (1.4 MB: scatter, bar, heatmap, image, box,
- * contour, histogram, pie, violin) rather than the 4.7 MB full one. Returns undefined when not due.
+ * contour, histogram, pie, violin) rather than the 4.7 MB full one — the bundle the kernelspec folder
+ * serves to live pages and lab/ imports, so a page has one plotly.js. Returns undefined when not due.
  */
 export function plotlyLoaderBundle(bundle: MimeBundle): MimeBundle | undefined {
   if (plotlyLoaded || !(PLOTLY_MIME in bundle) || "text/html" in bundle) return undefined;

@@ -285,7 +285,7 @@ export async function ensureLab({
     const info = {
       mode,
       jupyterlab: version("@jupyterlab/application"),
-      plotly: version("plotly.js-dist-min"),
+      plotly: version("plotly.js-cartesian-dist-min"),
       seconds: (Date.now() - t0) / 1000,
       bytes: du(tmp),
       built: new Date().toISOString(),

@@ -1,6 +1,6 @@
 // A JupyterLab mime renderer for Plotly figures (`application/vnd.plotly.v1+json`), drawn with the
-// same plotly.js release as the kernel's HTML output and its standalone pages (npm
-// plotly.js-dist-min). It is marked safe: a figure is JSON that plotly.js draws, no script from the
+// same plotly.js bundle as the kernel's HTML output and the saved notebooks (npm
+// plotly.js-cartesian-dist-min, lib/display/plotly.ts). It is marked safe: a figure is JSON that plotly.js draws, no script from the
 // notebook runs, so figures draw in untrusted notebooks too, sliders and menus included. Rank 0 puts
 // it before text/html, so the kernel's HTML copy of each figure (scripts, shown only when trusted)
 // is not used here. Why not the jupyterlab-plotly package: see docs/jupyterlab.md.
@@ -8,12 +8,19 @@ import { Widget } from "@lumino/widgets";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
-// plotly.js is 4.7 MB: its own chunk, loaded with the first figure rather than with the page.
+// plotly.js (1.4 MB) is its own chunk, loaded with the first figure rather than with the page. One
+// plotly.js per page: a trusted notebook's plotly.js output (the kernel's inline loader) and the
+// HTML copies of figures use window.Plotly when it is there, and define none while this load is
+// under way (window.__simvlmPlotlyLoading); the bundle sets window.Plotly itself.
 let plotly;
 const loadPlotly = () =>
-  (plotly ??= import(/* webpackChunkName: "plotly" */ "plotly.js-dist-min").then(
-    (m) => m.default ?? m,
-  ));
+  (plotly ??= window.Plotly
+    ? Promise.resolve(window.Plotly)
+    : ((window.__simvlmPlotlyLoading = true),
+      import(/* webpackChunkName: "plotly" */ "plotly.js-cartesian-dist-min").then((m) => {
+        window.__simvlmPlotlyLoading = false;
+        return m.default ?? m;
+      })));
 
 class PlotlyRenderer extends Widget {
   constructor(options) {

@@ -37,7 +37,8 @@ export const PREREQS = {
   notebook: {
     apt: ["jupyter-notebook"],
     python: ["notebook"],
-    usedBy: "the classic Notebook in a browser (test/kernel/classic-notebook, test/viz/notebook)",
+    usedBy:
+      "the classic Notebook in a browser (test/kernel/classic-notebook, test/viz/notebook, test/notebooks/untrusted)",
   },
   nbclient: {
     apt: ["python3-nbclient", "python3-nbformat", "python3-ipykernel"],
@@ -47,7 +48,7 @@ export const PREREQS = {
   nbconvert: {
     apt: ["python3-nbconvert"],
     python: ["nbconvert"],
-    usedBy: "the HTML export test (test/kernel/notebook)",
+    usedBy: "the HTML export tests (test/kernel/notebook, test/notebooks/untrusted)",
   },
   chromium: {
     apt: ["chromium"],

@@ -1,14 +1,20 @@
 /**
- * Plotly figures as HTML that renders without internet access, using plotly.js from the npm
- * package `plotly.js-dist-min` (a 4.7 MB script, so it is never embedded in each figure):
+ * Plotly figures as HTML that renders without internet access, with one plotly.js everywhere: the
+ * cartesian partial bundle (npm `plotly.js-cartesian-dist-min`, 1.4 MB), which live sessions load
+ * from the kernelspec folder, saved notebooks carry inline and JupyterLab's renderer (lab/) imports.
  *
- * - `plotlyFigureHtml(fig)`: a notebook fragment (a div and a small script, a few KB plus the figure
- *   data). It draws with `window.Plotly` if present; otherwise, on a live Jupyter server, it loads
- *   plotly.js once per page from the kernelspec folder (`{base_url}kernelspecs/simvlm/plotly.min.js`),
- *   and otherwise waits for the loader below (e.g. in `nbconvert --to html` output opened offline).
- * - `plotlyLoaderHtml()`: a `<script>` with plotly.js (the 1.4 MB cartesian bundle) inline; the kernel
- *   emits it once per session, as its own output before the first figure, so saved notebooks and
- *   their HTML exports stay self-contained while each figure output stays small.
+ * - `plotlyFigureHtml(fig, { image })`: a notebook fragment (a div and a small script, a few KB plus
+ *   the figure data). The div holds the figure's static picture as an `<img>` (a data: URI), which is
+ *   what viewers that run no scripts show: the untrusted classic Notebook (its sanitiser keeps img
+ *   data: URIs and drops the script), nbconvert's HTML opened without JavaScript, GitHub. When the
+ *   script runs it replaces the picture with the interactive figure, drawn with `window.Plotly` if
+ *   present; otherwise, on a live Jupyter server, plotly.js is loaded once per page from the
+ *   kernelspec folder (`{base_url}kernelspecs/simvlm/plotly.min.js`), and otherwise the fragment
+ *   waits for the loader below (e.g. in `nbconvert --to html` output opened offline).
+ * - `plotlyLoaderHtml()`: a `<script>` with plotly.js inline; the kernel emits it once per session,
+ *   as its own output after the first figure, so saved notebooks and their HTML exports stay
+ *   self-contained while each figure output stays small. It defines plotly.js only where the page
+ *   has none and none is loading, so a page loads plotly.js once.
  * - `plotlyStandaloneHtml(fig, title?)`: a complete offline page (used by `viz --out FILE.html`).
  */
 import { readFileSync } from "node:fs";
@@ -17,17 +23,37 @@ import { escapeHtml } from "./html.ts";
 import { toJson } from "./json.ts";
 import type { PlotlyFigure } from "./index.ts";
 
-const FULL_BUNDLE = "plotly.js-dist-min/plotly.min.js";
 /**
- * plotly.js's cartesian partial bundle (npm `plotly.js-cartesian-dist-min`, 1.4 MB instead of 4.7):
- * every trace type the library's figures use (scatter, heatmap, image) and the common 2-D ones.
- * It is what saved notebooks carry; standalone pages keep the full bundle.
+ * plotly.js's cartesian partial bundle (1.4 MB instead of the full bundle's 4.7): every trace type
+ * the library's figures use (scatter, heatmap, image) and the common 2-D ones, listed below.
  */
 const CARTESIAN_BUNDLE = "plotly.js-cartesian-dist-min/plotly-cartesian.min.js";
+/** The full bundle, used only for a standalone page whose figure needs a trace type the cartesian one lacks. */
+const FULL_BUNDLE = "plotly.js-dist-min/plotly.min.js";
+/** The trace types in the cartesian bundle (plotly.js lib/index-cartesian.js). */
+export const CARTESIAN_TRACES: ReadonlySet<string> = new Set([
+  "scatter",
+  "bar",
+  "box",
+  "heatmap",
+  "histogram",
+  "histogram2d",
+  "histogram2dcontour",
+  "contour",
+  "pie",
+  "violin",
+  "image",
+]);
 
-/** Absolute path of the full plotly.js bundle (copied into the kernelspec, inlined in standalone pages). */
+/** Absolute path of the plotly.js bundle notebooks use (the kernelspec folder serves a copy). */
 export function plotlyJsPath(): string {
-  return createRequire(import.meta.url).resolve(FULL_BUNDLE);
+  return createRequire(import.meta.url).resolve(CARTESIAN_BUNDLE);
+}
+
+/** Trace types of `fig` that the cartesian bundle cannot draw (empty for every library figure). */
+export function nonCartesianTraces(fig: PlotlyFigure): string[] {
+  const types = fig.data.map((d) => String(d.type ?? "scatter"));
+  return [...new Set(types.filter((t) => !CARTESIAN_TRACES.has(t)))];
 }
 
 const inlineCache = new Map<string, string>();
@@ -62,22 +88,38 @@ function checkFigure(fig: PlotlyFigure, what = "figure"): void {
 
 let counter = 0;
 
-/** A notebook fragment that draws `fig` (see the module comment for how plotly.js is found). */
+/**
+ * A notebook fragment that draws `fig` (see the module comment for how plotly.js is found).
+ * `image`: the figure's static picture (a data: URI of a PNG, JPEG or SVG, or base64 PNG data),
+ * shown until the script draws and wherever scripts do not run.
+ */
 export function plotlyFigureHtml(
   fig: PlotlyFigure,
-  opts: { divId?: string; height?: number } = {},
+  opts: { divId?: string; height?: number; image?: string } = {},
 ): string {
   checkFigure(fig);
   const id = opts.divId ?? `simvlm-plotly-${Date.now().toString(36)}-${(counter++).toString(36)}`;
   const height = opts.height ?? (typeof fig.layout?.height === "number" ? fig.layout.height : 420);
   const config = { responsive: true, displaylogo: false, ...(fig.config ?? {}) };
-  return `<div id="${id}" class="simvlm-plotly" style="width:100%;min-height:${height}px"></div>
+  const src =
+    opts.image &&
+    (opts.image.startsWith("data:") ? opts.image : `data:image/png;base64,${opts.image}`);
+  // With a picture the div takes the picture's height; the script sets the figure's when it draws.
+  const inner = src
+    ? `<img src="${escapeHtml(src)}" alt="${escapeHtml(plotlyFigureText(fig))}" style="max-width:100%;height:auto">`
+    : "";
+  const style = src ? "width:100%" : `width:100%;min-height:${height}px`;
+  return `<div id="${id}" class="simvlm-plotly" style="${style}">${inner}</div>
 <script type="text/javascript">
 (function () {
   var fig = ${scriptJson({ data: fig.data, layout: fig.layout ?? {}, config, frames: fig.frames })};
   function draw() {
     var el = document.getElementById(${JSON.stringify(id)});
-    if (el && !el.dataset.drawn) { el.dataset.drawn = "1"; window.Plotly.newPlot(el, fig.data, fig.layout, fig.config).then(function () { if (fig.frames) window.Plotly.addFrames(el, fig.frames); }); }
+    if (!el || el.dataset.drawn) return;
+    el.dataset.drawn = "1";
+    el.textContent = ""; // the static picture gives way to the interactive figure
+    el.style.minHeight = "${height}px";
+    window.Plotly.newPlot(el, fig.data, fig.layout, fig.config).then(function () { if (fig.frames) window.Plotly.addFrames(el, fig.frames); });
   }
   if (window.Plotly) return draw();
   var waiting = (window.__simvlmPlotlyWaiting = window.__simvlmPlotlyWaiting || []);
@@ -92,30 +134,40 @@ export function plotlyFigureHtml(
   } catch (e) {}
   if (base == null || location.protocol === "file:") return; // offline page: the loader output defines Plotly
   window.__simvlmPlotlyLoading = true;
+  window.__simvlmPlotlyReady = function () { var w = window.__simvlmPlotlyWaiting || []; window.__simvlmPlotlyWaiting = []; w.forEach(function (f) { f(); }); };
   var s = document.createElement("script");
   s.src = base.replace(/\\/?$/, "/") + "kernelspecs/simvlm/plotly.min.js";
-  s.onload = function () { window.__simvlmPlotlyReady && window.__simvlmPlotlyReady(); };
+  s.onload = function () { window.__simvlmPlotlyReady(); };
+  // No kernelspec copy (another server, an old install): the notebook's own loader output, if any.
+  s.onerror = function () { window.__simvlmPlotlyLoading = false; if (window.__simvlmDefinePlotly) { window.__simvlmDefinePlotly(); window.__simvlmPlotlyReady(); } };
   document.head.appendChild(s);
-  window.__simvlmPlotlyReady = function () { var w = window.__simvlmPlotlyWaiting || []; window.__simvlmPlotlyWaiting = []; w.forEach(function (f) { f(); }); };
 })();
 </script>`;
 }
 
-/** A script that defines window.Plotly inline (cartesian bundle) and draws figures that were waiting for it. */
+/**
+ * A script that defines window.Plotly inline (cartesian bundle) and draws figures that were waiting
+ * for it. Where the page already has plotly.js, or a figure is loading it from the kernelspec folder
+ * (a live server), it defines nothing: that load draws the waiting figures.
+ */
 export function plotlyLoaderHtml(): string {
   const js = inlineBundle(CARTESIAN_BUNDLE);
+  // Kept as a function when a load is under way: the figure's script calls it if that load fails.
   return `<script type="text/javascript">
 if (!window.Plotly) {
+window.__simvlmDefinePlotly = function () {
 ${js}
+};
+if (!window.__simvlmPlotlyLoading) window.__simvlmDefinePlotly();
 }
-(function () { var w = window.__simvlmPlotlyWaiting || []; window.__simvlmPlotlyWaiting = []; w.forEach(function (f) { f(); }); })();
+(function () { if (!window.Plotly) return; var w = window.__simvlmPlotlyWaiting || []; window.__simvlmPlotlyWaiting = []; w.forEach(function (f) { f(); }); })();
 </script>`;
 }
 
-/** A complete HTML page with plotly.js inline: opens offline in any browser. */
+/** A complete HTML page with plotly.js inline (the cartesian bundle unless the figure needs more): opens offline in any browser. */
 export function plotlyStandaloneHtml(fig: PlotlyFigure, title = "SimVLM figure"): string {
   checkFigure(fig);
-  const js = inlineBundle(FULL_BUNDLE);
+  const js = inlineBundle(nonCartesianTraces(fig).length ? FULL_BUNDLE : CARTESIAN_BUNDLE);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

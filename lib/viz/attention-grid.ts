@@ -71,7 +71,8 @@ export async function attentionGridFigure(
   for (const t of tokens)
     if (!(Number.isInteger(t) && t >= 0 && t < T))
       throw new VizError(`attentionGridFigure: token index ${t} out of range 0..${T - 1}`);
-  const budget = (opts.budgetBytes ?? VIZ_FIGURE_BUDGET) * 0.35; // the JSON is stored twice in a notebook
+  // The JSON is stored twice in a notebook, and so is the PNG (the rest of the budget).
+  const budget = (opts.budgetBytes ?? VIZ_FIGURE_BUDGET) * 0.3;
 
   const cellView = (l: number, col: number): AttentionView => ({
     label: col < Hd ? `L${l + 1} H${col + 1}` : `L${l + 1} mean`,
@@ -221,7 +222,8 @@ export async function attentionGridFigure(
         title: `${opts.labels === "input" ? "token" : "predicting"} "${names[pt]}": layers × heads`,
       })
     ).toString("base64");
-    const room = total - 2 * figBytes - 8000;
+    // The PNG is stored twice too: in the bundle and inside the kernel's HTML fragment.
+    const room = (total - 2 * figBytes - 8000) / 2;
     if (png.length <= room || size <= 24) break;
     // PNG bytes grow about with pixel area: jump close to the fit at once.
     size = Math.max(

@@ -36,8 +36,9 @@ import {
 const OVERLAY_COLORSCALE = plotlyColorscale(true);
 
 /**
- * Default size budget for one figure in a saved notebook (the limit is 300 KB): the Plotly JSON
- * counted twice (the kernel adds an HTML fragment holding it again), the PNG and the text.
+ * Default size budget for one figure in a saved notebook (the limit is 300 KB): the Plotly JSON and
+ * the PNG counted twice (the kernel adds an HTML fragment holding both again: the PNG is what
+ * viewers that run no scripts show) and the text.
  */
 export const VIZ_FIGURE_BUDGET = 280_000;
 
@@ -127,7 +128,7 @@ export async function attentionFigure(
   const [pngUri, jpgUri] = await Promise.all([rgbDataUri(img, "png"), rgbDataUri(img, "jpeg")]);
   const source = pngUri.length <= jpgUri.length ? pngUri : jpgUri;
   // A notebook stores the Plotly JSON twice (the mime bundle and the kernel's text/html fragment),
-  // plus the PNG: keep room for both copies.
+  // plus the PNG twice: keep room for all of them.
   const interactiveBudget = (budget * 0.8) / 2 - source.length - 12_000;
 
   // Fit the budget: drop per-head views first, then tokens.
@@ -154,7 +155,7 @@ export async function attentionFigure(
     shown,
     meanView,
     opts,
-    budget - 2 * JSON.stringify(figure).length - 8000,
+    (budget - 2 * JSON.stringify(figure).length - 8000) / 2,
   );
   const out: AttentionFigure = {
     kind: "attention",

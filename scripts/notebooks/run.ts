@@ -10,19 +10,24 @@
  * notebooks keep checkpoints and the run cache; default .simvlm-cache in the repo); --results sets
  * SIMVLM_RESULTS_DIR (where notebooks write results/<notebook>.json; default notebooks/results, or
  * OUT/results with --out, so a quick run elsewhere never overwrites the committed results).
+ * Each executed notebook then gets a static picture for every figure (static-figures.ts: plotly.js
+ * in Chromium), what viewers that run no scripts show; without Chromium the run fails, naming it.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NOTEBOOK_DIR, REPO, notebookSpecs } from "./build.ts";
+import { addStaticFigures } from "./static-figures.ts";
 
 export const PYTHON = process.env.SIMVLM_JUPYTER_PYTHON ?? "/usr/bin/python3";
 
 export interface NotebookRunSummary {
   notebook: string; out: string; wall_s: number; bytes: number; failed: string | null;
   errors: { cell: number; ename: string; evalue: string }[]; plotly: number; png: number; outputs: number;
+  /** Figures given a static picture after the run (drawn by plotly.js in Chromium). */
+  pictures?: number;
 }
 
 export interface RunNotebooksOptions {
@@ -37,6 +42,8 @@ export interface RunNotebooksOptions {
   timeout?: number;
   /** Forward the kernel's and nbclient's stderr (default true). */
   stderr?: boolean;
+  /** Draw static pictures of the figures (default true; needs Chromium, else the run fails). */
+  pictures?: boolean;
 }
 
 /** Install the simvlm kernelspec into a fresh temporary prefix; returns its share/jupyter folder. */
@@ -92,6 +99,12 @@ export async function runNotebooks(opts: RunNotebooksOptions = {}): Promise<Note
           }
         });
       });
+      if (opts.pictures !== false && existsSync(dest)) {
+        const [pics] = await addStaticFigures([dest]);
+        summary.pictures = pics!.rendered;
+        summary.png += pics!.rendered;
+        summary.bytes = statSync(dest).size;
+      }
       out.push(summary);
     }
   } finally { ks.cleanup(); }
@@ -108,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
   for (const r of results) {
     const ok = !r.failed && !r.errors.length;
     if (!ok) bad++;
-    console.log(`${ok ? "ok  " : "FAIL"} ${r.out}: ${r.wall_s}s, ${(r.bytes / 1e6).toFixed(2)} MB, ${r.plotly} Plotly figures, ${r.png} PNGs` +
+    console.log(`${ok ? "ok  " : "FAIL"} ${r.out}: ${r.wall_s}s, ${(r.bytes / 1e6).toFixed(2)} MB, ${r.plotly} Plotly figures, ${r.png} PNGs (${r.pictures ?? 0} drawn in Chromium)` +
       (ok ? "" : ` — ${r.failed ?? ""} ${r.errors.map((e) => `cell ${e.cell}: ${e.ename}: ${e.evalue}`).join("; ")}`));
   }
   return bad ? 1 : 0;

@@ -82,6 +82,28 @@ it(
       assert.ok((await page.locator(".js-plotly-plot .barlayer .trace").count()) >= 1);
       const titles = await page.locator(".js-plotly-plot .gtitle").allTextContents();
       assert.deepEqual(titles, ["first", "second"]);
+      // One plotly.js per page (issue 17 item 5): the cartesian bundle, fetched once from the
+      // kernelspec folder; the kernel's inline copy (its loader output, there too) is not run.
+      const plotly = await page.evaluate(() => ({
+        fetched: performance
+          .getEntriesByType("resource")
+          .map((e) => e.name)
+          .filter((n) => /plotly[^/]*\.js/.test(n)),
+        loaders: (window as any).Jupyter.notebook
+          .get_cells()
+          .flatMap((c: any) => c.output_area.outputs)
+          .filter((o: any) =>
+            String(o.data?.["text/html"] ?? "").includes("__simvlmDefinePlotly = function"),
+          ).length,
+        traces: Object.keys((window as any).Plotly.PlotSchema.get().traces),
+      }));
+      assert.equal(plotly.fetched.length, 1, plotly.fetched.join(", "));
+      assert.match(plotly.fetched[0]!, /kernelspecs\/simvlm\/plotly\.min\.js/);
+      assert.equal(plotly.loaders, 1, "the kernel sent its inline plotly.js once");
+      assert.ok(
+        plotly.traces.includes("heatmap") && !plotly.traces.includes("scatter3d"),
+        `the cartesian bundle: ${plotly.traces.join(",")}`,
+      );
 
       // Kernel > Interrupt on a running pretrain(): it stops at a step boundary, says where, and the
       // next cell resumes it from the checkpoint it saved (issue 17 items 1 and 8).

@@ -162,6 +162,51 @@ describe("display bundles", () => {
       /must be a Plotly figure with a "data" array/,
     );
   });
+  // Issue 17 item 2: what a viewer shows without running scripts or trusting the notebook.
+  it("a figure's static picture sits inside its HTML, where the script replaces it", () => {
+    const png = Buffer.from("\x89PNG fake").toString("base64");
+    const b = completeBundle({ [PLOTLY]: { data: [{ y: [1] }] }, "image/png": png });
+    const html = b["text/html"] as string;
+    const img = /<div id="[^"]+" class="simvlm-plotly"[^>]*><img src="([^"]+)" alt="([^"]*)"/.exec(
+      html,
+    );
+    assert.ok(img, html.slice(0, 300));
+    assert.equal(img[1], `data:image/png;base64,${png}`);
+    assert.equal(img[2], "Plotly figure: 1 trace (scatter)");
+    assert.equal(b["image/png"], png, "the PNG stays in the bundle for exporters that skip HTML");
+    assert.match(html, /el\.textContent = ""/, "drawing removes the picture");
+    const svg = completeBundle({ [PLOTLY]: { data: [] }, "image/svg+xml": "<svg/>" });
+    assert.ok(
+      (svg["text/html"] as string).includes(
+        `<img src="data:image/svg+xml;base64,${btoa("<svg/>")}"`,
+      ),
+    );
+    const none = completeBundle({ [PLOTLY]: { data: [] } })["text/html"] as string;
+    assert.doesNotMatch(none, /<img/);
+    assert.match(none, /min-height:420px/, "without a picture the div keeps the figure's room");
+  });
+  it("markdown gets an HTML rendering beside it: tables with their alignment, no script", () => {
+    const md = "**Runs**\n\n| run | loss |\n|:---|---:|\n| a *b* | 1.5 |";
+    const b = completeBundle({ "text/markdown": md, "text/plain": md });
+    assert.equal(b["text/markdown"], md);
+    const html = b["text/html"] as string;
+    assert.match(html, /<p><strong>Runs<\/strong><\/p>/);
+    assert.match(
+      html,
+      /<th align="left" style="text-align: left"><div align="left">run<\/div><\/th>/,
+    );
+    assert.match(
+      html,
+      /<td align="right" style="text-align: right"><div align="right">1\.5<\/div><\/td>/,
+    );
+    assert.match(
+      html,
+      /<td align="left" style="text-align: left"><div align="left">a <em>b<\/em><\/div><\/td>/,
+    );
+    assert.doesNotMatch(html, /\*\*|\| ?---|<script/);
+    const own = completeBundle({ "text/markdown": "x", "text/html": "<b>x</b>" });
+    assert.equal(own["text/html"], "<b>x</b>", "a bundle's own HTML is kept");
+  });
 });
 
 describe("html escaper", () => {

@@ -8,11 +8,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { notebookSpecs, readNotebookCells, readSources, sameCells } from "../../scripts/notebooks/build.ts";
 import { PYTHON, runNotebooks } from "../../scripts/notebooks/run.ts";
+import { CHROMIUM } from "../../scripts/notebooks/static-figures.ts";
 import { skipUnless } from "../../scripts/prereqs.mjs";
 
 const PLOTLY = "application/vnd.plotly.v1+json";
@@ -34,7 +35,10 @@ test("the three notebooks exist and match their sources", () => {
 test("every notebook runs headless in quick mode with the simvlm kernel", { skip: noNbclient, timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "simvlm-notebooks-"));
   try {
-    const results = await runNotebooks({ quick: true, outDir: join(dir, "out"), cacheDir: join(dir, "cache"), timeout: 300, stderr: false });
+    // Static figure pictures need Chromium: without it the run checks everything else.
+    const pictures = existsSync(CHROMIUM);
+    if (!pictures) console.log(`# no Chromium at ${CHROMIUM}: figures' static pictures not drawn or checked`);
+    const results = await runNotebooks({ quick: true, outDir: join(dir, "out"), cacheDir: join(dir, "cache"), timeout: 300, stderr: false, pictures });
     assert.equal(results.length, 3);
     for (const r of results) {
       assert.equal(r.failed, null, `${r.notebook}: ${r.failed}`);
@@ -46,6 +50,11 @@ test("every notebook runs headless in quick mode with the simvlm kernel", { skip
       assert.ok(outs.some((o) => o.data && PLOTLY in o.data), `${r.notebook}: no Plotly figure`);
       assert.ok(outs.some((o) => o.data && "image/png" in o.data), `${r.notebook}: no PNG`);
       assert.ok(!outs.some((o) => o.output_type === "error"), `${r.notebook}: an error output`);
+      if (pictures) {
+        const figs = outs.filter((o) => o.data && PLOTLY in o.data);
+        const bare = figs.filter((o) => !/<img src="data:image\//.test(String(o.data!["text/html"])));
+        assert.equal(bare.length, 0, `${r.notebook}: ${bare.length} of ${figs.length} figures have no static picture in their HTML`);
+      }
       const code = nb.cells.filter((c) => c.cell_type === "code");
       assert.ok(code.every((c) => (c as { execution_count?: number | null }).execution_count != null), `${r.notebook}: a code cell did not run`);
     }
@@ -61,6 +70,13 @@ test("the committed notebooks are saved executed: outputs, a Plotly figure and a
     assert.ok(!outs.some((o) => o.output_type === "error"), `${s.ipynb}: holds an error output`);
     assert.ok(outs.some((o) => o.data && PLOTLY in o.data), `${s.ipynb}: no Plotly figure`);
     assert.ok(outs.some((o) => o.data && "image/png" in o.data), `${s.ipynb}: no PNG`);
+    // What viewers without scripts or trust show (issue 17 item 2): a picture in every figure's HTML,
+    // an HTML rendering beside every markdown summary.
+    const html = (o: { data?: Record<string, unknown> }) => [o.data?.["text/html"] ?? ""].flat().join("");
+    const bare = outs.filter((o) => o.data && PLOTLY in o.data && !/<img src="data:image\//.test(html(o)));
+    assert.equal(bare.length, 0, `${s.ipynb}: ${bare.length} figures without a static picture (run scripts/notebooks/run.ts)`);
+    const mdOnly = outs.filter((o) => o.data && "text/markdown" in o.data && !html(o));
+    assert.equal(mdOnly.length, 0, `${s.ipynb}: ${mdOnly.length} markdown outputs without HTML (run scripts/notebooks/run.ts)`);
     if (!noNbclient) {
       const v = spawnSync(PYTHON, ["-c", "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))", s.ipynb], { encoding: "utf8" });
       assert.equal(v.status, 0, `${s.ipynb} is not nbformat-valid: ${v.stderr}`);

@@ -24,8 +24,12 @@ const rowSums = (m: ArrayLike<number>, rows: number, cols: number) =>
     return s;
   });
 /** What a figure costs in a saved notebook: the bundle plus the kernel's HTML copy of the Plotly JSON. */
+// As saved: the bundle, plus the kernel's HTML fragment holding the figure JSON and the PNG again.
 const notebookBytes = (b: Record<string, unknown>) =>
-  JSON.stringify(b).length + JSON.stringify(b[PLOTLY_MIME]).length + 2000;
+  JSON.stringify(b).length +
+  JSON.stringify(b[PLOTLY_MIME]).length +
+  String(b["image/png"] ?? "").length +
+  2000;
 const argmax2d = (z: number[][]) => {
   let best = [0, 0];
   z.forEach((r, i) =>

@@ -79,7 +79,8 @@ async function checkPng(file: string): Promise<void> {
 function checkHtml(file: string, traceType: string): void {
   const html = readFileSync(file, "utf8");
   assert.match(html, /^<!DOCTYPE html>/i);
-  assert.ok(html.includes("plotly.js v"), "plotly.js is inlined");
+  // The one plotly.js of notebooks too: the cartesian bundle (issue 17 item 5).
+  assert.ok(html.includes("plotly.js (cartesian - minified) v"), "plotly.js is inlined");
   assert.ok(html.includes(`"type":"${traceType}"`), `the figure JSON holds a ${traceType} trace`);
   assert.ok(html.includes("newPlot"));
 }
