@@ -234,6 +234,25 @@ export interface PrefixLossRow {
 }
 
 /** Loss and token accuracy against T_p (one line per `series`, e.g. per checkpoint). */
+/** plotly's default colourway followed by five more, so 15 series stay distinct. */
+const SERIES_COLORS = [
+  "#1f77b4",
+  "#ff7f0e",
+  "#2ca02c",
+  "#d62728",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+  "#17becf",
+  "#393b79",
+  "#637939",
+  "#8c6d31",
+  "#843c39",
+  "#7b4173",
+];
+
 export function lossByPrefixFigure(
   rows: PrefixLossRow[],
   opts: { title?: string } = {},
@@ -259,34 +278,36 @@ export function lossByPrefixFigure(
     groups.get(k)!.push(r);
   }
   const data: Record<string, unknown>[] = [];
-  for (const [name, g] of groups) {
+  // One legend entry and one colour per series for both panels (the axes say which is loss and
+  // which accuracy): two entries per series overflowed the legend once a grid had 8 arms.
+  [...groups].forEach(([name, g], i) => {
     g.sort((a, b) => a.tp - b.tp);
     const x = g.map((r) => r.tp);
-    data.push({
+    const common = {
       type: "scatter",
       mode: "lines+markers",
-      name: name ? `${name} loss` : "loss",
+      name: name || "suffix",
+      legendgroup: name || "suffix",
+      line: { color: SERIES_COLORS[i % SERIES_COLORS.length] },
+      marker: { color: SERIES_COLORS[i % SERIES_COLORS.length] },
       x,
-      y: g.map((r) => roundTo(r.loss, 4)),
-      xaxis: "x",
-      yaxis: "y",
-    });
+    };
+    data.push({ ...common, y: g.map((r) => roundTo(r.loss, 4)), xaxis: "x", yaxis: "y" });
     data.push({
-      type: "scatter",
-      mode: "lines+markers",
-      name: name ? `${name} accuracy` : "token accuracy",
-      x,
+      ...common,
+      showlegend: false,
       y: g.map((r) => roundTo(r.accuracy, 4)),
       xaxis: "x2",
       yaxis: "y2",
     });
-  }
+  });
   const figure: PlotlyFigure = {
     data,
     layout: {
       title: { text: opts.title ?? "Suffix loss and token accuracy against prefix length T_p" },
       width: 820,
-      height: 380,
+      // Room for one legend line per series (plotly cuts a legend taller than the plot).
+      height: Math.max(380, 160 + 22 * groups.size),
       xaxis: { domain: [0, 0.45], title: { text: "T_p (prefix tokens)" }, dtick: 1 },
       yaxis: { title: { text: "loss (nats/token)" } },
       xaxis2: { domain: [0.55, 1], title: { text: "T_p (prefix tokens)" }, dtick: 1, anchor: "y2" },

@@ -76,6 +76,21 @@ test("lossByPrefixFigure and ablationCurveFigure: traces, spread, errors", () =>
   assert.deepEqual(f.figure.data[0]!.x, [0, 2, 4]);
   assert.deepEqual(f.figure.data[1]!.y, [0.3, 0.4, 0.5]);
   assert.match(String(f[DISPLAY]()["text/plain"]), /^tp {2}loss/);
+  // Eight series (a grid's arms): one legend entry each, one colour per series in both panels, and
+  // a figure tall enough for the legend.
+  const arms = Array.from({ length: 8 }, (_, a) =>
+    [0, 2].map((tp) => ({ tp, loss: 2 - a / 10, accuracy: a / 10, series: `arm ${a}` })),
+  ).flat();
+  const g = lossByPrefixFigure(arms).figure;
+  const shown = g.data.filter((t) => t.showlegend !== false);
+  assert.deepEqual(
+    shown.map((t) => t.name),
+    arms.filter((r) => r.tp === 0).map((r) => r.series),
+  );
+  for (let a = 0; a < 8; a++)
+    assert.deepEqual(g.data[2 * a]!.line, g.data[2 * a + 1]!.line, `arm ${a}'s colour`);
+  assert.equal(new Set(shown.map((t) => JSON.stringify(t.line))).size, 8);
+  assert.ok((g.layout!.height as number) >= 160 + 22 * 8);
   assert.throws(() => lossByPrefixFigure([{ tp: 1, loss: NaN, accuracy: 0 }]), /rows\[0\]\.loss/);
   const rows = [1, 2, 3].flatMap((seed) => [
     { strategy: "random", seed, metric: 0.5 + seed * 0.01 },
