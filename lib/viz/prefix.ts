@@ -307,7 +307,7 @@ export function lossByPrefixFigure(
       title: { text: opts.title ?? "Suffix loss and token accuracy against prefix length T_p" },
       width: 820,
       // Room for one legend line per series (plotly cuts a legend taller than the plot).
-      height: Math.max(380, 160 + 22 * groups.size),
+      height: Math.max(380, 200 + 30 * groups.size),
       xaxis: { domain: [0, 0.45], title: { text: "T_p (prefix tokens)" }, dtick: 1 },
       yaxis: { title: { text: "loss (nats/token)" } },
       xaxis2: { domain: [0.55, 1], title: { text: "T_p (prefix tokens)" }, dtick: 1, anchor: "y2" },

@@ -90,7 +90,7 @@ test("lossByPrefixFigure and ablationCurveFigure: traces, spread, errors", () =>
   for (let a = 0; a < 8; a++)
     assert.deepEqual(g.data[2 * a]!.line, g.data[2 * a + 1]!.line, `arm ${a}'s colour`);
   assert.equal(new Set(shown.map((t) => JSON.stringify(t.line))).size, 8);
-  assert.ok((g.layout!.height as number) >= 160 + 22 * 8);
+  assert.ok((g.layout!.height as number) >= 200 + 30 * 8);
   assert.throws(() => lossByPrefixFigure([{ tp: 1, loss: NaN, accuracy: 0 }]), /rows\[0\]\.loss/);
   const rows = [1, 2, 3].flatMap((seed) => [
     { strategy: "random", seed, metric: 0.5 + seed * 0.01 },
