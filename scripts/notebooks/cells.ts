@@ -56,6 +56,9 @@ export interface NotebookJson {
 
 export const KERNELSPEC_METADATA = { name: "simvlm", display_name: "SimVLM (TypeScript)", language: "typescript" };
 
+/** Every built code cell's metadata. scrolled: false — the classic Notebook would put a tall output (a figure) in a small scroll box. */
+export const CODE_CELL_METADATA: Readonly<Record<string, unknown>> = { scrolled: false };
+
 /** An unexecuted notebook for the simvlm kernel. Cell ids are stable (`<slug>-<index>`). */
 export function sourcesToNotebook(cells: CellSource[], slug: string): NotebookJson {
   return {
@@ -63,8 +66,7 @@ export function sourcesToNotebook(cells: CellSource[], slug: string): NotebookJs
       const id = `${slug}-${String(i + 1).padStart(2, "0")}`;
       return c.kind === "markdown"
         ? { cell_type: "markdown", id, metadata: {}, source: sourceLines(c.source) }
-        // scrolled: false — the classic Notebook would put a tall output (a figure) in a small scroll box.
-        : { cell_type: "code", id, metadata: { scrolled: false }, execution_count: null, outputs: [], source: sourceLines(c.source) };
+        : { cell_type: "code", id, metadata: { ...CODE_CELL_METADATA }, execution_count: null, outputs: [], source: sourceLines(c.source) };
     }),
     metadata: {
       kernelspec: { ...KERNELSPEC_METADATA },

@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { notebookSpecs, readNotebookCells, readSources, sameCells } from "../../scripts/notebooks/build.ts";
+import { notebookSpecs, readNotebookCells, readSources, sameCells, syncCellMetadata } from "../../scripts/notebooks/build.ts";
 import { PYTHON, runNotebooks } from "../../scripts/notebooks/run.ts";
 import { CHROMIUM } from "../../scripts/notebooks/static-figures.ts";
 import { skipUnless } from "../../scripts/prereqs.mjs";
@@ -28,6 +28,8 @@ test("the three notebooks exist and match their sources", () => {
     const cells = readNotebookCells(s.ipynb);
     assert.ok(cells, `${s.ipynb} is missing or not JSON`);
     assert.ok(sameCells(readSources(s), cells), `${s.ipynb} differs from ${s.src}: run node --import tsx scripts/notebooks/build.ts`);
+    const nb = JSON.parse(readFileSync(s.ipynb, "utf8"));
+    assert.equal(syncCellMetadata(nb), 0, `${s.ipynb}: code cells lack the built metadata (scrolled: false): run node --import tsx scripts/notebooks/build.ts`);
     assert.ok(statSync(s.ipynb).size < 5e6, `${s.ipynb} is ${statSync(s.ipynb).size} bytes (limit 5 MB)`);
   }
 });

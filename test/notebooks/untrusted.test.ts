@@ -163,6 +163,15 @@ describe(
           undefined,
           { timeout: 30_000 },
         );
+        // Issue 17 item 3: no output sits in a scroll box, and no picture is wider than its output area.
+        const layout = await page.evaluate(() => ({
+          scrolled: document.querySelectorAll(".output_scroll").length,
+          overflowing: Array.from(document.querySelectorAll(".output_subarea img"))
+            .map((i) => [i.getBoundingClientRect().width, i.closest(".output_subarea")!.clientWidth])
+            .filter(([w, area]) => w! > area! + 1),
+        }));
+        assert.equal(layout.scrolled, 0, "an output is trapped in a scroll box");
+        assert.deepEqual(layout.overflowing, [], "pictures wider than their output area (px)");
         const sizes = checkOutputs(nb, outputKinds(nb), await shownOutputs(page));
         console.log(`# ${nb} untrusted: ${sizes.length} figures shown as pictures, CSS px ${sizes.join(", ")}`);
       });
