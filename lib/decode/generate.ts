@@ -152,7 +152,17 @@ function settings(cfg: SimVLM["config"], tokenizer: SimTokenizer, opts: Generate
     throw new DecodeError(
       `prompt is ${promptIds.length} tokens; the model reads at most ${cfg.maxTextLen - 1} after bos`,
     );
-  const maxLen = Math.min(opts.maxLen ?? 24, cfg.maxTextLen - start.length);
+  const prefixIds = (prefixTexts ?? []).map((t) => tokenizer.encode(t).slice(0, cfg.maxTextLen));
+  const Te = prefixIds.reduce((m, p) => Math.max(m, p.length), 0);
+  // With decoderPositions "continue" the decoder starts at position T_p: prefix, bos, prompt and the
+  // generated tokens share the maxTextLen positions.
+  const room = cfg.maxTextLen - start.length - (cfg.decoderPositions === "continue" ? Te : 0);
+  if (room < 1)
+    throw new DecodeError(
+      `prefix (${Te} tokens) and prompt (${promptIds.length}) leave no room to generate: the model has ${cfg.maxTextLen} text positions`,
+      { option: "prefixTexts" },
+    );
+  const maxLen = Math.min(opts.maxLen ?? 24, room);
   const minLen = Math.min(opts.minLen ?? 1, maxLen);
   const allowedLate = new Uint8Array(cfg.vocabSize);
   for (let i = 0; i < tokenizer.vocabSize; i++) allowedLate[i] = 1;
@@ -163,8 +173,6 @@ function settings(cfg: SimVLM["config"], tokenizer: SimTokenizer, opts: Generate
   allowedEarly[SPECIAL_IDS.EOS] = 0;
   /** Which ids may come at generated position t. */
   const allowed = (t: number) => (t < minLen ? allowedEarly : allowedLate);
-  const prefixIds = (prefixTexts ?? []).map((t) => tokenizer.encode(t).slice(0, cfg.maxTextLen));
-  const Te = prefixIds.reduce((m, p) => Math.max(m, p.length), 0);
   const encRows = Array.from({ length: B }, (_, b) => {
     const p = prefixIds[b] ?? [];
     return [...p, ...new Array(Te - p.length).fill(0)];

@@ -29,6 +29,15 @@ export interface ModelConfig {
   maxTextLen: number;
   dropout: number;
   layerNormEps: number;
+  /**
+   * Where the decoder's positions start. "continue" (PrefixLM's one sequence split at T_p, arXiv
+   * 2108.10904 §3.1): the first generated token sits at position T_p, the number of prefix text tokens
+   * the encoder reads, so the decoder knows whether it starts the text or continues it. "restart":
+   * every decoder input starts at position 0 — what checkpoints written before this field did (a
+   * config without the field means "restart"). Measured on single-object captions with random T_p:
+   * colour accuracy 0.28 after 800 steps with "restart", 0.997 with "continue" (issue 14 notes).
+   */
+  decoderPositions: "continue" | "restart";
 }
 
 /** A model config with a bad field (the message names the file and the fields). */
@@ -51,6 +60,7 @@ export const MODEL_CONFIGS: Record<"tiny" | "small" | "base" | "reference", Mode
     maxTextLen: 24,
     dropout: 0.1,
     layerNormEps: 1e-5,
+    decoderPositions: "continue",
   },
   /** Notebooks: useful in minutes on a laptop CPU. 64 px / 8 → 8 × 8 grid. */
   small: {
@@ -68,6 +78,7 @@ export const MODEL_CONFIGS: Record<"tiny" | "small" | "base" | "reference", Mode
     maxTextLen: 32,
     dropout: 0.1,
     layerNormEps: 1e-5,
+    decoderPositions: "continue",
   },
   /**
    * The paper's Base shape (ViT-Base-like width; 12 encoder + 12 decoder layers), 224 px with a
@@ -89,6 +100,7 @@ export const MODEL_CONFIGS: Record<"tiny" | "small" | "base" | "reference", Mode
     maxTextLen: 64,
     dropout: 0.1,
     layerNormEps: 1e-6,
+    decoderPositions: "continue",
   },
   /** The issue 9 benchmark shape: d 256, 4 heads, 4 + 4 layers, FFN 1024, 128 px / 16 → 64 patches, 32 tokens, vocab 4000. */
   reference: {
@@ -106,6 +118,7 @@ export const MODEL_CONFIGS: Record<"tiny" | "small" | "base" | "reference", Mode
     maxTextLen: 32,
     dropout: 0.1,
     layerNormEps: 1e-5,
+    decoderPositions: "continue",
   },
 };
 
@@ -166,6 +179,12 @@ export function resolveConfig(
 /** Check every field; throws one ConfigError listing all problems. */
 export function validateConfig(c: Record<string, unknown>, where = "config"): ModelConfig {
   const errs: string[] = [];
+  // Configs written before decoderPositions existed decoded from position 0.
+  if (!("decoderPositions" in c)) c = { ...c, decoderPositions: "restart" };
+  if (c.decoderPositions !== "continue" && c.decoderPositions !== "restart")
+    errs.push(
+      `"decoderPositions" must be "continue" or "restart", got ${JSON.stringify(c.decoderPositions)}`,
+    );
   const known = new Set(Object.keys(MODEL_CONFIGS[DEFAULT_BASE]));
   for (const k of Object.keys(c)) if (!known.has(k)) errs.push(`unknown field "${k}"`);
   const posInt = (k: string) => {

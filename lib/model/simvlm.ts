@@ -49,6 +49,11 @@ export interface EncoderState {
   numPatches: number;
   /** Per decoder layer, the cross-attention keys|values of the memory [B * Tk, 2 * dModel], computed once for decoding. */
   crossKV?: tf.Tensor2D[];
+  /**
+   * [B] int32: the position of each row's first decoder token — T_p, the number of prefix text
+   * tokens the encoder reads, with config.decoderPositions "continue"; 0 with "restart".
+   */
+  decStart: tf.Tensor1D;
 }
 
 const NEG = -1e9;
@@ -150,6 +155,7 @@ export class SimVLM {
         keys: s.keys,
         numPatches: s.numPatches,
         crossKV,
+        decStart: s.decStart,
       } as unknown as tf.TensorContainer;
     }) as unknown as EncoderState;
   }
@@ -181,7 +187,7 @@ export class SimVLM {
       const ids = tf.cast(tokens, "int32") as tf.Tensor1D;
       const x = tf.add(
         tf.gather(this.tokEmb, ids),
-        tf.slice(this.decPos, [pos, 0], [1, d]),
+        tf.gather(this.decPos, this.positions(tf.reshape(s.decStart, [N, 1]), pos, 1)),
       ) as tf.Tensor2D;
       // Every cached position is a real earlier token of the same row: no mask needed.
       const noMask = tf.zeros([1, 1, 1, 1]);
@@ -271,13 +277,30 @@ export class SimVLM {
       x = r.x;
       if (probs) probs.push(r.probs!);
     }
+    // PrefixLM splits one sequence at T_p: the decoder's first token sits at position T_p, not 0, so
+    // it can tell "start of the text" from "continue after the prefix" (see ModelConfig.decoderPositions).
+    const decStart =
+      c.decoderPositions === "continue" && Te > 0
+        ? (tf.sum(tf.cast(tf.notEqual(encIds, 0), "int32"), 1) as tf.Tensor1D)
+        : (tf.zeros([B], "int32") as tf.Tensor1D);
     return {
       memory: layerNorm(x, this.encLn, c.layerNormEps),
       keyBias,
       batch: B,
       keys: Tk,
       numPatches: P,
+      decStart,
     };
+  }
+
+  /**
+   * Decoder position ids [B * T] = start[b] + offset + t for t < T, capped at maxTextLen − 1 (only
+   * padding can pass the cap: a batch keeps T_p + suffix ≤ maxTextLen, generate checks its length).
+   */
+  private positions(start: tf.Tensor2D, offset: number, T: number): tf.Tensor1D {
+    const t = tf.reshape(tf.range(offset, offset + T, 1, "int32"), [1, T]);
+    const ids = tf.minimum(tf.add(start, t), this.config.maxTextLen - 1);
+    return tf.reshape(tf.cast(ids, "int32"), [-1]) as tf.Tensor1D;
   }
 
   private decodeInner(
@@ -300,9 +323,9 @@ export class SimVLM {
     const padBias = tf.reshape(tf.mul(tf.cast(tf.equal(decIn, 0), "float32"), NEG), [B, 1, 1, Td]);
     const causal = causalBias(Td);
     const selfBias = tf.add(padBias, causal);
-    const x = drop.apply(
-      tf.reshape(this.embedText(decIn, this.decPos), [B * Td, d]) as tf.Tensor2D,
-    );
+    const tok = tf.gather(this.tokEmb, tf.reshape(tf.cast(decIn, "int32"), [B * Td]));
+    const pos = tf.gather(this.decPos, this.positions(tf.reshape(s.decStart, [B, 1]), 0, Td));
+    const x = drop.apply(tf.add(tok, pos) as tf.Tensor2D);
     const ctx: BlockContext = {
       batch: B,
       heads: c.heads,
@@ -396,7 +419,7 @@ export function reorderDecoderCache(c: DecoderCache, parents: tf.Tensor1D): Deco
 
 /** Dispose what `encode` returned. */
 export function disposeEncoderState(s: EncoderState): void {
-  tf.dispose([s.memory, s.keyBias, ...(s.crossKV ?? [])]);
+  tf.dispose([s.memory, s.keyBias, s.decStart, ...(s.crossKV ?? [])]);
 }
 
 /**
@@ -435,6 +458,7 @@ function selectRows(s: EncoderState, rows: tf.Tensor1D): EncoderState {
     keys: s.keys,
     numPatches: s.numPatches,
     crossKV: s.crossKV?.map(pick),
+    decStart: tf.gather(s.decStart, rows) as tf.Tensor1D,
   };
 }
 

@@ -25,11 +25,17 @@ export interface TaskPair {
   target: string;
 }
 
-/** Build the model inputs for a list of pairs (padding id 0; loss mask 1 on target positions). */
+/**
+ * Build the model inputs for a list of pairs (padding id 0; loss mask 1 on target positions). Texts
+ * longer than the model's positions are cut: the target to maxTextLen − 1 tokens (+ eos); the prefix to
+ * maxTextLen tokens, or, with decoderPositions "continue" (the target's positions follow the
+ * prefix's), to what the target leaves.
+ */
 export function pairBatch(
   pairs: TaskPair[],
   tokenizer: Pick<SimTokenizer, "encode">,
-  config: Pick<ModelConfig, "imageSize" | "maxTextLen">,
+  config: Pick<ModelConfig, "imageSize" | "maxTextLen"> &
+    Partial<Pick<ModelConfig, "decoderPositions">>,
 ): TrainBatch {
   if (!pairs.length) throw new TrainConfigError("pairBatch: no pairs");
   const { bos, eos } = TRAIN_SPECIALS;
@@ -44,6 +50,8 @@ export function pairBatch(
     ...tokenizer.encode(p.target).slice(0, config.maxTextLen - 1),
     eos,
   ]);
+  if (config.decoderPositions === "continue")
+    enc.forEach((e, i) => e.splice(config.maxTextLen - tgt[i]!.length));
   const B = pairs.length;
   const anyImage = pairs.some((p) => p.image);
   const Te = Math.max(anyImage ? 0 : 1, ...enc.map((e) => e.length));

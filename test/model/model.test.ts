@@ -13,6 +13,7 @@ import {
   disposeEncoderState,
   disposeDecoderCache,
   reorderDecoderCache,
+  validateConfig,
 } from "../../lib/model/index.ts";
 import { tinyConfig, randomImages, ids, maxDiff } from "./helpers.ts";
 
@@ -391,4 +392,40 @@ test("incremental decodeStep gives apply's logits at every position; beam reorde
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([img, encIds]);
   m.dispose();
+});
+
+test("decoder positions continue after the prefix (PrefixLM's split at T_p); configs without the field restart at 0", () => {
+  const cfg = tinyConfig({ dropout: 0 });
+  assert.equal(cfg.decoderPositions, "continue");
+  assert.equal(MODEL_CONFIGS.small.decoderPositions, "continue");
+  // Same seed, same weights: only where the decoder's positions start differs.
+  const cont = new SimVLM(cfg, 3);
+  const restart = new SimVLM({ ...cfg, decoderPositions: "restart" }, 3);
+  const img = randomImages(cfg, 2, 4);
+  const enc = [
+      [0, 0],
+      [5, 6],
+    ],
+    dec = [
+      [1, 10, 11],
+      [1, 10, 11],
+    ];
+  const a = logitsOf(cont, img, enc, dec),
+    b = logitsOf(restart, img, enc, dec);
+  assert.ok(maxDiff(a[0]!.flat(), b[0]!.flat()) < 1e-6, "no prefix (T_p = 0): the same positions");
+  assert.ok(
+    maxDiff(a[1]!.flat(), b[1]!.flat()) > 1e-4,
+    "a 2-token prefix moves the decoder to position 2",
+  );
+  // A checkpoint's config.json from before the field decodes as it was trained.
+  const { decoderPositions: _, ...old } = cfg;
+  assert.equal(validateConfig({ ...old }).decoderPositions, "restart");
+  assert.throws(
+    () => validateConfig({ ...cfg, decoderPositions: "middle" }),
+    (e: unknown) =>
+      e instanceof ConfigError && /"decoderPositions" must be/.test((e as Error).message),
+  );
+  tf.dispose(img);
+  cont.dispose();
+  restart.dispose();
 });
