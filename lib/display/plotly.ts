@@ -153,8 +153,8 @@ export function plotlyFigureHtml(
     var nb = window.Jupyter && window.Jupyter.notebook;
     if (!nb || typeof nb.get_cells !== "function") return;
     var html = function (o) { var h = o.data && o.data["text/html"]; return Array.isArray(h) ? h.join("") : h; };
-    var out = null;
-    nb.get_cells().forEach(function (c) { ((c.output_area && c.output_area.outputs) || []).forEach(function (o) { var h = html(o); if (typeof h === "string" && h.indexOf('id="' + id + '"') >= 0) out = o; }); });
+    var outputs = function () { return [].concat.apply([], nb.get_cells().map(function (c) { return (c.output_area && c.output_area.outputs) || []; })); };
+    var out = outputs().filter(function (o) { return String(html(o)).indexOf('id="' + id + '"') >= 0; })[0];
     var picture = ${pictureModuleJs()};
     if (!out || !picture.needsPicture(html(out))) return;
     var timers = (window.__simvlmPictureTimers = window.__simvlmPictureTimers || new WeakMap());
@@ -163,7 +163,7 @@ export function plotlyFigureHtml(
     timers.set(out, setTimeout(function () {
       if (out.data !== data) return; // updated since (a live plot): its own draw stores the picture
       picture.drawPicture(window.Plotly, fig).then(function (png) {
-        if (out.data !== data || !picture.needsPicture(html(out))) return;
+        if (outputs().indexOf(out) < 0 || out.data !== data || !picture.needsPicture(html(out))) return; // cleared or updated since
         var next = {};
         for (var k in data) next[k] = data[k];
         next["image/png"] = png;
