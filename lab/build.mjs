@@ -40,6 +40,11 @@ const BUNDLED = [
   "plotly-renderer.js",
   "bundle.cjs",
 ];
+/**
+ * Files from elsewhere in the repository that the bundle includes, by their name in the app folder:
+ * how a figure's static picture is drawn and stored, shared with the kernel (lib/display/plotly.ts).
+ */
+const SHARED = { "plotly-picture.cjs": "../lib/display/plotly-picture.cjs" };
 /** `npm start` serves the production build (minified, 16 MB); see docs/jupyterlab.md for the numbers. */
 export const DEFAULT_MODE = "production";
 
@@ -79,7 +84,7 @@ export function labPlan(mode = DEFAULT_MODE, env = process.env) {
     );
   const root = labCacheRoot(env);
   const installDir = join(root, hash(["package.json", "package-lock.json"]));
-  const appDir = join(installDir, `app-${hash(BUNDLED)}`);
+  const appDir = join(installDir, `app-${hash([...BUNDLED, ...Object.values(SHARED)])}`);
   const buildDir = join(appDir, `build-${mode}`);
   return {
     mode,
@@ -263,6 +268,8 @@ export async function ensureLab({
     if (labPlan(mode, env).built) return;
     mkdirSync(plan.appDir, { recursive: true });
     for (const f of BUNDLED) cpSync(join(LAB_SRC, f), join(plan.appDir, f));
+    for (const [name, src] of Object.entries(SHARED))
+      cpSync(join(LAB_SRC, src), join(plan.appDir, name));
     const tmp = `${plan.buildDir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     log(`bundling JupyterLab (${mode} build) into ${plan.buildDir}`);

@@ -22,6 +22,7 @@ import { createRequire } from "node:module";
 import { escapeHtml } from "./html.ts";
 import { toJson } from "./json.ts";
 import type { PlotlyFigure } from "./index.ts";
+import picture from "./plotly-picture.cjs";
 
 /**
  * plotly.js's cartesian partial bundle (1.4 MB instead of the full bundle's 4.7): every trace type
@@ -88,10 +89,43 @@ function checkFigure(fig: PlotlyFigure, what = "figure"): void {
 
 let counter = 0;
 
+let pictureJs: string | undefined;
+/**
+ * plotly-picture.cjs as an expression for a figure's script (its comments left out): the same code
+ * that made the kernel's HTML puts a live figure's picture into it in the classic Notebook.
+ */
+function pictureModuleJs(): string {
+  pictureJs ??= `(function () { var module = { exports: {} };\n${readFileSync(
+    new URL("./plotly-picture.cjs", import.meta.url),
+    "utf8",
+  )
+    .replace(/\/\*\*[\s\S]*?\*\//g, "")
+    .replace(/^\s*\/\/.*\n/gm, "")
+    .replace(/^\s+/gm, "")
+    // Inside a <script> no "</script" may appear, and no "<img": tools that look for a figure's
+    // picture in its HTML (a regular expression for "<img") must not find one in this code.
+    .replace(/<\/script/gi, "<\\/script")
+    .replace(/<img/g, "\\x3cimg")}return module.exports; })()`;
+  return pictureJs;
+}
+
+/**
+ * How long a figure must stay unchanged before its picture is drawn into the notebook (ms): a live
+ * training plot is redrawn up to twice a second, and only its last state needs a picture.
+ */
+export const PICTURE_DELAY_MS = 1500;
+
 /**
  * A notebook fragment that draws `fig` (see the module comment for how plotly.js is found).
  * `image`: the figure's static picture (a data: URI of a PNG, JPEG or SVG, or base64 PNG data),
  * shown until the script draws and wherever scripts do not run.
+ *
+ * In the live classic Notebook (trusted: its scripts run) a figure without a picture stores one:
+ * PICTURE_DELAY_MS after it was drawn and unchanged, the script draws the picture with plotly.js
+ * (plotly-picture.cjs: 1× PNG at the layout's size) and puts it into this output's bundle as
+ * `image/png` and, as the `<img>` below, into its `text/html`, and marks the notebook modified, so
+ * saving the notebook saves the picture (issue 17 item 2). Elsewhere (no `Jupyter.notebook`:
+ * nbconvert pages, standalone pages) it stores nothing.
  */
 export function plotlyFigureHtml(
   fig: PlotlyFigure,
@@ -101,25 +135,43 @@ export function plotlyFigureHtml(
   const id = opts.divId ?? `simvlm-plotly-${Date.now().toString(36)}-${(counter++).toString(36)}`;
   const height = opts.height ?? (typeof fig.layout?.height === "number" ? fig.layout.height : 420);
   const config = { responsive: true, displaylogo: false, ...(fig.config ?? {}) };
-  const src =
-    opts.image &&
-    (opts.image.startsWith("data:") ? opts.image : `data:image/png;base64,${opts.image}`);
-  // With a picture the div takes the picture's height; the script sets the figure's when it draws.
-  const inner = src
-    ? `<img src="${escapeHtml(src)}" alt="${escapeHtml(plotlyFigureText(fig))}" style="max-width:100%;height:auto">`
-    : "";
-  const style = src ? "width:100%" : `width:100%;min-height:${height}px`;
-  return `<div id="${id}" class="simvlm-plotly" style="${style}">${inner}</div>
+  const html = `<div id="${id}" class="simvlm-plotly" style="width:100%;min-height:${height}px"></div>
 <script type="text/javascript">
 (function () {
   var fig = ${scriptJson({ data: fig.data, layout: fig.layout ?? {}, config, frames: fig.frames })};
+  var id = ${JSON.stringify(id)};
   function draw() {
-    var el = document.getElementById(${JSON.stringify(id)});
+    var el = document.getElementById(id);
     if (!el || el.dataset.drawn) return;
     el.dataset.drawn = "1";
     el.textContent = ""; // the static picture gives way to the interactive figure
     el.style.minHeight = "${height}px";
-    window.Plotly.newPlot(el, fig.data, fig.layout, fig.config).then(function () { if (fig.frames) window.Plotly.addFrames(el, fig.frames); });
+    window.Plotly.newPlot(el, fig.data, fig.layout, fig.config).then(function () { if (fig.frames) window.Plotly.addFrames(el, fig.frames); storePicture(); });
+  }
+  // Live classic Notebook: this output's picture, drawn once the figure has stopped changing.
+  function storePicture() {
+    var nb = window.Jupyter && window.Jupyter.notebook;
+    if (!nb || typeof nb.get_cells !== "function") return;
+    var html = function (o) { var h = o.data && o.data["text/html"]; return Array.isArray(h) ? h.join("") : h; };
+    var outputs = function () { return [].concat.apply([], nb.get_cells().map(function (c) { return (c.output_area && c.output_area.outputs) || []; })); };
+    var out = outputs().filter(function (o) { return String(html(o)).indexOf('id="' + id + '"') >= 0; })[0];
+    var picture = ${pictureModuleJs()};
+    if (!out || !picture.needsPicture(html(out))) return;
+    var timers = (window.__simvlmPictureTimers = window.__simvlmPictureTimers || new WeakMap());
+    clearTimeout(timers.get(out));
+    var data = out.data;
+    timers.set(out, setTimeout(function () {
+      if (out.data !== data) return; // updated since (a live plot): its own draw stores the picture
+      picture.drawPicture(window.Plotly, fig).then(function (png) {
+        if (outputs().indexOf(out) < 0 || out.data !== data || !picture.needsPicture(html(out))) return; // cleared or updated since
+        var next = {};
+        for (var k in data) next[k] = data[k];
+        next["image/png"] = png;
+        next["text/html"] = picture.withPicture(html(out), png, picture.figureText(fig));
+        out.data = next;
+        nb.set_dirty(true);
+      }, function (e) { console.warn("simvlm: no static picture for figure " + id, e); });
+    }, ${PICTURE_DELAY_MS}));
   }
   if (window.Plotly) return draw();
   var waiting = (window.__simvlmPlotlyWaiting = window.__simvlmPlotlyWaiting || []);
@@ -143,6 +195,8 @@ export function plotlyFigureHtml(
   document.head.appendChild(s);
 })();
 </script>`;
+  // With a picture the div takes the picture's height; the script sets the figure's when it draws.
+  return opts.image ? picture.withPicture(html, opts.image, plotlyFigureText(fig)) : html;
 }
 
 /**
@@ -178,15 +232,7 @@ ${plotlyFigureHtml(fig, { divId: "figure" })}
 `;
 }
 
-/** A short text description of a figure for text/plain. */
+/** A short text description of a figure for text/plain (also the alt text of its picture). */
 export function plotlyFigureText(fig: PlotlyFigure): string {
-  const title = fig.layout?.title;
-  const t =
-    typeof title === "string"
-      ? title
-      : typeof title === "object" && title && "text" in title
-        ? String((title as { text: unknown }).text)
-        : "";
-  const kinds = [...new Set(fig.data.map((d) => String(d.type ?? "scatter")))].join(", ");
-  return `Plotly figure${t ? ` "${t}"` : ""}: ${fig.data.length} trace${fig.data.length === 1 ? "" : "s"} (${kinds})`;
+  return picture.figureText(fig);
 }

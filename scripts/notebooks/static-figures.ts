@@ -16,31 +16,26 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { PLOTLY_MIME, type PlotlyFigure } from "../../lib/display/index.ts";
-import { plotlyFigureHtml, plotlyJsPath } from "../../lib/display/plotly.ts";
+import { plotlyFigureHtml, plotlyFigureText, plotlyJsPath } from "../../lib/display/plotly.ts";
+import picture from "../../lib/display/plotly-picture.cjs";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const PYTHON = process.env.SIMVLM_JUPYTER_PYTHON ?? "/usr/bin/python3";
-/** Size when the figure's layout states none: about a notebook output's width; plotly.js's default height. */
-const DEFAULT_WIDTH = 760,
-  DEFAULT_HEIGHT = 450;
-/**
- * Pixels per CSS px. 1: a figure's PNG is 40–95 KB (measured on the committed notebooks; 2× was
- * 100–235 KB), and a saved figure holds it twice (bundle and HTML) within its 300 KB budget.
- */
-const SCALE = 1;
+/** How pictures are drawn and placed (size, 1× scale, the <img>): shared with the live front ends. */
+const PICTURE_JS = new URL("../../lib/display/plotly-picture.cjs", import.meta.url);
 
 type Output = { output_type: string; data?: Record<string, unknown> };
 type Notebook = { cells: { cell_type: string; outputs?: Output[] }[] };
 
 const text = (v: unknown) => (Array.isArray(v) ? v.join("") : typeof v === "string" ? v : "");
 
-/** Outputs whose figure has no static picture yet: a Plotly bundle whose kernel HTML holds no <img>. */
+/** Outputs whose figure has no static picture yet: a Plotly bundle whose kernel HTML has an empty figure div. */
 function needingPictures(nb: Notebook): Output[] {
   return nb.cells
     .flatMap((c) => (c.cell_type === "code" ? (c.outputs ?? []) : []))
     .filter((o) => {
       const html = text(o.data?.["text/html"]);
-      return o.data?.[PLOTLY_MIME] && html.includes('class="simvlm-plotly"') && !/<img /.test(html);
+      return o.data?.[PLOTLY_MIME] && picture.needsPicture(html);
     });
 }
 
@@ -72,21 +67,19 @@ export async function addStaticFigures(files: string[]): Promise<StaticFiguresRe
     try {
       const page = await browser.newPage();
       await page.setContent("<!DOCTYPE html><html><body></body></html>");
-      // The same plotly.js bundle the notebooks load (lib/display/plotly.ts).
+      // The same plotly.js bundle the notebooks load (lib/display/plotly.ts), and the same drawing
+      // code as a live classic Notebook or JupyterLab (plotly-picture.cjs).
       await page.addScriptTag({ path: plotlyJsPath() });
+      await page.addScriptTag({
+        content: `window.simvlmPicture = (function () { var module = { exports: {} };\n${readFileSync(PICTURE_JS, "utf8")}\nreturn module.exports; })();`,
+      });
       for (const o of toDraw) {
         const fig = o.data![PLOTLY_MIME] as PlotlyFigure;
-        const width = typeof fig.layout?.width === "number" ? fig.layout.width : DEFAULT_WIDTH;
-        const height = typeof fig.layout?.height === "number" ? fig.layout.height : DEFAULT_HEIGHT;
-        const url = await page.evaluate(
-          ({ fig, width, height, scale }) =>
-            (window as unknown as { Plotly: any }).Plotly.toImage(
-              { data: fig.data, layout: fig.layout ?? {}, config: { staticPlot: true } },
-              { format: "png", width, height, scale },
-            ) as Promise<string>,
-          { fig, width, height, scale: SCALE },
-        );
-        pictures.set(o, url.replace(/^data:image\/png;base64,/, ""));
+        const png = await page.evaluate((fig) => {
+          const w = window as unknown as { Plotly: unknown; simvlmPicture: typeof picture };
+          return w.simvlmPicture.drawPicture(w.Plotly, fig);
+        }, fig);
+        pictures.set(o, png);
       }
     } finally {
       await browser.close();
@@ -103,9 +96,13 @@ export async function addStaticFigures(files: string[]): Promise<StaticFiguresRe
         o.data!["image/png"] = drawn;
         rendered++;
       } else embedded++;
-      o.data!["text/html"] = plotlyFigureHtml(fig, {
-        image: text(o.data!["image/png"]).replace(/\s+/g, ""),
-      });
+      // The picture goes into the kernel's fragment as a live front end puts it (its div id kept);
+      // a fragment of another layout is made anew.
+      const image = text(o.data!["image/png"]).replace(/\s+/g, "");
+      const html = text(o.data!["text/html"]);
+      o.data!["text/html"] = picture.needsPicture(html)
+        ? picture.withPicture(html, image, plotlyFigureText(fig))
+        : plotlyFigureHtml(fig, { image });
     }
     if (outputs.length) {
       writeFileSync(file, JSON.stringify(nb));
