@@ -152,17 +152,18 @@ function settings(cfg: SimVLM["config"], tokenizer: SimTokenizer, opts: Generate
     throw new DecodeError(
       `prompt is ${promptIds.length} tokens; the model reads at most ${cfg.maxTextLen - 1} after bos`,
     );
-  const prefixIds = (prefixTexts ?? []).map((t) => tokenizer.encode(t).slice(0, cfg.maxTextLen));
-  const Te = prefixIds.reduce((m, p) => Math.max(m, p.length), 0);
   // With decoderPositions "continue" the decoder starts at position T_p: prefix, bos, prompt and the
-  // generated tokens share the maxTextLen positions.
-  const room = cfg.maxTextLen - start.length - (cfg.decoderPositions === "continue" ? Te : 0);
-  if (room < 1)
-    throw new DecodeError(
-      `prefix (${Te} tokens) and prompt (${promptIds.length}) leave no room to generate: the model has ${cfg.maxTextLen} text positions`,
-      { option: "prefixTexts" },
-    );
-  const maxLen = Math.min(opts.maxLen ?? 24, room);
+  // generated tokens share the maxTextLen positions. A prefix too long for them is cut at its end (as
+  // an over-long prefix always was) so that the output keeps min(maxLen, half the positions after
+  // bos and prompt); shorter prefixes are kept whole and maxLen shrinks to what is left.
+  const continuing = cfg.decoderPositions === "continue";
+  const after = cfg.maxTextLen - start.length;
+  const keep = continuing
+    ? after - Math.min(opts.maxLen ?? 24, Math.floor(after / 2))
+    : cfg.maxTextLen;
+  const prefixIds = (prefixTexts ?? []).map((t) => tokenizer.encode(t).slice(0, keep));
+  const Te = prefixIds.reduce((m, p) => Math.max(m, p.length), 0);
+  const maxLen = Math.min(opts.maxLen ?? 24, after - (continuing ? Te : 0));
   const minLen = Math.min(opts.minLen ?? 1, maxLen);
   const allowedLate = new Uint8Array(cfg.vocabSize);
   for (let i = 0; i < tokenizer.vocabSize; i++) allowedLate[i] = 1;

@@ -44,7 +44,7 @@ import { PRETRAIN_DEFAULTS } from "../train/defaults.ts";
 import { AbortedError, type Progress } from "../runtime.ts";
 import { vqaAccuracy } from "../eval/metrics/vqa.ts";
 import { evalCaptioning, evalVqa } from "../eval/tasks/generation.ts";
-import { evalEntailment } from "../eval/tasks/entailment.ts";
+import { evalEntailment, entailmentFit } from "../eval/tasks/entailment.ts";
 import { validationLoss, lossByPrefixLength, prefixLosses } from "../eval/tasks/loss.ts";
 import { taskPairs } from "../eval/tasks/task-pairs.ts";
 import type { SplitRecord } from "../eval/results.ts";
@@ -247,7 +247,7 @@ export async function pretrainEvalRun(
     "entailment",
     taskPairs("entailment", ftTrain, {
       textOnly: true,
-      fit: { tokenizer, maxTextLen: config.maxTextLen },
+      fit: entailmentFit(config, tokenizer),
     }),
     async (m) => ({
       image: await evalEntailment(m, tokenizer, test, {

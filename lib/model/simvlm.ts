@@ -54,6 +54,8 @@ export interface EncoderState {
    * tokens the encoder reads, with config.decoderPositions "continue"; 0 with "restart".
    */
   decStart: tf.Tensor1D;
+  /** decStart as read on the host (absent where ids cannot be read synchronously: WebGPU). */
+  decStartHost?: Int32Array;
 }
 
 const NEG = -1e9;
@@ -156,6 +158,7 @@ export class SimVLM {
         numPatches: s.numPatches,
         crossKV,
         decStart: s.decStart,
+        decStartHost: s.decStartHost,
       } as unknown as tf.TensorContainer;
     }) as unknown as EncoderState;
   }
@@ -187,7 +190,7 @@ export class SimVLM {
       const ids = tf.cast(tokens, "int32") as tf.Tensor1D;
       const x = tf.add(
         tf.gather(this.tokEmb, ids),
-        tf.gather(this.decPos, this.positions(tf.reshape(s.decStart, [N, 1]), pos, 1)),
+        tf.gather(this.decPos, this.positions(s, pos, 1)),
       ) as tf.Tensor2D;
       // Every cached position is a real earlier token of the same row: no mask needed.
       const noMask = tf.zeros([1, 1, 1, 1]);
@@ -235,7 +238,7 @@ export class SimVLM {
       throw new Error(`images has batch ${images.shape[0]} but encIds has batch ${B}`);
     if (!images && Te === 0)
       throw new Error("the encoder has no input: images is null and encIds is empty");
-    checkIds(encIds, c.vocabSize, "encIds");
+    const encHost = checkIds(encIds, c.vocabSize, "encIds");
     const parts: tf.Tensor3D[] = [],
       valid: tf.Tensor2D[] = [];
     const P = images ? g * g : 0;
@@ -279,10 +282,19 @@ export class SimVLM {
     }
     // PrefixLM splits one sequence at T_p: the decoder's first token sits at position T_p, not 0, so
     // it can tell "start of the text" from "continue after the prefix" (see ModelConfig.decoderPositions).
-    const decStart =
-      c.decoderPositions === "continue" && Te > 0
-        ? (tf.sum(tf.cast(tf.notEqual(encIds, 0), "int32"), 1) as tf.Tensor1D)
-        : (tf.zeros([B], "int32") as tf.Tensor1D);
+    // Counted from the ids already read (no extra kernels: the CUDA backend has no Range/Minimum);
+    // on the device only where the ids cannot be read (WebGPU).
+    let decStartHost: Int32Array | undefined = new Int32Array(B);
+    if (c.decoderPositions === "continue" && Te > 0) {
+      if (!encHost) decStartHost = undefined;
+      else {
+        const starts = decStartHost;
+        for (let i = 0; i < B * Te; i++) if (encHost[i] !== 0) starts[Math.floor(i / Te)]!++;
+      }
+    }
+    const decStart = decStartHost
+      ? tf.tensor1d(decStartHost, "int32")
+      : (tf.sum(tf.cast(tf.notEqual(encIds, 0), "int32"), 1) as tf.Tensor1D);
     return {
       memory: layerNorm(x, this.encLn, c.layerNormEps),
       keyBias,
@@ -290,6 +302,7 @@ export class SimVLM {
       keys: Tk,
       numPatches: P,
       decStart,
+      decStartHost,
     };
   }
 
@@ -297,9 +310,17 @@ export class SimVLM {
    * Decoder position ids [B * T] = start[b] + offset + t for t < T, capped at maxTextLen − 1 (only
    * padding can pass the cap: a batch keeps T_p + suffix ≤ maxTextLen, generate checks its length).
    */
-  private positions(start: tf.Tensor2D, offset: number, T: number): tf.Tensor1D {
+  private positions(s: EncoderState, offset: number, T: number): tf.Tensor1D {
+    const cap = this.config.maxTextLen - 1;
+    const host = s.decStartHost;
+    if (host) {
+      const ids = new Int32Array(host.length * T);
+      for (let b = 0; b < host.length; b++)
+        for (let t = 0; t < T; t++) ids[b * T + t] = Math.min(host[b]! + offset + t, cap);
+      return tf.tensor1d(ids, "int32");
+    }
     const t = tf.reshape(tf.range(offset, offset + T, 1, "int32"), [1, T]);
-    const ids = tf.minimum(tf.add(start, t), this.config.maxTextLen - 1);
+    const ids = tf.minimum(tf.add(tf.reshape(s.decStart, [-1, 1]), t), cap);
     return tf.reshape(tf.cast(ids, "int32"), [-1]) as tf.Tensor1D;
   }
 
@@ -324,7 +345,7 @@ export class SimVLM {
     const causal = causalBias(Td);
     const selfBias = tf.add(padBias, causal);
     const tok = tf.gather(this.tokEmb, tf.reshape(tf.cast(decIn, "int32"), [B * Td]));
-    const pos = tf.gather(this.decPos, this.positions(tf.reshape(s.decStart, [B, 1]), 0, Td));
+    const pos = tf.gather(this.decPos, this.positions(s, 0, Td));
     const x = drop.apply(tf.add(tok, pos) as tf.Tensor2D);
     const ctx: BlockContext = {
       batch: B,
@@ -459,7 +480,14 @@ function selectRows(s: EncoderState, rows: tf.Tensor1D): EncoderState {
     numPatches: s.numPatches,
     crossKV: s.crossKV?.map(pick),
     decStart: tf.gather(s.decStart, rows) as tf.Tensor1D,
+    decStartHost: pickHost(s.decStartHost, rows),
   };
+}
+
+/** The host copy of decStart for the selected rows (rows are few: one per beam). */
+function pickHost(host: Int32Array | undefined, rows: tf.Tensor1D): Int32Array | undefined {
+  if (!host || tf.getBackend() === "webgpu") return undefined;
+  return Int32Array.from(rows.dataSync(), (r) => host[r]!);
 }
 
 /** A new encoder state whose row n is row rows[n] of `s` (dispose it with disposeEncoderState). */
@@ -470,10 +498,12 @@ export function selectEncoderRows(s: EncoderState, rows: number[]): EncoderState
 }
 
 /** Ids outside [0, vocabSize) would silently read garbage rows; reject them with the input's name. */
-function checkIds(ids: tf.Tensor2D, vocab: number, name: string): void {
+/** Returns the ids it read (undefined where it cannot read them: WebGPU). */
+function checkIds(ids: tf.Tensor2D, vocab: number, name: string): ArrayLike<number> | undefined {
   // WebGPU in Node cannot read synchronously (tfjs needs OffscreenCanvas for that); there the ids
   // are trusted as built by lib/train's batches from JS arrays, and the check is skipped.
-  if (ids.size === 0 || tf.getBackend() === "webgpu") return;
+  if (ids.size === 0) return new Int32Array(0);
+  if (tf.getBackend() === "webgpu") return undefined;
   const v = ids.dataSync();
   for (let i = 0; i < v.length; i++) {
     const x = v[i]!;
@@ -483,4 +513,5 @@ function checkIds(ids: tf.Tensor2D, vocab: number, name: string): void {
       );
     }
   }
+  return v;
 }

@@ -26,6 +26,7 @@ import {
   zeroShotCaptioning,
   evalCompositional,
   evalEntailment,
+  entailmentFit,
   entailmentPairs,
   labelLogLikelihoods,
   fitTextPremise,
@@ -229,7 +230,9 @@ test("label log-likelihood ranks the label the model favours (stand-in model), o
   // written into the prefix must win, whatever the batch composition and padding.
   const V = run.config.vocabSize;
   const stand = {
-    config: run.config,
+    // Its logits ignore positions; "restart" lets this test's long prefixes (its tokenizer spells a
+    // label in ~9 tokens) keep the whole maxTextLen for the prefix.
+    config: { ...run.config, decoderPositions: "restart" },
     apply(inputs: ModelInputs) {
       return {
         logits: tf.tidy(() => {
@@ -359,7 +362,7 @@ test("entailment: a model finetuned on two text-only items generates and ranks t
     const items = makeWorld({ seed: 3, split: "train", n: 1, size: 32 });
     const pairs = taskPairs("entailment", items, {
       textOnly: true,
-      fit: { tokenizer: run.tokenizer, maxTextLen: run.config.maxTextLen },
+      fit: entailmentFit(run.config, run.tokenizer),
     });
     assert.deepEqual(pairs.map((p) => p.target).sort(), ["contradiction", "entailment"]);
     const ft = await finetuneModel(model, run.tokenizer, pairs, {

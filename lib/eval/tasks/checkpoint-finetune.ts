@@ -15,6 +15,7 @@ import { AbortedError } from "../../runtime.ts";
 import { EvalInputError } from "../metrics/errors.ts";
 import { checkpointDataSeed } from "./checkpoint-eval.ts";
 import { taskPairs, checkTaskChoice, type EvalTask } from "./task-pairs.ts";
+import { entailmentFit } from "./entailment.ts";
 
 export interface FinetuneCheckpointOptions extends Omit<FinetuneOptions, "steps"> {
   ckpt: string;
@@ -96,7 +97,7 @@ export async function finetuneCheckpoint(
       fraction: opts.fraction,
       textOnly: opts.textOnly,
       seed: opts.seed,
-      fit: { tokenizer, maxTextLen: config.maxTextLen },
+      fit: entailmentFit(config, tokenizer),
     });
     const r = await finetuneModel(model, tokenizer, pairs, { ...opts, steps });
     try {

@@ -67,10 +67,25 @@ export interface EntailmentPair extends TaskPair {
   premiseWordsDropped?: number;
 }
 
-/** What fitting a text premise needs: the tokenizer and the encoder's text length. */
+/** What fitting a text premise needs: the tokenizer and the most tokens the prefix may have. */
 export interface PrefixFit {
   tokenizer: Pick<SimTokenizer, "encode">;
+  /** The prefix budget in tokens: use `entailmentFit` for a model's. */
   maxTextLen: number;
+}
+
+/**
+ * The prefix budget of entailment items for a model: its maxTextLen, less — when its decoder
+ * positions continue after the prefix — bos, the longest label and eos, which share the positions.
+ * The budget never depends on an item's label (a label-dependent cut would leak the label).
+ */
+export function entailmentFit(
+  config: { maxTextLen: number; decoderPositions?: "continue" | "restart" },
+  tokenizer: Pick<SimTokenizer, "encode">,
+): PrefixFit {
+  const longest = Math.max(...ENTAILMENT_LABELS.map((l) => tokenizer.encode(l).length));
+  const reserve = config.decoderPositions === "continue" ? longest + 2 : 0;
+  return { tokenizer, maxTextLen: config.maxTextLen - reserve };
 }
 
 /**
@@ -217,7 +232,7 @@ export async function evalEntailment(
   } = {},
 ): Promise<EntailmentEval> {
   const premise = opts.premise ?? "image";
-  const pairs = entailmentPairs(items, premise, { tokenizer, maxTextLen: model.config.maxTextLen });
+  const pairs = entailmentPairs(items, premise, entailmentFit(model.config, tokenizer));
   if (!pairs.length)
     throw new EvalInputError("evalEntailment: the images have no entailment items");
   const signal = runSignal(opts);

@@ -35,6 +35,7 @@ export {
   imagePremisePrefix,
   fitTextPremise,
   fitEntailmentPrefix,
+  entailmentFit,
   type PrefixFit,
   type EntailmentEval,
   type EntailmentPair,

@@ -24,7 +24,7 @@
 import {
   initBackend, makeWorld, loadModel, hasCheckpoint, pretrain, encodePng, openStream, SimVLM, splitHash, codeVersion,
   WORLD_DATA_SEED, HELD_OUT_PAIRS, ENTAILMENT_LABELS, evalCaptioning, taskPairs, finetuneModel, evalEntailment, entailmentPairs,
-  labelLogLikelihoods, attentionFigure, generate, bestConstantCaption, mostFrequentCaption, majorityEntailment, fitHypothesisOnly,
+  labelLogLikelihoods, entailmentFit, attentionFigure, generate, bestConstantCaption, mostFrequentCaption, majorityEntailment, fitHypothesisOnly,
   evalHypothesisOnly, captionItemStats, captionStatistic, meanStatistic, reportMetric, compareSystems, claimVerdict, xWins,
   metricsTable, intervalNote, metricMean, writeResultsFile, isNotApplicable,
 } from "simvlm";
@@ -243,7 +243,7 @@ display.plotly({
 // %%
 const entTrain = makeWorld({ dataSeed: DATA_SEED, split: "train", n: SETTINGS.entailment.trainImages, size: cfg.imageSize });
 const entTest = makeWorld({ dataSeed: DATA_SEED, split: "test", n: SETTINGS.entailment.testImages, size: cfg.imageSize });
-const fit = { tokenizer, maxTextLen: cfg.maxTextLen };
+const fit = entailmentFit(cfg, tokenizer);
 const entTrainPairs = taskPairs("entailment", entTrain, { textOnly: true, fit });
 if (entTrainPairs.some((p) => p.image)) throw new Error("text-only finetuning pairs must carry no image");
 const entTestPairs = entailmentPairs(entTest, "text", fit);
