@@ -29,7 +29,7 @@ export interface TaskPair {
  * Build the model inputs for a list of pairs (padding id 0; loss mask 1 on target positions). Texts
  * longer than the model's positions are cut: the target to maxTextLen − 1 tokens (+ eos), the prefix
  * to maxTextLen tokens. With decoderPositions "continue" (the target's positions follow the
- * prefix's) a pair whose prefix + target exceed maxTextLen is a TrainConfigError naming it.
+ * prefix's) the prefix keeps at most maxTextLen − 1 tokens and the target's end is cut to fit after it.
  */
 export function pairBatch(
   pairs: TaskPair[],
@@ -50,15 +50,16 @@ export function pairBatch(
     ...tokenizer.encode(p.target).slice(0, config.maxTextLen - 1),
     eos,
   ]);
-  // With continuing positions the prefix and the target share maxTextLen positions. Cutting the prefix
-  // by the target's length would make the cut depend on the label (a leak), so fit prefixes first
-  // (entailmentFit) and refuse a pair that still overflows.
+  // With continuing positions prefix and target share the maxTextLen positions: the prefix (the
+  // input) keeps priority, and the target's end is cut to what it leaves (never the prefix by the
+  // target's length: that cut would depend on the label). Entailment prefixes are fitted beforehand
+  // (entailmentFit) so their labels are never cut.
   if (config.decoderPositions === "continue")
     enc.forEach((e, i) => {
-      if (e.length + tgt[i]!.length > config.maxTextLen)
-        throw new TrainConfigError(
-          `pair ${JSON.stringify(pairs[i]!.id ?? i)}: prefix (${e.length} tokens) + target (${tgt[i]!.length - 1} + eos) exceed maxTextLen ${config.maxTextLen}, which they share (decoderPositions "continue"); shorten the prefix (entailmentFit does so for entailment)`,
-        );
+      e.splice(config.maxTextLen - 1);
+      const t = tgt[i]!;
+      if (e.length + t.length > config.maxTextLen)
+        t.splice(config.maxTextLen - e.length - 1, Infinity, eos);
     });
   const B = pairs.length;
   const anyImage = pairs.some((p) => p.image);

@@ -74,6 +74,40 @@ const noLeak = async (f: () => unknown) => {
   assert.equal(tf.memory().numTensors, n0, "tensors leaked");
 };
 
+test("pairBatch with continuing decoder positions: prefix + target fit maxTextLen, the target's end is cut, never the prefix by the target", () => {
+  const words = (t: string) =>
+    t
+      .split(" ")
+      .filter(Boolean)
+      .map((w) => 10 + w.length);
+  const tok = { encode: words };
+  const cfg = { imageSize: 32, maxTextLen: 8, decoderPositions: "continue" as const };
+  const pairs: TaskPair[] = [
+    { id: "short", prefix: "a b", target: "cc dd" },
+    { id: "long", prefix: "a b c d e", target: "w x y z zz" },
+    { id: "huge", prefix: "a b c d e f g h i j", target: "q" },
+  ];
+  const b = pairBatch(pairs, tok, cfg);
+  try {
+    const enc = b.inputs.encIds.arraySync() as number[][],
+      tgt = b.targets.arraySync() as number[][];
+    const len = (r: number[]) => r.filter((x) => x !== 0).length;
+    for (let i = 0; i < 3; i++)
+      assert.ok(
+        len(enc[i]!) + len(tgt[i]!) <= 8,
+        `${pairs[i]!.id}: ${len(enc[i]!)} + ${len(tgt[i]!)}`,
+      );
+    assert.deepEqual(enc[0]!.slice(0, 2), [11, 11], "a short pair is untouched");
+    assert.deepEqual(tgt[0]!.slice(0, 3), [12, 12, 2]);
+    assert.equal(len(enc[1]!), 5, "the prefix keeps priority");
+    assert.deepEqual(tgt[1]!.slice(0, 3), [11, 11, 2], "the target's end is cut, eos kept");
+    assert.equal(len(enc[2]!), 7, "a prefix keeps at most maxTextLen − 1 tokens");
+    assert.deepEqual(tgt[2]!.slice(0, 1), [2]);
+  } finally {
+    tf.dispose([b.inputs.encIds, b.inputs.decIn, b.targets, b.lossMask, b.inputs.hasImage!]);
+  }
+});
+
 test("pairBatch: prefix in the encoder, target + eos in the decoder, mask on target positions only", () => {
   const pairs: TaskPair[] = [
     { id: "a", image: test8[0]!.image, prefix: "what color is it?", target: "red" },
