@@ -147,22 +147,8 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     const stored = store ? new RunCache(store).get(d.key) : undefined;
     if (stored && stored.codeVersion === d.codeVersion) {
       const dir = new RunCache(store).runDir(d.key);
-      const { files, leftOut } = collectResultFiles(dir);
       log(`sends ${what} from the store (finished ${stored.finishedAt}); nothing is trained again`);
-      return {
-        metrics: stored.metrics,
-        ...(stored.na ? { na: stored.na } : {}),
-        ...(stored.items ? { items: stored.items } : {}),
-        extra: stored.extra,
-        files,
-        leftOut,
-        worker: name,
-        store: dir,
-        startedAt: stored.startedAt,
-        finishedAt: stored.finishedAt,
-        seconds: stored.seconds,
-        fromStore: true,
-      };
+      return { ...jobResult(stored, dir, name, dir, stored), fromStore: true };
     }
     const attempt = `attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1}`;
     log(
@@ -208,23 +194,14 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         };
         new RunCache(store).finish(r);
       }
-      const { files, leftOut } = collectResultFiles(dir);
       log(
         `done ${what} in ${seconds.toFixed(1)} s: ${fmtMetrics(out.metrics)}${store ? `; checkpoints in ${dir}` : "; no --store: only results go back"}`,
       );
-      return {
-        metrics: out.metrics,
-        ...(out.na ? { na: out.na } : {}),
-        ...(out.items ? { items: out.items } : {}),
-        extra: out.extra,
-        files,
-        leftOut,
-        worker: name,
-        store: store ? dir : undefined,
+      return jobResult(out, dir, name, store ? dir : undefined, {
         startedAt: started.toISOString(),
         finishedAt: finished.toISOString(),
         seconds,
-      };
+      });
     } catch (e) {
       if ((e as { aborted?: boolean }).aborted && forcing) {
         // Stopped by a second Ctrl-C: back to the queue for another worker, without spending an attempt.
@@ -370,4 +347,28 @@ function runChild(
     if (child.connected) child.disconnect();
     logFile.end();
   });
+}
+
+/** A job's result: a run's output (fresh or stored) and the result files of its folder `dir`. */
+function jobResult(
+  out: Pick<RunJobResult, "metrics" | "na" | "items" | "extra">,
+  dir: string,
+  worker: string,
+  store: string | undefined,
+  time: Pick<RunJobResult, "startedAt" | "finishedAt" | "seconds">,
+): RunJobResult {
+  const { files, leftOut } = collectResultFiles(dir);
+  return {
+    metrics: out.metrics,
+    ...(out.na ? { na: out.na } : {}),
+    ...(out.items ? { items: out.items } : {}),
+    extra: out.extra,
+    files,
+    leftOut,
+    worker,
+    store,
+    startedAt: time.startedAt,
+    finishedAt: time.finishedAt,
+    seconds: time.seconds,
+  };
 }
