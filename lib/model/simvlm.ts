@@ -53,8 +53,8 @@ export interface EncoderState {
    * [B] int32: the position of each row's first decoder token — T_p, the number of prefix text
    * tokens the encoder reads, with config.decoderPositions "continue"; 0 with "restart".
    */
-  decStart: tf.Tensor1D;
-  /** decStart as read on the host (absent where ids cannot be read synchronously: WebGPU). */
+  decStart?: tf.Tensor1D;
+  /** The same on the host; the tensor exists only where ids cannot be read synchronously (WebGPU). */
   decStartHost?: Int32Array;
 }
 
@@ -293,7 +293,7 @@ export class SimVLM {
       }
     }
     const decStart = decStartHost
-      ? tf.tensor1d(decStartHost, "int32")
+      ? undefined
       : (tf.sum(tf.cast(tf.notEqual(encIds, 0), "int32"), 1) as tf.Tensor1D);
     return {
       memory: layerNorm(x, this.encLn, c.layerNormEps),
@@ -320,7 +320,7 @@ export class SimVLM {
       return tf.tensor1d(ids, "int32");
     }
     const t = tf.reshape(tf.range(offset, offset + T, 1, "int32"), [1, T]);
-    const ids = tf.minimum(tf.add(tf.reshape(s.decStart, [-1, 1]), t), cap);
+    const ids = tf.minimum(tf.add(tf.reshape(s.decStart!, [-1, 1]), t), cap);
     return tf.reshape(tf.cast(ids, "int32"), [-1]) as tf.Tensor1D;
   }
 
@@ -440,7 +440,7 @@ export function reorderDecoderCache(c: DecoderCache, parents: tf.Tensor1D): Deco
 
 /** Dispose what `encode` returned. */
 export function disposeEncoderState(s: EncoderState): void {
-  tf.dispose([s.memory, s.keyBias, s.decStart, ...(s.crossKV ?? [])]);
+  tf.dispose([s.memory, s.keyBias, ...(s.decStart ? [s.decStart] : []), ...(s.crossKV ?? [])]);
 }
 
 /**
@@ -479,7 +479,7 @@ function selectRows(s: EncoderState, rows: tf.Tensor1D): EncoderState {
     keys: s.keys,
     numPatches: s.numPatches,
     crossKV: s.crossKV?.map(pick),
-    decStart: tf.gather(s.decStart, rows) as tf.Tensor1D,
+    decStart: s.decStart && (tf.gather(s.decStart, rows) as tf.Tensor1D),
     decStartHost: pickHost(s.decStartHost, rows),
   };
 }
