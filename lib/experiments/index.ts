@@ -29,6 +29,7 @@ export {
   notApplicable,
   protocolRecords,
 } from "./pretrain-eval.ts";
+export { pretrainCheckpoint } from "./pretrain-run.ts";
 export type {
   PretrainEvalParams,
   PretrainEvalInfo,

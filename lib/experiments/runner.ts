@@ -46,6 +46,8 @@ export interface GridOptions extends LongRunOptions {
   force?: boolean;
   /** Called when each run finishes (cached results are reported too, with cached: true). */
   onRun?: (r: RunResult, cached: boolean) => void;
+  /** Each run's own progress as it trains (in this process or a worker): a live plot per run draws it. */
+  onRunProgress?: (spec: RunSpec, p: Progress) => void;
   /**
    * Run on workers anywhere instead (`simvlm worker --queue URL`): redis://[user:pass@]HOST:PORT[/DB]
    * or rediss:// for TLS. Runs that fail for good are listed in the table's `failed` (docs/queue.md).
@@ -204,23 +206,26 @@ export async function runGrid(
           label: spec.label,
           signal,
           ...(res ? { shared: res.shared } : {}),
-          onProgress: (p) =>
+          onProgress: (p) => {
+            opts.onRunProgress?.(spec, p);
             progress.update({
               step: done,
               total: keyed.length,
               message: `${spec.label} seed ${spec.seed}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}`,
-            }),
+            });
+          },
         });
         finish(spec, key, out, started);
       }
     } else {
-      await runInWorkers(todo, workers, modules, cache, signal, finish, (label, p) =>
+      await runInWorkers(todo, workers, modules, cache, signal, finish, (spec, p) => {
+        opts.onRunProgress?.(spec, p);
         progress.update({
           step: done,
           total: keyed.length,
-          message: `${label}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}`,
-        }),
-      );
+          message: `${spec.label} seed ${spec.seed}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}`,
+        });
+      });
     }
   } finally {
     progress.done(`${done}/${keyed.length} runs done`);
@@ -248,7 +253,7 @@ async function runInWorkers(
   cache: RunCache,
   signal: AbortSignal | undefined,
   finish: Finish,
-  onProgress: (label: string, p: Progress) => void,
+  onProgress: (spec: RunSpec, p: Progress) => void,
 ): Promise<void> {
   const workerPath = fileURLToPath(new URL("./worker.ts", import.meta.url));
   const queue = [...todo];
@@ -290,7 +295,7 @@ async function runInWorkers(
               aborted?: boolean;
             }) => {
               if (m.type === "progress" && m.progress)
-                onProgress(`${spec.label} seed ${spec.seed}`, m.progress);
+                onProgress(spec, m.progress);
               else if (m.type === "done") res(m.output!);
               else if (m.type === "error")
                 rej(

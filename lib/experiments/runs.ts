@@ -1,6 +1,6 @@
 /**
  * Built-in run functions for grids, registered by `registerBuiltinRuns` (runner.ts calls it before a
- * grid runs). `pretrainEval` pretrains a model on the built-in world and measures it with the
+ * grid runs). `pretrain` only pretrains (pretrain-run.ts); `pretrainEval` pretrains a model on the built-in world and measures it with the
  * evaluation protocol (losses, zero-shot and finetuned captioning, VQA, entailment; see
  * pretrain-eval.ts); its grid preparation trains the grid's one tokenizer and fits the blind baselines.
  */
@@ -25,6 +25,12 @@ const pretrainEval: RunFn = async (params, info) => {
   return pretrainEvalRun(params, info);
 };
 
+/** One pretraining run into the run's folder (pretrain-run.ts): a notebook's seeds in parallel workers. */
+const pretrainOnly: RunFn = async (params, info) => {
+  const { pretrainRun } = await import("./pretrain-run.ts");
+  return pretrainRun(params, info);
+};
+
 /** Once per grid: the grid's tokenizer and the blind baselines (protocol-grid.ts). */
 const preparePretrainEval: GridPrepare = async (specs, ctx) => {
   const { preparePretrainEvalGrid } = await import("./protocol-grid.ts");
@@ -34,4 +40,5 @@ const preparePretrainEval: GridPrepare = async (specs, ctx) => {
 export function registerBuiltinRuns(): void {
   registerRun("echo", echo);
   registerRun("pretrainEval", pretrainEval, { prepare: preparePretrainEval });
+  registerRun("pretrain", pretrainOnly);
 }
