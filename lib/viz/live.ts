@@ -37,6 +37,8 @@ export interface LiveTrainingPlot {
   readonly displayId: string;
   readonly rows: TrainingRow[];
   onStep(row: TrainingRow): void;
+  /** Draw now, before any step: fixes the plot's place among a cell's outputs (several plots training at once). */
+  show(): void;
   finish(): void;
   figure(): PlotlyFigure;
   bundle(): MimeBundle;
@@ -161,6 +163,9 @@ export function liveTrainingPlot(
         timer = setTimeout(draw, wait);
         timer.unref?.();
       } // trailing redraw keeps the newest rows
+    },
+    show() {
+      if (!shown) draw();
     },
     finish() {
       if (timer) {

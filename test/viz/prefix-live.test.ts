@@ -150,6 +150,29 @@ test("liveTrainingPlot: first draw creates the display, later ones update in pla
     const ys = long.figure().data[0]!.x as number[];
     assert.ok(ys.length <= 101 && ys[ys.length - 1] === 5000);
     assert.ok(JSON.stringify(long[DISPLAY]()).length < 300_000);
+    // show() takes the plot's place before any step; the first step then updates it.
+    calls.length = 0;
+    const [a, b] = [
+      liveTrainingPlot({ title: "a", maxUpdatesPerSecond: 20 }),
+      liveTrainingPlot({ title: "b", maxUpdatesPerSecond: 20 }),
+    ];
+    a.show();
+    b.show();
+    b.onStep({ step: 1, loss: 2 });
+    await new Promise((r) => setTimeout(r, 120));
+    b.finish();
+    a.finish();
+    assert.deepEqual(
+      calls.map((c) => [c.opts?.displayId === a.displayId ? "a" : "b", c.opts?.update]),
+      [
+        ["a", false],
+        ["b", false],
+        ["b", true],
+        ["b", true],
+        ["a", true],
+      ],
+    );
+    assert.match(String(calls[0]!.bundle["text/plain"]), /a: no steps yet/);
   } finally {
     setRunContext(saved);
   }
