@@ -30,7 +30,7 @@ import {
 } from "simvlm";
 import type {
   RgbImage, AnnotatedImage, SimVLM as Model, SimTokenizer, TaskPair, CaptionItemStats, CaptionItemMetric, ItemStatistic,
-  ResultsFile, ClaimRecord, ProtocolComparison, ReportedMetric, EntailmentEval, EntailmentPremise,
+  ResultsFile, ClaimRecord, ProtocolComparison, ReportedMetric, EntailmentEval, EntailmentPremise, PrefixOptions,
 } from "simvlm";
 import fs from "node:fs";
 import path from "node:path";
@@ -41,7 +41,7 @@ const STARTED = Date.now();
 // ═══════════════════════════ SETTINGS: every size, length and step count of this notebook ═══════════════════════════
 // quick = the CI smoke run (SIMVLM_QUICK=1); full = the committed run. Change values here and nowhere else.
 const SETTINGS = QUICK ? {
-  fallback: { config: { base: "tiny", maxTextLen: 56 }, steps: 30, batchSize: 8, lr: 1e-3 }, // only when notebook 01's checkpoint is missing
+  fallback: { config: { base: "tiny", maxTextLen: 56 }, steps: 30, batchSize: 8, lr: 1e-3, prefix: { mode: "random", kMax: 2 } as PrefixOptions }, // only when notebook 01's checkpoint is missing
   finetuneSeeds: [0],                     // seeds of every finetune here (data order, dropout, from-scratch init)
   pool: 40,                               // train images the few-shot fractions are drawn from
   testImages: 24,
@@ -52,7 +52,7 @@ const SETTINGS = QUICK ? {
   bootstrapResamples: 500,
 } : {
   // The fallback is notebook 01's full-mode model and length (used only without 01's checkpoint).
-  fallback: { config: { base: "small", dModel: 64, heads: 4, encLayers: 2, decLayers: 2, ffn: 256, convChannels: [16, 32, 64], dropout: 0, maxTextLen: 56 }, steps: 8000, batchSize: 16, lr: 2e-3 },
+  fallback: { config: { base: "small", dModel: 64, heads: 4, encLayers: 2, decLayers: 2, ffn: 256, convChannels: [16, 32, 64], dropout: 0, maxTextLen: 56 }, steps: 15000, batchSize: 16, lr: 2e-3, prefix: { mode: "random", kMax: 2 } as PrefixOptions },
   finetuneSeeds: [0, 1, 2],               // issue 14: ≥ 3 seeds; untimed here (no full run yet)
   pool: 500,
   testImages: 200,
@@ -82,7 +82,7 @@ if (!hasCheckpoint(CKPT01)) {
   CKPT = FALLBACK;
   if (!hasCheckpoint(FALLBACK)) {
     display.markdown(`No checkpoint from notebook 01 at \`${CKPT01}\`: pretraining a fallback model here (\`${SETTINGS.fallback.config.base}\`, ${SETTINGS.fallback.steps} steps).`);
-    const r = await pretrain({ config: SETTINGS.fallback.config, data: { source: "shapes", split: "train", dataSeed: DATA_SEED }, textOnlyEvery: 8,
+    const r = await pretrain({ config: SETTINGS.fallback.config, data: { source: "shapes", split: "train", dataSeed: DATA_SEED }, textOnlyEvery: 8, prefix: SETTINGS.fallback.prefix,
       steps: SETTINGS.fallback.steps, batchSize: SETTINGS.fallback.batchSize, lr: SETTINGS.fallback.lr, seed: 0, outDir: FALLBACK });
     r.model.dispose();
   }
