@@ -193,6 +193,16 @@ export async function runGrid(
     });
   };
 
+  /** A run's own progress: to the caller's per-run sink, and as the grid bar's message. */
+  const runProgress = (spec: RunSpec, p: Progress) => {
+    opts.onRunProgress?.(spec, p);
+    progress.update({
+      step: done,
+      total: keyed.length,
+      message: `${spec.label} seed ${spec.seed}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}`,
+    });
+  };
+
   const workers = Math.min(opts.workers ?? 0, todo.length);
   try {
     if (workers <= 0) {
@@ -206,26 +216,12 @@ export async function runGrid(
           label: spec.label,
           signal,
           ...(res ? { shared: res.shared } : {}),
-          onProgress: (p) => {
-            opts.onRunProgress?.(spec, p);
-            progress.update({
-              step: done,
-              total: keyed.length,
-              message: `${spec.label} seed ${spec.seed}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}`,
-            });
-          },
+          onProgress: (p) => runProgress(spec, p),
         });
         finish(spec, key, out, started);
       }
     } else {
-      await runInWorkers(todo, workers, modules, cache, signal, finish, (spec, p) => {
-        opts.onRunProgress?.(spec, p);
-        progress.update({
-          step: done,
-          total: keyed.length,
-          message: `${spec.label} seed ${spec.seed}: step ${p.step}/${p.total ?? "?"} ${p.message ?? ""}`,
-        });
-      });
+      await runInWorkers(todo, workers, modules, cache, signal, finish, runProgress);
     }
   } finally {
     progress.done(`${done}/${keyed.length} runs done`);
@@ -294,8 +290,7 @@ async function runInWorkers(
               progress?: Progress;
               aborted?: boolean;
             }) => {
-              if (m.type === "progress" && m.progress)
-                onProgress(spec, m.progress);
+              if (m.type === "progress" && m.progress) onProgress(spec, m.progress);
               else if (m.type === "done") res(m.output!);
               else if (m.type === "error")
                 rej(
