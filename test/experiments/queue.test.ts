@@ -613,7 +613,7 @@ test(
     assert.equal(unknown.length, 1);
     assert.match(
       unknown[0]!.error,
-      /^refused by every connected worker: shared: no run function "notRegistered" here \(registered: echo, marked, pretrainEval\); start the worker with --module FILE/,
+      /^refused by every connected worker: shared: no run function "notRegistered" here \(registered: echo, marked, pretrain, pretrainEval\); start the worker with --module FILE/,
     );
     assert.equal(cache.all().length, 0);
   },

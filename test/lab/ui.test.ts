@@ -237,7 +237,8 @@ describe(
         page,
         [
           'import { mkdtempSync as mkdtempBig, rmSync as rmBig } from "node:fs";',
-          'import { readCheckpointMeta } from "simvlm";',
+          // Notebook 01 trains through runGrid and no longer imports pretrain: the cell brings its own.
+          'import { readCheckpointMeta, pretrain } from "simvlm";',
           'const bigDir = mkdtempBig("/tmp/simvlm-lab-interrupt-") + "/run";',
           `const big = await pretrain({ ${opts} });`,
           "big.stopped",
