@@ -34,3 +34,12 @@ export async function launchChromium(): Promise<Browser> {
   };
   return browser;
 }
+
+/**
+ * In-page expression: how many Plotly figures are drawn — `.js-plotly-plot` containers holding
+ * their SVG. Counting `svg.main-svg` elements instead overcounts (one figure draws two: plot and
+ * hover layers), so a wait for "two figures" could end when only the first was drawn. A string, so
+ * the page evaluates it as written (no transpiled helpers): `page.waitForFunction(`${PLOTS_DRAWN} >= 2`)`.
+ */
+export const PLOTS_DRAWN =
+  'Array.from(document.querySelectorAll(".js-plotly-plot")).filter((p) => p.querySelector("svg.main-svg")).length';

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { exitWhenDone, installTempKernelspec } from "./client.ts";
 import type { Browser } from "playwright-core";
 import { startJupyter, type RunningServer } from "./server.ts";
-import { launchChromium } from "./browser.ts";
+import { launchChromium, PLOTS_DRAWN } from "./browser.ts";
 import { skipUnless } from "../../scripts/prereqs.mjs";
 
 exitWhenDone();
@@ -71,11 +71,7 @@ it(
         { timeout: 120_000 },
       );
       await page.evaluate(() => (window as any).Jupyter.notebook.execute_all_cells());
-      await page.waitForFunction(
-        () => document.querySelectorAll(".js-plotly-plot svg.main-svg").length >= 2 * 1,
-        undefined,
-        { timeout: 120_000 },
-      );
+      await page.waitForFunction(`${PLOTS_DRAWN} >= 2`, undefined, { timeout: 120_000 });
       const plots = await page.locator(".js-plotly-plot").count();
       assert.equal(plots, 2);
       assert.ok((await page.locator(".js-plotly-plot .scatterlayer .trace").count()) >= 1);

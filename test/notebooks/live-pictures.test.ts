@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { exitWhenDone, installTempKernelspec } from "../kernel/client.ts";
-import { launchChromium } from "../kernel/browser.ts";
+import { launchChromium, PLOTS_DRAWN } from "../kernel/browser.ts";
 import { startJupyter, type RunningServer } from "../kernel/server.ts";
 import { skipUnless } from "../../scripts/prereqs.mjs";
 import { addStaticFigures } from "../../scripts/notebooks/static-figures.ts";
@@ -99,10 +99,8 @@ it(
       const run = async (i: number, drawn: number) => {
         await page.evaluate((k) => (window as any).Jupyter.notebook.get_cell(k).execute(), i);
         await page.waitForFunction(
-          ({ k, n }) =>
-            typeof (window as any).Jupyter.notebook.get_cell(k).input_prompt_number === "number" &&
-            document.querySelectorAll(".js-plotly-plot svg.main-svg").length >= n,
-          { k: i, n: drawn },
+          `typeof Jupyter.notebook.get_cell(${i}).input_prompt_number === "number" && ${PLOTS_DRAWN} >= ${drawn}`,
+          undefined,
           { timeout: 120_000 },
         );
       };
