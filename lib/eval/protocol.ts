@@ -11,6 +11,7 @@ import type { AnnotatedImage, Example } from "../data/types.ts";
 import { makeWorld, worldTextCorpus } from "../data/world/index.ts";
 import { groundedScores, type GroundedScores } from "./metrics/grounded.ts";
 import type { PrefixLossReport } from "./metrics/prefix-loss.ts";
+import type { PrefixOptions } from "../train/objectives.ts";
 import {
   bestConstantCaption,
   mostFrequentCaption,
@@ -301,6 +302,8 @@ export interface BlindBaselineOptions {
   ngramOrder?: number;
   /** Largest T_p of the n-gram's loss-vs-T_p curve (default 8). */
   maxK?: number;
+  /** The random-T_p distribution of the n-gram's loss_random_* (default { mode: "random" }): the models' one. */
+  prefix?: PrefixOptions;
 }
 
 /**
@@ -359,7 +362,10 @@ export function blindBaselines(o: BlindBaselineOptions): BaselineRow[] {
     const order = o.ngramOrder ?? 3;
     const lm = fitNgramBaseline(o.ngramTexts, o.tokenizer, { order });
     const val = lossExamples(o.val);
-    const report = ngramPrefixLosses(lm, o.tokenizer, val, { maxTextLen: o.maxTextLen });
+    const report = ngramPrefixLosses(lm, o.tokenizer, val, {
+      maxTextLen: o.maxTextLen,
+      ...(o.prefix ? { prefix: o.prefix } : {}),
+    });
     const lossByTp = Array.from({ length: (o.maxK ?? 8) + 1 }, (_, k) => {
       const usable = val.filter(
         (e) => Math.min(o.tokenizer!.encode(e.text).length, o.maxTextLen! - 1) > k,

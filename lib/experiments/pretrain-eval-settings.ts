@@ -6,7 +6,12 @@
 import type { AnnotatedImage } from "../data/types.ts";
 import { makeWorld, WORLD_DATA_SEED } from "../data/world/index.ts";
 import { resolveConfig, type ModelConfig } from "../model/configs.ts";
-import { TRAIN_OBJECTIVES, type PrefixOptions, type TrainObjective } from "../train/objectives.ts";
+import {
+  TRAIN_OBJECTIVES,
+  resolvePrefix,
+  type PrefixOptions,
+  type TrainObjective,
+} from "../train/objectives.ts";
 import { FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS } from "../train/defaults.ts";
 import { EvalInputError } from "../eval/metrics/errors.ts";
 import { PROTOCOL_METRICS } from "../eval/protocol.ts";
@@ -20,6 +25,13 @@ export interface PretrainEvalParams {
   lr?: number;
   objective?: TrainObjective;
   prefix?: PrefixOptions;
+  /**
+   * The random-T_p distribution the loss metrics (loss_rtp_*) average over, and the image-blind
+   * n-gram LM's with them: one per grid, the same for every arm whatever its training prefix (issue
+   * 14 item 1: losses at the same prefix lengths for every arm). Must be mode "random". Default
+   * { mode: "random" } (kMax = ⌊n/2⌋ text tokens).
+   */
+  evalPrefix?: PrefixOptions;
   /** Mix text-only documents into pretraining (1 per 8 image-text pairs). Default true. */
   textOnly?: boolean;
   patchEmbed?: "conv" | "linear";
@@ -54,6 +66,7 @@ export interface PretrainEvalSettings {
   lr?: number;
   objective: TrainObjective;
   prefix?: PrefixOptions;
+  evalPrefix: PrefixOptions;
   textOnly: boolean;
   dataSeed: number;
   evalN: number;
@@ -73,6 +86,7 @@ const KNOWN = new Set([
   "lr",
   "objective",
   "prefix",
+  "evalPrefix",
   "textOnly",
   "patchEmbed",
   "dataSeed",
@@ -145,6 +159,16 @@ export function pretrainEvalSettings(params: Record<string, unknown>): PretrainE
       `pretrainEval: param "textOnly" must be true or false, got ${JSON.stringify(p.textOnly)}`,
     );
   const config = pretrainEvalConfig(p);
+  const evalPrefix = p.evalPrefix ?? { mode: "random" as const };
+  if (evalPrefix === null || typeof evalPrefix !== "object" || evalPrefix.mode !== "random")
+    throw new EvalInputError(
+      `pretrainEval: param "evalPrefix" must be a random-T_p distribution ({ "mode": "random", "kMax"?: k }), got ${JSON.stringify(p.evalPrefix)}`,
+    );
+  try {
+    resolvePrefix(evalPrefix);
+  } catch (e) {
+    throw new EvalInputError(`pretrainEval: param "evalPrefix": ${(e as Error).message}`);
+  }
   const batch = int(p.batch, "batch", 8),
     evalN = int(p.evalN, "evalN", 32);
   return {
@@ -155,6 +179,7 @@ export function pretrainEvalSettings(params: Record<string, unknown>): PretrainE
     lr: positive(p.lr, "lr"),
     objective,
     ...(p.prefix ? { prefix: p.prefix } : {}),
+    evalPrefix,
     textOnly: p.textOnly ?? true,
     dataSeed: int(p.dataSeed, "dataSeed", WORLD_DATA_SEED, 0),
     evalN,

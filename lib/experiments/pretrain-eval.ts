@@ -169,7 +169,9 @@ export async function pretrainEvalRun(
     const valEx = lossExamples(val);
     if (na.loss_tp0_token) extra.lossByTp = { na: na.loss_tp0_token };
     else {
-      parts.push(lossScores(prefixLosses(model, tokenizer, valEx, common)));
+      parts.push(
+        lossScores(prefixLosses(model, tokenizer, valEx, { ...common, prefix: s.evalPrefix })),
+      );
       extra.lossByTp = lossByPrefixLength(model, tokenizer, valEx, { ...common, maxK: s.maxK });
     }
     if (s.steps > 0)

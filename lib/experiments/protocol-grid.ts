@@ -106,6 +106,7 @@ async function gridBaselines(
     ngramTexts: s.ngramTexts,
     ngramOrder: 3,
     maxK: s.maxK,
+    evalPrefix: s.evalPrefix,
     maxTextLen: s.modelConfig.maxTextLen,
     tokenizer: tok.hash,
     code: codeVersion(),
@@ -128,6 +129,7 @@ async function gridBaselines(
     ngramTexts: ngramTrainingTexts({ dataSeed: s.dataSeed, n: s.ngramTexts }),
     ngramOrder: 3,
     maxK: s.maxK,
+    prefix: s.evalPrefix,
   });
   mkdirSync(join(cacheDir, "baselines"), { recursive: true });
   writeAtomic(file, JSON.stringify({ spec, rows }));
@@ -163,6 +165,7 @@ export const preparePretrainEvalGrid: GridPrepare = async (specs, ctx): Promise<
       s.baselineTrainN,
       s.ngramTexts,
       s.maxK,
+      s.evalPrefix,
       s.modelConfig.maxTextLen,
       tok.hash,
     ]);

@@ -156,4 +156,34 @@ test("pretrainEval resumes the checkpoint in its folder; the finetunes leave it 
     pretrainEvalRun({ ...base, evalN: 0 }, { seed: 0, dir: join(dir, "bad") }),
     /param "evalN" must be an integer ≥ 1/,
   );
+  await assert.rejects(
+    pretrainEvalRun(
+      { ...base, evalPrefix: { mode: "fixed", k: 2 } },
+      { seed: 0, dir: join(dir, "bad") },
+    ),
+    /param "evalPrefix" must be a random-T_p distribution/,
+  );
+  await assert.rejects(
+    pretrainEvalRun(
+      { ...base, evalPrefix: { mode: "random", kMax: -1 } },
+      { seed: 0, dir: join(dir, "bad") },
+    ),
+    /param "evalPrefix": prefix.kMax must be an integer ≥ 0/,
+  );
+});
+
+test("pretrainEval scores every arm's random-T_p loss under the grid's evalPrefix, not its own training prefix", async () => {
+  // kMax 0: the only prefix length is 0, so the averaged loss is the T_p = 0 loss exactly — for an
+  // arm trained with fixed T_p = 2 as for any other.
+  const r = await pretrainEvalRun(
+    { ...base, prefix: { mode: "fixed", k: 2 }, evalPrefix: { mode: "random", kMax: 0 } },
+    { seed: 0, dir: join(dir, "kmax0") },
+  );
+  assert.ok(r.metrics.loss_tp0_token! > 0);
+  assert.equal(r.metrics.loss_rtp_token, r.metrics.loss_tp0_token);
+  const d = await pretrainEvalRun(
+    { ...base, prefix: { mode: "fixed", k: 2 } },
+    { seed: 0, dir: join(dir, "kmax-default") },
+  );
+  assert.notEqual(d.metrics.loss_rtp_token, d.metrics.loss_tp0_token);
 });

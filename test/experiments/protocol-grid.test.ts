@@ -110,3 +110,19 @@ test("a changed tokenizer spec changes every run key; bad params fail before any
     /unknown param "finetunSteps"/,
   );
 });
+
+test("the grid's evalPrefix sets the n-gram baseline's random-T_p distribution, and keys its baselines", async () => {
+  const ngram = (r: Awaited<ReturnType<typeof preparePretrainEvalGrid>>) =>
+    r.baselines!.find((b) => b.label === "baseline: image-blind 3-gram LM")!.metrics;
+  const dflt = ngram(await preparePretrainEvalGrid(expandGrid(grid()), { cacheDir: dir }));
+  const files = readdirSync(join(dir, "baselines")).length;
+  const k0 = ngram(
+    await preparePretrainEvalGrid(expandGrid(grid({ evalPrefix: { mode: "random", kMax: 0 } })), {
+      cacheDir: dir,
+    }),
+  );
+  assert.equal(readdirSync(join(dir, "baselines")).length, files + 1, "its own cached baselines");
+  assert.equal(k0.loss_rtp_token, k0.loss_tp0_token, "kMax 0: the average is the T_p = 0 loss");
+  assert.equal(k0.loss_tp0_token, dflt.loss_tp0_token);
+  assert.notEqual(dflt.loss_rtp_token, dflt.loss_tp0_token);
+});
