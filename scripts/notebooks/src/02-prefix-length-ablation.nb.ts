@@ -57,7 +57,7 @@ const MODE_NOTE = QUICK
 
 import {
   initBackend, runGrid, RunCache, expandGrid, compareArms, codeVersion, writeResultsFile, metricsMarkdown, metricIntervalFigure,
-  lossByPrefixFigure, prefixMaskFigure, makeWorld, MODEL_CONFIGS, gridSide, metricInfo, HEADLINE_METRICS, isNotApplicable,
+  lossByPrefixFigure, prefixMaskFigure, makeWorld, resolveConfig, gridSide, metricInfo, HEADLINE_METRICS, isNotApplicable,
 } from "simvlm";
 import type { GridSpec, RunsTable, ResultsFile, ComparisonRecord, ClaimRecord, SplitRecord, PrefixLossRow, SeedMetric, MetricEntry } from "simvlm";
 import path from "node:path";
@@ -80,8 +80,10 @@ const ARMS: { label: string; params: Record<string, unknown>; headline?: boolean
   { label: "linear patches", params: { patchEmbed: "linear" } },
   { label: SCRATCH, params: { steps: 0 } },
 ];
-const { seeds: SEEDS, headlineSeeds: HEADLINE_SEEDS, workers: WORKERS, resamples: RESAMPLES, ...RUN } = SETTINGS;
-const BASE = { ...RUN, objective: "prefixlm", prefix: { mode: "random" }, textOnly: true };
+const { seeds: SEEDS, headlineSeeds: HEADLINE_SEEDS, workers: WORKERS, resamples: RESAMPLES, prefix: PREFIX, ...RUN } = SETTINGS;
+// The paper's arm trains on PREFIX, and every arm's random-T_p loss averages over that same
+// distribution (evalPrefix is one per grid), as does the image-blind n-gram LM's.
+const BASE = { ...RUN, objective: "prefixlm", prefix: PREFIX, evalPrefix: PREFIX, textOnly: true };
 const GRID: GridSpec = {
   name: QUICK ? "prefix-ablation-quick" : "prefix-ablation", run: "pretrainEval", base: BASE,
   variants: ARMS.map((a) => ({ label: a.label, params: a.params, seeds: a.headline ? HEADLINE_SEEDS : SEEDS })),
@@ -102,7 +104,7 @@ display.markdown(`Mode **${QUICK ? "quick" : "full"}** · backend **${backend.na
 // few columns: they all share one mask pattern).
 
 // %%
-const cfg = MODEL_CONFIGS.tiny;
+const cfg = resolveConfig(SETTINGS.config);
 const ex = makeWorld({ split: "val", n: 1 })[0]!;
 const words = ex.altText.split(/\s+/).slice(0, 10);
 for (const tp of [4, 0]) display(await prefixMaskFigure({ tokens: words, numPatches: gridSide(cfg) ** 2, tp: Math.min(tp, words.length), maxPatchColumns: 4 }));
