@@ -22,6 +22,7 @@ import { GridError } from "./grid.ts";
 import type { Params } from "./grid.ts";
 import type { RunInfo, RunOutput } from "./registry.ts";
 import type { PretrainOptions } from "../train/pretrain.ts";
+import { readTrainLog } from "../train/train-log.ts";
 
 /** Where a "pretrain" run keeps its checkpoint, given the run's cache folder. */
 export function pretrainCheckpoint(runDir: string): string {
@@ -74,18 +75,7 @@ export async function pretrainRun(params: Params, info: RunInfo): Promise<RunOut
   });
   r.model.dispose();
   if (r.stopped === "aborted") throw new AbortedError(`pretraining seed ${info.seed} interrupted`);
-  const rows = readFileSync(join(outDir, "train.jsonl"), "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map(
-      (l) =>
-        JSON.parse(l) as {
-          loss: number;
-          examples_per_s: number;
-          mean_k: number;
-          text_only: number;
-        },
-    );
+  const rows = readTrainLog(outDir);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const tenth = Math.max(1, Math.floor(rows.length / 10));
   return {

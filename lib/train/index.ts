@@ -2,6 +2,7 @@
 export { pretrain } from "./pretrain.ts";
 export type { PretrainOptions, TrainResult } from "./pretrain.ts";
 export { trainSteps } from "./loop.ts";
+export { readTrainLog, trainLogPath } from "./train-log.ts";
 export type { TrainLogRow, StopReason, StepLoopOptions, StepLoopResult } from "./loop.ts";
 export {
   OPTIMIZER_DEFAULTS,

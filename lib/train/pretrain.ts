@@ -40,6 +40,7 @@ import { memoryExampleStream, examplesFingerprint } from "./stream.ts";
 import { OPTIMIZER_DEFAULTS, PRETRAIN_DEFAULTS as D, defaultWarmup } from "./defaults.ts";
 import { trainSteps, type StopReason, type TrainLogRow } from "./loop.ts";
 import { TrainConfigError } from "./errors.ts";
+import { readTrainLog, trainLogPath } from "./train-log.ts";
 
 export type { TrainLogRow } from "./loop.ts";
 
@@ -405,22 +406,10 @@ function resumeRun(opts: PretrainOptions): Run {
 
 /** Create outDir and DIR/train.jsonl, keeping only the rows up to `keepUpTo` (steps logged after a resumed checkpoint, before a crash, are redone). */
 function startLog(outDir: string, keepUpTo: number): string {
-  const logFile = path.join(outDir, "train.jsonl");
   fs.mkdirSync(outDir, { recursive: true });
-  const kept =
-    keepUpTo > 0 && fs.existsSync(logFile)
-      ? fs
-          .readFileSync(logFile, "utf8")
-          .split("\n")
-          .filter((l) => {
-            try {
-              return (JSON.parse(l) as TrainLogRow).step <= keepUpTo;
-            } catch {
-              return false;
-            }
-          })
-      : [];
-  fs.writeFileSync(logFile, kept.map((l) => l + "\n").join(""));
+  const kept = keepUpTo > 0 ? readTrainLog(outDir, { upTo: keepUpTo }) : [];
+  const logFile = trainLogPath(outDir);
+  fs.writeFileSync(logFile, kept.map((r) => JSON.stringify(r) + "\n").join(""));
   return logFile;
 }
 
