@@ -52,8 +52,8 @@ const SETTINGS = QUICK ? {
   bootstrapResamples: 500,
 } : {
   // The fallback is notebook 01's full-mode model and length (used only without 01's checkpoint).
-  fallback: { config: { base: "small", dModel: 64, heads: 4, encLayers: 2, decLayers: 2, ffn: 256, convChannels: [16, 32, 64], dropout: 0, maxTextLen: 56 }, steps: 15000, batchSize: 16, lr: 2e-3, prefix: { mode: "random", kMax: 2 } as PrefixOptions },
-  finetuneSeeds: [0, 1, 2],               // issue 14: ≥ 3 seeds; untimed here (no full run yet)
+  fallback: { config: { base: "small", dModel: 64, heads: 4, encLayers: 2, decLayers: 2, ffn: 256, convChannels: [16, 32, 64], dropout: 0, maxTextLen: 56 }, steps: 12000, batchSize: 16, lr: 1e-3, prefix: { mode: "random", kMax: 2 } as PrefixOptions },
+  finetuneSeeds: [0, 1, 2],               // issue 14: ≥ 3 seeds
   pool: 500,
   testImages: 200,
   fewShot: { fractions: [0.01, 0.1, 1], steps: 300, batchSize: 16, lr: 1e-3 },
