@@ -302,7 +302,7 @@ export interface BlindBaselineOptions {
   ngramOrder?: number;
   /** Largest T_p of the n-gram's loss-vs-T_p curve (default 8). */
   maxK?: number;
-  /** The random-T_p distribution of the n-gram's loss_random_* (default { mode: "random" }): the models' one. */
+  /** The random-T_p distribution of the n-gram's loss_rtp_* (default { mode: "random" }): the models' one. */
   prefix?: PrefixOptions;
 }
 
