@@ -124,7 +124,8 @@ const positive = (v: unknown, name: string): number | undefined => {
 export function pretrainEvalConfig(
   p: PretrainEvalParams,
 ): string | (Partial<ModelConfig> & { base?: string }) {
-  const c = p.config ?? PRETRAIN_DEFAULTS.config.value;
+  // `=== undefined`, not `??`: an explicit null is bad input to refuse, not a request for the default.
+  const c = p.config === undefined ? PRETRAIN_DEFAULTS.config.value : p.config;
   if (p.patchEmbed !== undefined && p.patchEmbed !== "conv" && p.patchEmbed !== "linear")
     throw new EvalInputError(
       `pretrainEval: param "patchEmbed" must be "conv" or "linear", got ${JSON.stringify(p.patchEmbed)}`,
@@ -149,7 +150,7 @@ export function pretrainEvalSettings(params: Record<string, unknown>): PretrainE
       `pretrainEval: unknown param${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")} (known: ${[...KNOWN].join(", ")})`,
     );
   const p = params as PretrainEvalParams;
-  const objective = p.objective ?? PRETRAIN_DEFAULTS.objective.value;
+  const objective = p.objective === undefined ? PRETRAIN_DEFAULTS.objective.value : p.objective;
   if (!TRAIN_OBJECTIVES.includes(objective))
     throw new EvalInputError(
       `pretrainEval: param "objective" must be one of ${TRAIN_OBJECTIVES.join(", ")}, got ${JSON.stringify(objective)}`,
@@ -159,7 +160,7 @@ export function pretrainEvalSettings(params: Record<string, unknown>): PretrainE
       `pretrainEval: param "textOnly" must be true or false, got ${JSON.stringify(p.textOnly)}`,
     );
   const config = pretrainEvalConfig(p);
-  const evalPrefix = p.evalPrefix ?? { mode: "random" as const };
+  const evalPrefix = p.evalPrefix === undefined ? { mode: "random" as const } : p.evalPrefix;
   if (evalPrefix === null || typeof evalPrefix !== "object" || evalPrefix.mode !== "random")
     throw new EvalInputError(
       `pretrainEval: param "evalPrefix" must be a random-T_p distribution ({ "mode": "random", "kMax"?: k }), got ${JSON.stringify(p.evalPrefix)}`,
@@ -168,6 +169,17 @@ export function pretrainEvalSettings(params: Record<string, unknown>): PretrainE
     resolvePrefix(evalPrefix);
   } catch (e) {
     throw new EvalInputError(`pretrainEval: param "evalPrefix": ${(e as Error).message}`);
+  }
+  if (p.prefix !== undefined) {
+    if (p.prefix === null || typeof p.prefix !== "object" || Array.isArray(p.prefix))
+      throw new EvalInputError(
+        `pretrainEval: param "prefix" must be a T_p strategy object ({ "mode": "random" | "fixed" | "none", … }), got ${JSON.stringify(p.prefix)}`,
+      );
+    try {
+      resolvePrefix(p.prefix);
+    } catch (e) {
+      throw new EvalInputError(`pretrainEval: param "prefix": ${(e as Error).message}`);
+    }
   }
   const batch = int(p.batch, "batch", 8),
     evalN = int(p.evalN, "evalN", 32);
@@ -178,7 +190,7 @@ export function pretrainEvalSettings(params: Record<string, unknown>): PretrainE
     batch,
     lr: positive(p.lr, "lr"),
     objective,
-    ...(p.prefix ? { prefix: p.prefix } : {}),
+    ...(p.prefix !== undefined ? { prefix: p.prefix } : {}),
     evalPrefix,
     textOnly: p.textOnly ?? true,
     dataSeed: int(p.dataSeed, "dataSeed", WORLD_DATA_SEED, 0),

@@ -170,6 +170,21 @@ test("pretrainEval resumes the checkpoint in its folder; the finetunes leave it 
     ),
     /param "evalPrefix": prefix.kMax must be an integer ≥ 0/,
   );
+  // An explicit null is refused by name, never read as "use the default".
+  for (const [param, msg] of [
+    ["evalPrefix", /param "evalPrefix" must be a random-T_p distribution/],
+    ["prefix", /param "prefix" must be a T_p strategy object/],
+    ["config", /param "config" must be a preset name or an object of overrides/],
+    ["objective", /param "objective" must be one of prefixlm, lm, span, got null/],
+  ] as const)
+    await assert.rejects(
+      pretrainEvalRun({ ...base, [param]: null }, { seed: 0, dir: join(dir, "bad") }),
+      msg,
+    );
+  await assert.rejects(
+    pretrainEvalRun({ ...base, prefix: { mode: "fixed" } }, { seed: 0, dir: join(dir, "bad") }),
+    /param "prefix": prefix.k must be an integer ≥ 0 for mode "fixed", and is missing/,
+  );
 });
 
 test("pretrainEval scores every arm's random-T_p loss under the grid's evalPrefix, not its own training prefix", async () => {
