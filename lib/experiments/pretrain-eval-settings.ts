@@ -13,6 +13,7 @@ import {
   type TrainObjective,
 } from "../train/objectives.ts";
 import { FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS } from "../train/defaults.ts";
+import type { DecayKind } from "../train/optimizer.ts";
 import { EvalInputError } from "../eval/metrics/errors.ts";
 import { PROTOCOL_METRICS } from "../eval/protocol.ts";
 
@@ -23,6 +24,8 @@ export interface PretrainEvalParams {
   steps?: number;
   batch?: number;
   lr?: number;
+  /** The pretraining lr schedule after warmup: "linear" (default, the paper's), "cosine" or "constant". */
+  decay?: DecayKind;
   objective?: TrainObjective;
   prefix?: PrefixOptions;
   /**
@@ -64,6 +67,7 @@ export interface PretrainEvalSettings {
   steps: number;
   batch: number;
   lr?: number;
+  decay?: DecayKind;
   objective: TrainObjective;
   prefix?: PrefixOptions;
   evalPrefix: PrefixOptions;
@@ -84,6 +88,7 @@ const KNOWN = new Set([
   "steps",
   "batch",
   "lr",
+  "decay",
   "objective",
   "prefix",
   "evalPrefix",
@@ -181,6 +186,11 @@ export function pretrainEvalSettings(params: Record<string, unknown>): PretrainE
       throw new EvalInputError(`pretrainEval: param "prefix": ${(e as Error).message}`);
     }
   }
+  const DECAYS: readonly DecayKind[] = ["linear", "cosine", "constant"];
+  if (p.decay !== undefined && !DECAYS.includes(p.decay))
+    throw new EvalInputError(
+      `pretrainEval: param "decay" must be one of ${DECAYS.join(", ")}, got ${JSON.stringify(p.decay)}`,
+    );
   const batch = int(p.batch, "batch", 8),
     evalN = int(p.evalN, "evalN", 32);
   return {
@@ -189,6 +199,7 @@ export function pretrainEvalSettings(params: Record<string, unknown>): PretrainE
     steps: int(p.steps, "steps", 50, 0),
     batch,
     lr: positive(p.lr, "lr"),
+    ...(p.decay !== undefined ? { decay: p.decay } : {}),
     objective,
     ...(p.prefix !== undefined ? { prefix: p.prefix } : {}),
     evalPrefix,

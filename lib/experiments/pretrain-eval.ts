@@ -110,6 +110,7 @@ export async function pretrainEvalRun(
       steps: s.steps,
       batchSize: s.batch,
       ...(s.lr !== undefined ? { lr: s.lr } : {}),
+      ...(s.decay !== undefined ? { decay: s.decay } : {}),
       objective: s.objective,
       ...(s.prefix ? { prefix: s.prefix } : {}),
       textOnlyEvery: s.textOnly ? PRETRAIN_DEFAULTS.textOnlyEvery.value : 0,

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { runGrid, pretrainEvalRun } from "../../lib/experiments/index.ts";
 import { PROTOCOL_METRICS } from "../../lib/eval/index.ts";
+import { readTrainLog } from "../../lib/train/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "simvlm-pretrain-eval-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -201,4 +202,18 @@ test("pretrainEval scores every arm's random-T_p loss under the grid's evalPrefi
     { seed: 0, dir: join(dir, "kmax-default") },
   );
   assert.notEqual(d.metrics.loss_rtp_token, d.metrics.loss_tp0_token);
+});
+
+test("pretrainEval's decay param sets the pretraining schedule after warmup, and bad values are named", async () => {
+  const runDir = join(dir, "decay-constant");
+  await pretrainEvalRun({ ...base, steps: 6, decay: "constant" }, { seed: 0, dir: runDir });
+  const lrs = readTrainLog(join(runDir, "ckpt")).map((r) => r.lr);
+  assert.equal(lrs.length, 6);
+  // One warmup update (2% of 6, at least 1), then the peak for every later update.
+  assert.deepEqual(new Set(lrs.slice(1)).size, 1);
+  assert.ok(lrs[5]! > 0);
+  await assert.rejects(
+    pretrainEvalRun({ ...base, decay: "step" }, { seed: 0, dir: join(dir, "bad") }),
+    /param "decay" must be one of linear, cosine, constant, got "step"/,
+  );
 });
