@@ -44,7 +44,8 @@
 //   100 images, seeds 0 / 1 / 2 / 3): object F1 0.73 / 0.58 / 0.24 / 0.55 (bar: best blind 0.04 +
 //   0.3), CIDEr-D 2.37 / 2.09 / 1.06 / 2.43 (bar: 2 × 0.72), VQA 0.66 / 0.62 / 0.61 / 0.64 (bar:
 //   prior 0.39 + 0.15) — seeds cross the plateau at different times, so the bars are on the mean;
-//   each run took ~580 s in one of two workers, so the 31 runs need ~2.3 h;
+//   each run took ~580 s in one of two workers there and 624–716 s inside this notebook (first
+//   6 runs), so the 31 runs need ~2.3–2.5 h;
 // - the bars of issue 14 item 2 are checked on the paper's arm at the end (section 10).
 const QUICK = process.env.SIMVLM_QUICK === "1";
 const SETTINGS = {
