@@ -1,7 +1,8 @@
 /**
  * The same execute requests, through /usr/bin/python3's jupyter_client, against Debian's ipykernel
  * and against this kernel: for silent and store_history: false requests the two must publish the
- * same iopub message types and answer the same execution counts; and an input_reply sent by
+ * same iopub message types (a stream's chunking aside: see py/flags_and_input.py) with the same
+ * stream text, and answer the same execution counts; and an input_reply sent by
  * KernelClient.input() (empty parent header) must reach the cell waiting in input().
  */
 import { it } from "node:test";
@@ -94,6 +95,7 @@ function runCases(kernel: string, jupyterPath: string, lang: "ts" | "py") {
     count: number;
     result: string | null;
     asked: unknown[] | null;
+    streams: Record<string, string>;
   }[];
 }
 
@@ -108,8 +110,8 @@ it(
       CASES.forEach((c, i) => {
         const [a, b] = [ours[i]!, ipykernel[i]!];
         assert.deepEqual(
-          { types: a.types, status: a.status, count: a.count },
-          { types: b.types, status: b.status, count: b.count },
+          { types: a.types, status: a.status, count: a.count, streams: a.streams },
+          { types: b.types, status: b.status, count: b.count, streams: b.streams },
           `${c.what}: simvlm vs ipykernel`,
         );
       });
