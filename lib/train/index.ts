@@ -37,7 +37,13 @@ export type {
 } from "./batch.ts";
 export { arrangeExample, corruptSpans, drawPrefixLength, TRAIN_OBJECTIVES } from "./objectives.ts";
 export type { TrainObjective, PrefixOptions, SpanOptions, Arranged } from "./objectives.ts";
-export { AdamW, learningRate, globalGradNorm, defaultDecayFilter } from "./optimizer.ts";
+export {
+  AdamW,
+  learningRate,
+  globalGradNorm,
+  defaultDecayFilter,
+  DECAY_KINDS,
+} from "./optimizer.ts";
 export type { AdamWOptions, LrSchedule, DecayKind } from "./optimizer.ts";
 export {
   saveCheckpoint,

@@ -16,7 +16,9 @@ import { OPTIMIZER_DEFAULTS as D } from "./defaults.ts";
 
 // ---------------------------------------------------------------------------------- schedule
 
-export type DecayKind = "linear" | "cosine" | "constant";
+/** The lr schedules after warmup, the one list every caller validates against. */
+export const DECAY_KINDS = ["linear", "cosine", "constant"] as const;
+export type DecayKind = (typeof DECAY_KINDS)[number];
 
 export interface LrSchedule {
   peakLr: number;

@@ -19,7 +19,13 @@ import { SimTokenizer, trainTokenizer } from "../tokenizer/tokenizer.ts";
 import { Rng, type RngState } from "../util/rng.ts";
 import type { LongRunOptions } from "../runtime.ts";
 import { makeBatch, SPAN_SENTINELS } from "./batch.ts";
-import { AdamW, type AdamWOptions, type DecayKind, type LrSchedule } from "./optimizer.ts";
+import {
+  AdamW,
+  DECAY_KINDS,
+  type AdamWOptions,
+  type DecayKind,
+  type LrSchedule,
+} from "./optimizer.ts";
 import {
   TRAIN_OBJECTIVES,
   resolvePrefix,
@@ -282,9 +288,9 @@ async function newRun(
   );
   const decay = opts.decay ?? D.decay.value;
   check(
-    ["linear", "cosine", "constant"].includes(decay),
+    DECAY_KINDS.includes(decay),
     "decay",
-    `decay must be linear, cosine or constant, got ${JSON.stringify(decay)}`,
+    `decay must be one of ${DECAY_KINDS.join(", ")}, got ${JSON.stringify(decay)}`,
   );
   const textOnlyEvery = opts.textOnlyEvery ?? D.textOnlyEvery.value;
   check(

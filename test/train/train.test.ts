@@ -7,10 +7,10 @@ import { tf, initBackend } from "../../lib/backend/index.ts";
 import { pretrain } from "../../lib/train/pretrain.ts";
 import { makeBatch, disposeBatch, SPAN_SENTINELS } from "../../lib/train/batch.ts";
 import { trainStep } from "../../lib/train/step.ts";
-import { AdamW } from "../../lib/train/optimizer.ts";
+import { AdamW, DECAY_KINDS } from "../../lib/train/optimizer.ts";
 import { loadModel } from "../../lib/train/model-io.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
-import { CheckpointError } from "../../lib/train/errors.ts";
+import { CheckpointError, TrainConfigError } from "../../lib/train/errors.ts";
 import { SimVLM } from "../../lib/model/simvlm.ts";
 import { Rng } from "../../lib/util/rng.ts";
 import { wordTokenizer, tiny, worldExamples, mixedExamples } from "./helpers.ts";
@@ -242,6 +242,28 @@ test("a truncated or corrupted checkpoint → one CheckpointError naming the fil
       loadModel(path.join(dir, "nope")),
       (e: unknown) => e instanceof CheckpointError && /nope/.test((e as Error).message),
     );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("pretrain refuses an lr schedule outside DECAY_KINDS by the option's name, before any work", async () => {
+  const dir = tmp();
+  try {
+    await assert.rejects(
+      pretrain({
+        data: worldExamples(2),
+        steps: 1,
+        decay: "step" as never,
+        outDir: dir,
+        progress: false,
+      }),
+      (e: unknown) =>
+        e instanceof TrainConfigError &&
+        e.option === "decay" &&
+        (e as Error).message === `decay must be one of ${DECAY_KINDS.join(", ")}, got "step"`,
+    );
+    assert.deepEqual(fs.readdirSync(dir), [], "nothing written");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
