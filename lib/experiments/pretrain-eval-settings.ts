@@ -13,7 +13,7 @@ import {
   type TrainObjective,
 } from "../train/objectives.ts";
 import { FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS } from "../train/defaults.ts";
-import type { DecayKind } from "../train/optimizer.ts";
+import { DECAY_KINDS, type DecayKind } from "../train/optimizer.ts";
 import { EvalInputError } from "../eval/metrics/errors.ts";
 import { PROTOCOL_METRICS } from "../eval/protocol.ts";
 
@@ -125,6 +125,28 @@ const positive = (v: unknown, name: string): number | undefined => {
   return v;
 };
 
+/**
+ * Refuses a T_p strategy param (`prefix`, `evalPrefix`) that is not an object of the `mode` asked for
+ * (any mode when none is named) or that resolvePrefix refuses, naming the param.
+ * @throws EvalInputError
+ */
+function prefixParam(name: string, value: unknown, shape: string, mode?: string): void {
+  if (
+    value === null ||
+    typeof value !== "object" ||
+    Array.isArray(value) ||
+    (mode !== undefined && (value as { mode?: unknown }).mode !== mode)
+  )
+    throw new EvalInputError(
+      `pretrainEval: param "${name}" must be ${shape}, got ${JSON.stringify(value)}`,
+    );
+  try {
+    resolvePrefix(value as PrefixOptions);
+  } catch (e) {
+    throw new EvalInputError(`pretrainEval: param "${name}": ${(e as Error).message}`);
+  }
+}
+
 /** Resolve the params into pretrain's config spec (the patch stage override applied). */
 export function pretrainEvalConfig(
   p: PretrainEvalParams,
@@ -166,30 +188,21 @@ export function pretrainEvalSettings(params: Record<string, unknown>): PretrainE
     );
   const config = pretrainEvalConfig(p);
   const evalPrefix = p.evalPrefix === undefined ? { mode: "random" as const } : p.evalPrefix;
-  if (evalPrefix === null || typeof evalPrefix !== "object" || evalPrefix.mode !== "random")
-    throw new EvalInputError(
-      `pretrainEval: param "evalPrefix" must be a random-T_p distribution ({ "mode": "random", "kMax"?: k }), got ${JSON.stringify(p.evalPrefix)}`,
+  prefixParam(
+    "evalPrefix",
+    evalPrefix,
+    'a random-T_p distribution ({ "mode": "random", "kMax"?: k })',
+    "random",
+  );
+  if (p.prefix !== undefined)
+    prefixParam(
+      "prefix",
+      p.prefix,
+      'a T_p strategy object ({ "mode": "random" | "fixed" | "none", … })',
     );
-  try {
-    resolvePrefix(evalPrefix);
-  } catch (e) {
-    throw new EvalInputError(`pretrainEval: param "evalPrefix": ${(e as Error).message}`);
-  }
-  if (p.prefix !== undefined) {
-    if (p.prefix === null || typeof p.prefix !== "object" || Array.isArray(p.prefix))
-      throw new EvalInputError(
-        `pretrainEval: param "prefix" must be a T_p strategy object ({ "mode": "random" | "fixed" | "none", … }), got ${JSON.stringify(p.prefix)}`,
-      );
-    try {
-      resolvePrefix(p.prefix);
-    } catch (e) {
-      throw new EvalInputError(`pretrainEval: param "prefix": ${(e as Error).message}`);
-    }
-  }
-  const DECAYS: readonly DecayKind[] = ["linear", "cosine", "constant"];
-  if (p.decay !== undefined && !DECAYS.includes(p.decay))
+  if (p.decay !== undefined && !DECAY_KINDS.includes(p.decay))
     throw new EvalInputError(
-      `pretrainEval: param "decay" must be one of ${DECAYS.join(", ")}, got ${JSON.stringify(p.decay)}`,
+      `pretrainEval: param "decay" must be one of ${DECAY_KINDS.join(", ")}, got ${JSON.stringify(p.decay)}`,
     );
   const batch = int(p.batch, "batch", 8),
     evalN = int(p.evalN, "evalN", 32);
