@@ -24,8 +24,10 @@ setRunContext({
     return controller.signal.aborted;
   },
 });
-// Ctrl-C in a terminal and Jupyter's signal-mode interrupt reach the whole process group: stop at the
-// next step boundary (saving the run's checkpoint) instead of dying mid-step.
+// Ctrl-C in a terminal and Jupyter's signal-mode interrupt reach the whole process group. While a run
+// trains, this handler cannot run (see above): the parent's marker file stops it at the next step
+// boundary, with its checkpoint saved. The handler keeps the signal from killing the worker
+// mid-write, and aborts a run that is waiting on the event loop (between runs, or in an await).
 process.on("SIGINT", () => controller.abort());
 
 process.on(
