@@ -34,6 +34,7 @@
  */
 import path from "node:path";
 import { makeWorld, recordsHash } from "../data/world/index.ts";
+import { initBackend } from "../backend/index.ts";
 import { SimVLM } from "../model/simvlm.ts";
 import { SimTokenizer } from "../tokenizer/tokenizer.ts";
 import { pretrain } from "../train/pretrain.ts";
@@ -83,6 +84,9 @@ export async function pretrainEvalRun(
   info: PretrainEvalInfo,
 ): Promise<RunOutput> {
   const s = pretrainEvalSettings(params);
+  // The from-scratch control (steps 0) builds its model without pretrain, which is what would
+  // otherwise initialize the backend: in a fresh grid worker that failed with "No backend found".
+  await initBackend();
   const common = { signal: info.signal, progress: false as const };
   const t0 = performance.now();
   const tok: GridTokenizer =

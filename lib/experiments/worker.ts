@@ -1,5 +1,6 @@
 /** A worker process for runGrid: runs one run function and reports progress and the result over IPC. */
 import { existsSync } from "node:fs";
+import { initBackend } from "../backend/index.ts";
 import { setRunContext } from "../runtime.ts";
 import { loadRunModules } from "./runner.ts";
 import { getRun, registeredRuns } from "./registry.ts";
@@ -45,6 +46,9 @@ process.on(
     }
     if (m.type !== "run") return;
     try {
+      // A worker is a fresh process: every run function gets an initialized backend, whatever path
+      // it takes to its first tensor.
+      await initBackend();
       await loadRunModules(m.modules ?? []);
       const fn = getRun(m.run!);
       if (!fn)

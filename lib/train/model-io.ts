@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { libSourceHash } from "../util/source-hash.ts";
-import { tf } from "../backend/index.ts";
+import { initBackend, tf } from "../backend/index.ts";
 import { SimVLM } from "../model/simvlm.ts";
 import { validateConfig, type ModelConfig } from "../model/configs.ts";
 import { SimTokenizer } from "../tokenizer/tokenizer.ts";
@@ -84,8 +84,10 @@ export interface LoadedModel {
 /**
  * A checkpoint's model, tokenizer, config and state.json, ready for inference (the optimizer state
  * is not read). Any missing, truncated or corrupted file → one CheckpointError naming it.
+ * Initializes the backend if nothing has yet, so a fresh process can call it first.
  */
 export async function loadModel(dir: string): Promise<LoadedModel> {
+  await initBackend();
   const ck = loadCheckpoint(dir, { optimizer: false });
   const config = checkpointConfig(ck.config, dir);
   const tokenizer = checkpointTokenizer(ck.tokenizerJson, dir);

@@ -217,3 +217,23 @@ test("pretrainEval's decay param sets the pretraining schedule after warmup, and
     /param "decay" must be one of linear, cosine, constant, got "step"/,
   );
 });
+
+test("the from-scratch control runs in fresh grid workers (workers: 2), which nothing else has initialized", async () => {
+  // Full mode runs every arm in its own worker process; the control (0 pretraining steps) never
+  // calls pretrain, so it must set the backend up itself. In-process runs hid this.
+  const t = await runGrid(
+    {
+      name: "control-in-workers",
+      run: "pretrainEval",
+      base: { ...base, steps: 0 },
+      seeds: [0, 1],
+      variants: [{ label: "scratch", params: {} }],
+    },
+    { cacheDir: join(dir, "cache-workers"), workers: 2, progress: false },
+  );
+  assert.equal(t.rows.length, 2);
+  for (const r of t.rows) {
+    assert.equal(r.extra!.steps, 0);
+    assert.ok(Number.isFinite(r.metrics.vqa), `seed ${r.seed}: vqa measured`);
+  }
+});

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { tf, initBackend } from "../../lib/backend/index.ts";
 import { pretrain } from "../../lib/train/pretrain.ts";
 import { makeBatch, disposeBatch, SPAN_SENTINELS } from "../../lib/train/batch.ts";
@@ -264,6 +265,39 @@ test("pretrain refuses an lr schedule outside DECAY_KINDS by the option's name, 
         (e as Error).message === `decay must be one of ${DECAY_KINDS.join(", ")}, got "step"`,
     );
     assert.deepEqual(fs.readdirSync(dir), [], "nothing written");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("loadModel works as the first call of a fresh process (it sets the backend up itself)", async () => {
+  const dir = tmp();
+  try {
+    (
+      await pretrain({
+        config: { base: "tiny" },
+        data: worldExamples(2),
+        steps: 1,
+        batchSize: 2,
+        outDir: dir,
+        progress: false,
+      })
+    ).model.dispose();
+    const modelIo = new URL("../../lib/train/model-io.ts", import.meta.url).href;
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        `const { loadModel } = await import(${JSON.stringify(modelIo)}); const m = await loadModel(process.argv[1]); console.log("step", m.meta.step); m.model.dispose();`,
+        dir,
+      ],
+      { encoding: "utf8", timeout: 120_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /step 1/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
