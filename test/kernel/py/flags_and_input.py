@@ -6,10 +6,10 @@ For each case: the iopub message types of the request (up to its idle), the repl
 execution_count, the result's text/plain and the text of each stream. A stream message is listed as
 "stream:<name>", and consecutive messages of one stream count once: the messaging spec leaves how a
 kernel chunks a stream's text to the kernel (ipykernel sometimes sends print's "p" and its newline
-as two messages), so only the order of streams and their joined text are compared. A case with "input" answers the kernel's
-input_request with KernelClient.input(), which sends an input_reply whose parent header is empty
-(as jupyter_console does). Run by test/kernel/jupyter-client.test.ts for ipykernel and for simvlm,
-so the two kernels' answers can be compared.
+as two messages), so only the order of streams and their joined text are compared. A case with
+"input" answers the kernel's input_request with KernelClient.input(), which sends an input_reply
+whose parent header is empty (as jupyter_console does). Run by test/kernel/jupyter-client.test.ts
+for ipykernel and for simvlm, so the two kernels' answers can be compared.
 """
 import json
 import sys
