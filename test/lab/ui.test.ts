@@ -67,7 +67,7 @@ describe(
         const w = window as any;
         w.__trainTitles = new Set<string>();
         w.__trainNodes = new Set<Element>();
-        // The saved outputs' figures (the committed quick run draws the same title) are not this run's.
+        // The saved outputs' figures are not this run's (a saved quick-mode run would carry the same title).
         const saved = new Set(Array.from(document.querySelectorAll(".simvlm-PlotlyRenderer")));
         w.__watch = setInterval(() => {
           for (const p of Array.from(document.querySelectorAll(".simvlm-PlotlyRenderer"))) {
