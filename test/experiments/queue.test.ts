@@ -271,7 +271,7 @@ test(
       "--concurrency",
       "2",
       "--lock-timeout",
-      "3",
+      "5",
     ]);
     let b: ReturnType<typeof startWorker> | undefined;
     try {
@@ -298,13 +298,17 @@ test(
         "--concurrency",
         "2",
         "--lock-timeout",
-        "3",
+        "5",
       ]);
+      // A 5 s lock (3 s once flaked in CI on the loaded 2-core machine); a timeout shows both
+      // workers' logs, so a run that stalled twice or was never requeued explains itself.
       await until(
         () => (b!.out().match(/takes /g) ?? []).length === 2,
         "worker heir to take both runs",
         60_000,
-      );
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}\n--- doomed:\n${a.out()}\n--- heir:\n${b!.out()}`);
+      });
       b.proc.kill("SIGTERM");
       const t = await done;
       assert.equal(t.failed.length, 0);
