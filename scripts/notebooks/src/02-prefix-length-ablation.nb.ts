@@ -350,16 +350,10 @@ const verdictOf = (c: ComparisonRecord | undefined): ClaimRecord["verdict"] => {
 const orNa = (c: ComparisonRecord | undefined, what: string) => c?.sentence ?? `not measured (${what})`;
 const guard = hasLearned ? "" : ` The paper's arm does not beat the question-type prior on VQA here (${learnedVqa?.sentence ?? "no VQA"}), so this comparison cannot support either side.`;
 // The verdict rests on VQA, the metric of Table 6; the pair's other downstream comparisons (computed
-// above) follow it, so a verdict never hides a metric on which the other side is ahead.
+// above) follow it, each as its own sentence, so a verdict never hides a metric on which the other side is ahead.
 const alsoOn = (cs: Record<string, ComparisonRecord> | undefined): string => {
-  const rest = ["zs_cider", "ft_cider", "entail_image"].map((m) => cs?.[m]).filter((c): c is ComparisonRecord => !!c);
-  if (!rest.length) return "";
-  const ahead = (c: ComparisonRecord) => !c.result.excludesZero ? "" : (c.result.diff > 0) === metricInfo(c.metric).higherIsBetter ? c.x : c.y;
-  const fmt = (c: ComparisonRecord) => `${metricInfo(c.metric).label} (difference ${c.result.diff.toFixed(3)}, 95% CI [${c.result.lo.toFixed(3)}, ${c.result.hi.toFixed(3)}])`;
-  const parts = [rest[0]!.x, rest[0]!.y].map((side) => [side, rest.filter((c) => ahead(c) === side)] as const).filter(([, cs]) => cs.length).map(([side, cs]) => `${side} is ahead on ${cs.map(fmt).join(", ")}`);
-  const ties = rest.filter((c) => !ahead(c));
-  if (ties.length) parts.push(`no significant difference on ${ties.map(fmt).join(", ")}`);
-  return ` On the other downstream metrics measured here (differences ${rest[0]!.x} − ${rest[0]!.y}): ${parts.join("; ")}.`;
+  const rest = ["zs_cider", "ft_cider", "entail_image"].flatMap((m) => (cs?.[m] ? [cs[m]!.sentence] : []));
+  return rest.length ? ` On the other downstream metrics measured here: ${rest.join("; ")}.` : "";
 };
 const claim = (paper: string, cs: Record<string, ComparisonRecord> | undefined, what: string): ClaimRecord => ({ paper, here: `${orNa(cs?.vqa, what)}.${alsoOn(cs)}${guard}`, verdict: verdictOf(cs?.vqa) });
 RESULTS.claims.push(
